@@ -1,0 +1,112 @@
+"""The Python API: :class:`AutoML`, a scikit-learn estimator around one run.
+
+It follows the estimator contract: ``__init__`` only stores its arguments, ``fit`` validates and
+runs the pipeline and sets attributes ending in ``_``, the predict methods check it is fitted. Like
+the CLI, ``fit`` holds out a test split first and scores the final model on it (``test_metrics_``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils.validation import check_is_fitted
+
+from automl.config import RunConfig, ScenarioSettings
+from automl.errors import DataError
+from automl.predictor import FittedModel
+
+# Name of the target column inside the table built from X and y.
+TARGET_COLUMN = "__target__"
+
+
+def _as_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
+    """X as a DataFrame; arrays get the column names seen in fit (or x0, x1, ...)."""
+    if isinstance(X, pd.DataFrame):
+        return X.reset_index(drop=True)
+    array = np.asarray(X)
+    if array.ndim != 2:
+        raise DataError(f"X must be 2-dimensional (rows x features), got shape {array.shape}")
+    names = columns if columns is not None and len(columns) == array.shape[1] else [f"x{i}" for i in range(array.shape[1])]
+    return pd.DataFrame(array, columns=names)
+
+
+class AutoML(BaseEstimator):
+    """Tune, refit and score a model on (X, y) with the offline writer and SMAC.
+
+    Parameters
+    ----------
+    trials, walltime : limits of the run (None: the scenario's); walltime is seconds for the whole run.
+    scenario : scenario preset name or YAML file with the other limits.
+    task : ``auto``, ``classification`` or ``regression``.
+    seed : seed for the splits, SMAC and train().
+    out : run directory (None: ``runs/<name>-<time>``).
+    space : ConfigSpace JSON file to search instead of the writer's.
+    """
+
+    def __init__(self, trials: int | None = None, walltime: float | None = None, scenario: str = "default",
+                 task: str = "auto", seed: int = 0, out: str | Path | None = None, space: str | Path | None = None
+                 ) -> None:
+        self.trials = trials
+        self.walltime = walltime
+        self.scenario = scenario
+        self.task = task
+        self.seed = seed
+        self.out = out
+        self.space = space
+
+    def fit(self, X: Any, y: Any) -> AutoML:
+        """Run the whole pipeline on X and y; the results are the attributes ending in ``_``."""
+        from automl.runner import run
+
+        table = _as_frame(X)
+        target = np.asarray(y).reshape(-1) if not isinstance(y, pd.Series) else y.to_numpy()
+        if len(target) != len(table):
+            raise DataError(f"X has {len(table)} rows but y has {len(target)}: they must match")
+        if TARGET_COLUMN in table.columns:
+            raise DataError(f"X has a column named {TARGET_COLUMN!r}, which automl reserves: rename it")
+        table[TARGET_COLUMN] = target
+        settings = ScenarioSettings.load(self.scenario).with_overrides(n_trials=self.trials,
+                                                                        walltime_limit=self.walltime)
+        config = RunConfig(data="dataframe", target=TARGET_COLUMN, task=self.task, seed=self.seed,
+                           out=Path(self.out) if self.out else None, space=Path(self.space) if self.space else None,
+                           scenario=settings)
+        result = run(config, table=table)
+        self.model_ = FittedModel.load(result.paths.root)
+        self.run_dir_ = result.paths.root
+        self.result_ = result.result
+        self.task_ = result.result["dataset"]["task"]
+        self.incumbent_ = result.result["incumbent"]
+        self.validation_loss_ = result.result["validation_loss"]
+        self.test_metrics_ = result.result["test_metrics"]
+        self.feature_names_in_ = np.asarray(table.columns[:-1], dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        if self.model_.classes is not None:
+            self.classes_ = self.model_.classes
+        return self
+
+    def _features(self, X: Any) -> pd.DataFrame:
+        check_is_fitted(self, "model_")
+        return _as_frame(X, list(self.feature_names_in_))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted labels (classification, in the labels of y) or values (regression)."""
+        return self.model_.predict(self._features(X))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        return self.model_.predict_proba(self._features(X))
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Accuracy for classification, R² for regression (scikit-learn's conventions)."""
+        predicted = self.predict(X)
+        if self.task_ == "classification":
+            truth = np.asarray(y, dtype=object)
+            labels = np.asarray([self.model_.card.labels._key(v) for v in truth])  # type: ignore[union-attr]
+            guessed = np.asarray([self.model_.card.labels._key(v) for v in predicted])  # type: ignore[union-attr]
+            return float(accuracy_score(labels, guessed, sample_weight=sample_weight))
+        return float(r2_score(np.asarray(y, dtype=np.float64), predicted, sample_weight=sample_weight))

@@ -1,0 +1,93 @@
+"""The command line: thin wrappers that build a RunConfig and call the same code as the Python API.
+
+Every :class:`AutomlError` is caught here, once, and printed as one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from automl.errors import AutomlError
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help="AutoML: a writer writes train(), SMAC tunes it.")
+console = Console(stderr=False)
+errors = Console(stderr=True)
+
+USAGE_ERROR = 2
+
+
+@app.command()
+def run(
+    data: Annotated[str, typer.Option(help="CSV/Parquet file, or sklearn:NAME (breast_cancer, iris, wine, digits, diabetes).")] = "sklearn:breast_cancer",
+    target: Annotated[str | None, typer.Option(help="Target column (default 'target' for sklearn:NAME).")] = None,
+    test_data: Annotated[str | None, typer.Option(help="Held-out test file; default: 20% of --data, split off first.")] = None,
+    task: Annotated[str, typer.Option(help="auto, classification or regression.")] = "auto",
+    trials: Annotated[int | None, typer.Option(help="Most trials SMAC may run (default from the scenario).")] = None,
+    walltime: Annotated[float | None, typer.Option(help="Seconds for the whole run (default from the scenario).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for splits, SMAC and train().")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<data>-<time>).")] = None,
+    space: Annotated[Path | None, typer.Option(help="ConfigSpace JSON file to search instead of the writer's.")] = None,
+    scenario: Annotated[str, typer.Option(help="Scenario preset name (quick, default) or YAML file.")] = "default",
+) -> None:
+    """Tune a model on a dataset and save it, scored on a held-out test set."""
+    from automl.config import RunConfig, ScenarioSettings
+    from automl.report.progress import ConsoleProgress
+    from automl.report.summary import summary_table
+    from automl.runner import run as run_pipeline
+
+    settings = ScenarioSettings.load(scenario).with_overrides(n_trials=trials, walltime_limit=walltime)
+    config = RunConfig(data=data, target=target, test_data=test_data, task=task, seed=seed, out=out,
+                       space=space, scenario=settings)
+    result = run_pipeline(config, ConsoleProgress(console))
+    console.print(summary_table(result.result))
+
+
+@app.command()
+def predict(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'automl run'.")],
+    data: Annotated[str, typer.Option(help="CSV/Parquet file (or sklearn:NAME) with the feature columns.")],
+    out: Annotated[Path, typer.Option(help="Where to write the predictions (CSV).")] = Path("predictions.csv"),
+) -> None:
+    """Predict new rows with a run's final model, in the original label space."""
+    from automl.data import load_table
+    from automl.predictor import FittedModel
+
+    model = FittedModel.load(run_dir)
+    table = load_table(data)
+    frame = table[[]].copy()
+    frame["prediction"] = model.predict(table, f"'{data}'")
+    if model.classes is not None:
+        proba = model.predict_proba(table, f"'{data}'")
+        for index, label in enumerate(model.classes):
+            frame[f"proba_{label}"] = proba[:, index]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    console.print(f"wrote {len(frame)} predictions of '{model.card.target}' to {out}")
+
+
+def main() -> None:
+    """Console entry point: run the app, turning user errors into one line and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except AutomlError as error:
+        errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        sys.exit(USAGE_ERROR)
+    except (typer.Abort, KeyboardInterrupt):
+        errors.print("interrupted")
+        sys.exit(130)
+    except Exception as error:
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(USAGE_ERROR)
+        raise
+
+
+if __name__ == "__main__":
+    main()

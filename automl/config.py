@@ -1,0 +1,96 @@
+"""What a run was asked to do: the user's options (:class:`RunConfig`) and the scenario limits.
+
+Both are frozen dataclasses that serialize to the run directory (``run.json``, ``scenario.json``),
+so a run records exactly what it was given. Limits come from a scenario preset (``scenarios/``) and
+the command line overrides them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from automl.data.load import DEFAULT_DATASET
+from automl.errors import ConfigError
+from automl.resources import resolve_file
+
+
+@dataclass(frozen=True)
+class ScenarioSettings:
+    """The limits a run works within; SMAC's scenario is built from these."""
+
+    n_trials: int = 60
+    walltime_limit: float = 30.0
+    trial_walltime_limit: float = 60.0
+    trial_memory_limit_mb: int = 4096
+    deterministic: bool = True
+    crash_cost: float | None = None  # None: derived from the task's baseline loss by the writer
+
+    def __post_init__(self) -> None:
+        _positive("--trials / n_trials", self.n_trials, integer=True)
+        _positive("--walltime / walltime_limit", self.walltime_limit)
+        _positive("trial_walltime_limit", self.trial_walltime_limit)
+        _positive("trial_memory_limit_mb", self.trial_memory_limit_mb, integer=True)
+        if self.crash_cost is not None and not math.isfinite(self.crash_cost):
+            raise ConfigError("crash_cost must be a finite number: SMAC's models fail on infinite costs")
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> ScenarioSettings:
+        """Read a scenario preset (YAML or JSON) by bundled name or path."""
+        path = resolve_file(name_or_path, "scenarios", (".yaml", ".yml", ".json"))
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise ConfigError(
+                f"scenario file '{path}' cannot be read ({type(error).__name__}): fix its syntax"
+            ) from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"scenario file '{path}' must hold a mapping of settings, e.g. 'n_trials: 50'")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"scenario file '{path}' has unknown setting(s) {unknown}: use {sorted(known)}")
+        try:
+            return cls(**data)
+        except TypeError as error:
+            raise ConfigError(f"scenario file '{path}' has a bad value ({error})") from None
+
+    def with_overrides(self, **overrides: Any) -> ScenarioSettings:
+        """A copy with the command line's values (None means: keep the preset's)."""
+        return replace(self, **{key: value for key, value in overrides.items() if value is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _positive(name: str, value: Any, integer: bool = False) -> None:
+    """Reject zero, negative, non-finite and (where a count is meant) fractional values."""
+    kind = "a whole number" if integer else "a number"
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    if not ok or (integer and float(value) != int(value)):
+        raise ConfigError(f"{name} must be {kind} greater than 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The user's request: which data, which limits, where to write."""
+
+    data: str = DEFAULT_DATASET
+    target: str | None = None
+    test_data: str | None = None
+    task: str = "auto"
+    seed: int = 0
+    out: Path | None = None
+    space: Path | None = None
+    scenario: ScenarioSettings = field(default_factory=ScenarioSettings)
+    writer: str = "offline"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["out"] = str(self.out) if self.out else None
+        data["space"] = str(self.space) if self.space else None
+        return data

@@ -1,0 +1,214 @@
+"""Turn a user's table into the splits a run needs, with the held-out test set taken first.
+
+Order matters for honesty: the test rows are split off the raw table before the schema, the label
+codes or the description are learned, so nothing downstream (the writer, train(), SMAC) is shaped by
+them. The rest is split again into the rows train() fits on and the validation rows it is scored on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from automl.data.describe import describe_columns, describe_target, missing_overview
+from automl.data.features import FeatureSchema, apply_schema, learn_schema
+from automl.data.load import BUNDLED_TARGET, SKLEARN_PREFIX, load_table
+from automl.data.target import TASKS, LabelCoder, check_target, infer_task
+from automl.errors import DataError
+
+# Fewer rows than this cannot give train, validation and test parts worth scoring.
+MIN_ROWS = 20
+
+
+@dataclass(frozen=True)
+class SplitSizes:
+    """Fractions of the held-out test split and of the validation split inside the rest."""
+
+    test: float = 0.2
+    validation: float = 0.2
+
+
+@dataclass
+class PreparedData:
+    """Everything later stages need from the data; test rows are only read by the evaluator."""
+
+    task: str
+    target: str
+    schema: FeatureSchema
+    labels: LabelCoder | None
+    X_train: pd.DataFrame
+    y_train: np.ndarray
+    X_valid: pd.DataFrame
+    y_valid: np.ndarray
+    X_test: pd.DataFrame = field(repr=False)
+    y_test: np.ndarray = field(repr=False)
+    description: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
+
+    def search_dataset(self) -> dict[str, Any]:
+        """What train() gets during optimization: fit rows, plus validation rows as X_test/y_test."""
+        return {"X": self.X_train, "y": self.y_train, "X_test": self.X_valid, "y_test": self.y_valid}
+
+    def refit_dataset(self) -> dict[str, Any]:
+        """What the final refit gets: every non-test row (validation rows included) to fit on."""
+        X_all = pd.concat([self.X_train, self.X_valid], ignore_index=True)
+        y_all = np.concatenate([self.y_train, self.y_valid])
+        return {"X": X_all, "y": y_all, "X_test": self.X_valid, "y_test": self.y_valid}
+
+
+def fingerprint(table: pd.DataFrame) -> str:
+    """A short content hash of a table, recorded in run.json to tell datasets apart."""
+    digest = hashlib.sha256(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    digest.update(",".join(map(str, table.columns)).encode())
+    return digest.hexdigest()[:16]
+
+
+def resolve_target(source: str, target: str | None, columns: list[str]) -> str:
+    """The target column: given, or ``target`` for bundled sets; a missing one lists the columns."""
+    if target is None:
+        if source.startswith(SKLEARN_PREFIX):
+            return BUNDLED_TARGET
+        raise DataError(f"no target column given for '{source}': pass --target with one of {columns}")
+    if target not in columns:
+        raise DataError(f"target column '{target}' is not in '{source}': choose --target from {columns}")
+    return target
+
+
+def _split(
+    table: pd.DataFrame, fraction: float, stratify: pd.Series | None, seed: int, what: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split rows; a split that cannot be made becomes a DataError naming the part."""
+    try:
+        rest, part = train_test_split(table, test_size=fraction, random_state=seed, stratify=stratify)
+    except ValueError as error:
+        raise DataError(f"cannot split off the {what} rows ({error}): add rows, or merge rare classes") from None
+    return rest, part
+
+
+def _check_sizes(target: pd.Series, task: str, name: str, splits: int) -> None:
+    """Enough rows overall, and for classification enough rows of every class, for ``splits`` splits."""
+    if len(target) < MIN_ROWS:
+        raise DataError(
+            f"only {len(target)} rows with a target value: at least {MIN_ROWS} are needed "
+            "to train, validate and test; add rows"
+        )
+    if task == "classification":
+        counts = target.value_counts()
+        needed = splits + 1
+        rare = counts[counts < needed]
+        if not rare.empty:
+            raise DataError(
+                f"class(es) {[str(label) for label in rare.index[:5]]} of '{name}' have fewer than "
+                f"{needed} rows, too few to appear in every split: add rows or merge rare classes"
+            )
+
+
+def prepare_dataset(
+    source: str,
+    target: str | None = None,
+    task: str = "auto",
+    test_source: str | None = None,
+    seed: int = 0,
+    sizes: SplitSizes = SplitSizes(),
+) -> PreparedData:
+    """Load ``source`` (and ``test_source``) from disk or scikit-learn, then :func:`prepare_table`."""
+    table = load_table(source)
+    target = resolve_target(source, target, list(table.columns))
+    test_table = load_table(test_source) if test_source is not None else None
+    return prepare_table(table, target, task, test_table, seed, sizes, source, test_source)
+
+
+def prepare_table(
+    table: pd.DataFrame,
+    target: str,
+    task: str = "auto",
+    test_table: pd.DataFrame | None = None,
+    seed: int = 0,
+    sizes: SplitSizes = SplitSizes(),
+    source: str = "data",
+    test_source: str | None = None,
+) -> PreparedData:
+    """Split off the test rows (unless ``test_table`` is given), learn the schema and describe the rest."""
+    if target not in table.columns:
+        raise DataError(f"target column '{target}' is not in '{source}': choose --target from {list(table.columns)}")
+    if table.shape[1] < 2:
+        raise DataError(f"'{source}' has no feature columns besides the target '{target}': add feature columns")
+    dropped = int(table[target].isna().sum())
+    table = table[table[target].notna()].reset_index(drop=True)
+    if task == "auto":
+        task = infer_task(table[target])
+    elif task not in TASKS:
+        raise DataError(f"unknown task '{task}': use auto, classification or regression")
+    check_target(table[target], target, task)
+    stratify = task == "classification"
+
+    if test_table is None:
+        _check_sizes(table[target], task, target, splits=2)
+        rest, test = _split(table, sizes.test, table[target] if stratify else None, seed, "test")
+    else:
+        _check_sizes(table[target], task, target, splits=1)
+        test = test_table
+        if target not in test.columns:
+            raise DataError(f"test data '{test_source}' lacks the target column '{target}': add it")
+        test = test[test[target].notna()].reset_index(drop=True)
+        if test.empty:
+            raise DataError(f"test data '{test_source}' has no rows with a target value: add rows")
+        rest = table
+    train, valid = _split(rest, sizes.validation, rest[target] if stratify else None, seed, "validation")
+
+    features = [name for name in table.columns if name != target]
+    schema = learn_schema(rest[features])
+    labels = LabelCoder.fit(rest[target]) if stratify else None
+
+    def encode(part: pd.DataFrame, what: str) -> np.ndarray:
+        if labels is not None:
+            return labels.encode(part[target], what)
+        numbers = pd.to_numeric(part[target], errors="coerce")
+        if numbers.isna().any():
+            raise DataError(f"{what} has non-numeric values in the regression target '{target}': fix or drop them")
+        return numbers.to_numpy(dtype="float64")
+
+    X_train, X_valid = apply_schema(train, schema), apply_schema(valid, schema)
+    X_test = apply_schema(test, schema, f"test data '{test_source}'" if test_source else "test data")
+    y_train, y_valid = encode(train, "training data"), encode(valid, "validation data")
+    y_test = encode(test, f"test data '{test_source}'" if test_source else "test data")
+
+    described = pd.concat([X_train, X_valid], ignore_index=True)
+    description = {
+        "source": source,
+        "target": target,
+        "task": task,
+        "n_rows": len(rest),
+        "n_features": len(schema.columns),
+        "n_numeric": sum(column.kind == "numeric" for column in schema.columns),
+        "n_categorical": sum(column.kind == "categorical" for column in schema.columns),
+        "rows_dropped_missing_target": dropped,
+        "splits": {
+            "train": len(X_train),
+            "validation": len(X_valid),
+            "test": len(X_test),
+            "test_source": test_source or f"held out {sizes.test:.0%} of '{source}' before anything else",
+        },
+        "missing": missing_overview(described),
+        "target_summary": describe_target(np.concatenate([y_train, y_valid]), task, labels),
+        "columns": describe_columns(rest, described, schema),
+    }
+    return PreparedData(
+        task,
+        target,
+        schema,
+        labels,
+        X_train,
+        y_train,
+        X_valid,
+        y_valid,
+        X_test,
+        y_test,
+        description,
+        fingerprint(table),
+    )

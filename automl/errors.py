@@ -1,0 +1,29 @@
+"""The project's error hierarchy: one place where a problem with the user's input is named.
+
+The CLI catches :class:`AutomlError` once and prints its message on one line with exit code 2; the
+Python API lets it propagate. Anything else is our bug and keeps its traceback.
+"""
+
+
+class AutomlError(Exception):
+    """A problem the user can fix: the message names the input and the fix."""
+
+
+class DataError(AutomlError):
+    """The dataset cannot be used as given (missing file, missing target, too few rows, ...)."""
+
+
+class ConfigError(AutomlError):
+    """An option, a scenario file or a config-space file is invalid."""
+
+
+class WriterError(AutomlError):
+    """A writer could not produce usable artifacts (plan, config space, scenario, train.py)."""
+
+
+class VerifyError(AutomlError):
+    """The generated train() failed its checks; the message carries what failed."""
+
+
+class RunError(AutomlError):
+    """A run directory is missing, incomplete or from an incompatible version."""

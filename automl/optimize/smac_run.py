@@ -1,0 +1,157 @@
+"""Run SMAC on the generated train() and read back what every trial did.
+
+The scenario comes from the user's limits (a finite crash cost always: an infinite one makes SMAC's
+models fail on the first crash), SMAC writes inside the run directory, and a callback reports each
+finished trial so the console can show progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ConfigSpace import ConfigurationSpace
+from smac import Callback, Scenario
+from smac.runhistory import TrialInfo, TrialValue
+
+from automl.config import ScenarioSettings
+from automl.optimize.facades import get_recipe
+from automl.optimize.initial_design import algorithm_defaults
+from automl.optimize.target import TrialTarget
+from automl.plan import Plan
+
+logger = logging.getLogger(__name__)
+
+# Fraction of the trials SMAC may spend on its initial design (defaults per algorithm included).
+INITIAL_DESIGN_RATIO = 0.25
+# SMAC's own console logging: warnings and worse only; our progress bar says the rest.
+SMAC_LOGGING_LEVEL = 30
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One finished trial as the run history has it."""
+
+    config_id: int
+    config: dict[str, Any]
+    seed: int | None
+    budget: float | None
+    status: str
+    cost: float
+    wall_time: float
+    metrics: dict[str, float] = field(default_factory=dict)
+    model_dir: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class OptimizationResult:
+    """The incumbent and the whole run history of one SMAC run."""
+
+    incumbent: dict[str, Any]
+    incumbent_cost: float
+    incumbent_trials: tuple[TrialRecord, ...]
+    trials: tuple[TrialRecord, ...]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "incumbent": self.incumbent,
+            "incumbent_cost": self.incumbent_cost,
+            "trials": [asdict(trial) for trial in self.trials],
+            "seconds": self.seconds,
+        }
+
+
+TrialObserver = Callable[[float, str], None]
+
+
+class _ObserverCallback(Callback):
+    """Forwards each told trial's cost and status to an observer (the progress bar)."""
+
+    def __init__(self, observer: TrialObserver) -> None:
+        super().__init__()
+        self._observer = observer
+
+    def on_tell_end(self, smbo: Any, info: TrialInfo, value: TrialValue) -> bool | None:
+        self._observer(float(value.cost), value.status.name.lower())
+        return None
+
+
+def build_scenario(
+    space: ConfigurationSpace,
+    plan: Plan,
+    settings: ScenarioSettings,
+    output_dir: Path,
+    seed: int,
+    walltime: float,
+    crash_cost: float,
+) -> Scenario:
+    """SMAC's scenario: limits from the settings, budgets from the plan, output inside the run."""
+    recipe = get_recipe(plan.facade)
+    budgets = {"min_budget": plan.min_budget, "max_budget": plan.max_budget} if recipe.uses_budget else {}
+    return Scenario(
+        configspace=space,
+        name="smac",
+        output_directory=output_dir,
+        deterministic=settings.deterministic,
+        crash_cost=crash_cost,
+        n_trials=settings.n_trials,
+        walltime_limit=walltime,
+        seed=seed,
+        **budgets,
+    )
+
+
+def run_smac(
+    scenario: Scenario, plan: Plan, target: TrialTarget, observer: TrialObserver | None = None
+) -> OptimizationResult:
+    """Optimize, then collect every trial and the incumbent from the run history."""
+    recipe = get_recipe(plan.facade)
+    space = scenario.configspace
+    starts = algorithm_defaults(space)
+    n_random = max(0, math.ceil(scenario.n_trials * INITIAL_DESIGN_RATIO) - len(starts))
+    initial_design = recipe.facade.get_initial_design(scenario, n_configs=n_random, additional_configs=starts)
+    callbacks = [_ObserverCallback(observer)] if observer else []
+    smac = recipe.facade(
+        scenario,
+        target.train,
+        initial_design=initial_design,
+        overwrite=True,
+        logging_level=SMAC_LOGGING_LEVEL,
+        callbacks=callbacks,
+    )
+    started = time.perf_counter()
+    incumbent = smac.optimize()
+    seconds = time.perf_counter() - started
+
+    runhistory = smac.runhistory
+    trials = []
+    for key, value in runhistory.items():
+        config = dict(runhistory.get_config(key.config_id))
+        info = value.additional_info or {}
+        trials.append(
+            TrialRecord(
+                config_id=key.config_id,
+                config=config,
+                seed=key.seed,
+                budget=key.budget,
+                status=value.status.name.lower(),
+                cost=float(value.cost),
+                wall_time=float(info.get("wall_time", value.time)),
+                metrics=info.get("metrics", {}),
+                model_dir=info.get("model_dir", ""),
+                error=str(info.get("error", "")),
+            )
+        )
+    if isinstance(incumbent, list):  # several incumbents only arise with several objectives
+        incumbent = incumbent[0]
+    incumbent_values = dict(incumbent) if incumbent is not None else {}
+    incumbent_trials = tuple(trial for trial in trials if trial.config == incumbent_values)
+    incumbent_cost = float(runhistory.get_cost(incumbent)) if incumbent is not None else math.inf
+    return OptimizationResult(incumbent_values, incumbent_cost, incumbent_trials, tuple(trials), seconds)

@@ -1,0 +1,62 @@
+"""Choose the facade and the meaning of the budget for a dataset (``plan.json``).
+
+The offline planner decides by written rules; a language model's planner (a later writer) returns
+the same :class:`Plan`, so the optimizer does not care who planned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Facade name (see ``automl.optimize.facades``), budget kind and range, and the reasons."""
+
+    facade: str
+    budget_kind: str | None = None
+    min_budget: float | None = None
+    max_budget: float | None = None
+    reasons: tuple[str, ...] = ()
+    train_plan: str = ""
+    algorithms: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["reasons"] = list(self.reasons)
+        data["algorithms"] = list(self.algorithms)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        return cls(
+            **{**data, "reasons": tuple(data.get("reasons", ())), "algorithms": tuple(data.get("algorithms", ()))}
+        )
+
+
+# Above these training sizes an algorithm's trials take too long for a short run (kernel SVMs scale
+# with the square of the rows, k-NN predicts by scanning every training row, MLPs need many epochs).
+ALGORITHM_ROW_LIMITS = {"svm": 10_000, "knn": 50_000, "mlp": 100_000}
+ALL_ALGORITHMS = ("hgb", "rf", "et", "linear", "knn", "svm", "mlp")
+
+
+def plan_offline(description: dict[str, Any]) -> Plan:
+    """Plan by rules: full-budget Bayesian optimization over the algorithms the data size allows."""
+    n_rows = int(description["splits"]["train"])
+    algorithms = tuple(name for name in ALL_ALGORITHMS if n_rows <= ALGORITHM_ROW_LIMITS.get(name, n_rows))
+    dropped = [name for name in ALL_ALGORITHMS if name not in algorithms]
+    reasons = [
+        "hpo: SMAC's random-forest Bayesian optimization handles the conditional, mixed-type space of "
+        "several algorithm families and stays cheap per trial; every trial runs at full budget.",
+        f"algorithms: {', '.join(algorithms)} on {n_rows} training rows.",
+    ]
+    if dropped:
+        reasons.append(f"left out {', '.join(dropped)}: their trials grow too slow at {n_rows} rows.")
+    task = description["task"]
+    train_plan = (
+        f"Impute and encode the {description['n_numeric']} numeric and {description['n_categorical']} categorical "
+        f"columns per algorithm, fit the {task} model chosen by cfg['algorithm'] on X/y, "
+        f"score it on X_test/y_test ({'log loss' if task == 'classification' else 'RMSE'} as loss) and save it."
+    )
+    return Plan(facade="hpo", reasons=tuple(reasons), train_plan=train_plan, algorithms=algorithms)

@@ -1,0 +1,44 @@
+"""The table printed at the end of a run: what was tuned, how well, and where everything is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+# Which test metric a reader looks at first, per task.
+HEADLINE = {
+    "classification": ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"),
+    "regression": ("rmse", "mae", "r2"),
+}
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def summary_table(result: dict[str, Any]) -> Table:
+    """A two-column table from ``result.json``'s content."""
+    table = Table(title="automl run", show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    dataset = result["dataset"]
+    table.add_row(
+        "dataset",
+        f"{dataset['source']} → {dataset['target']} ({dataset['task']}, "
+        f"{dataset['rows']['train']}+{dataset['rows']['validation']} rows to tune, "
+        f"{dataset['rows']['test']} held out)",
+    )
+    table.add_row("writer / facade", f"{result['writer']} / {result['facade']}")
+    statuses = ", ".join(f"{count} {status}" for status, count in result["trial_statuses"].items())
+    table.add_row("trials", f"{result['n_trials']} ({statuses})")
+    table.add_row("incumbent", ", ".join(f"{k}={_number(v)}" for k, v in result["incumbent"].items()))
+    table.add_row(f"validation {result['loss']}", _number(result["validation_loss"]))
+    for name in HEADLINE[dataset["task"]]:
+        if name in result["test_metrics"]:
+            table.add_row(f"test {name}", _number(result["test_metrics"][name]))
+    if result["refit"]["status"] != "success":
+        table.add_row("refit", f"[yellow]{result['refit']['status']}: {result['refit']['message']}[/]")
+    table.add_row("time", f"{result['timings']['total']:.1f} s")
+    table.add_row("run directory", result["run_dir"])
+    return table

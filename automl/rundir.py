@@ -1,0 +1,74 @@
+"""The run directory's layout in one place, so every stage writes where DESIGN.md says."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from automl.errors import ConfigError
+
+DEFAULT_ROOT = Path("runs")
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Named paths inside one run directory."""
+
+    root: Path
+
+    run_json = property(lambda self: self.root / "run.json")
+    dataset_json = property(lambda self: self.root / "dataset.json")
+    plan_json = property(lambda self: self.root / "plan.json")
+    space_json = property(lambda self: self.root / "config_space.json")
+    scenario_json = property(lambda self: self.root / "scenario.json")
+    train_py = property(lambda self: self.root / "train.py")
+    verify_json = property(lambda self: self.root / "verify.json")
+    verify_dir = property(lambda self: self.root / "verify")
+    smac_dir = property(lambda self: self.root / "smac")
+    trials_dir = property(lambda self: self.root / "trials")
+    model_dir = property(lambda self: self.root / "model")
+    model_file = property(lambda self: self.root / "model" / "model.joblib")
+    model_json = property(lambda self: self.root / "model" / "metadata.json")
+    result_json = property(lambda self: self.root / "result.json")
+    # Data handed to the sandbox: the fit and validation rows only, never the test rows.
+    search_data = property(lambda self: self.root / "data" / "search.joblib")
+    refit_data = property(lambda self: self.root / "data" / "refit.joblib")
+
+
+def _slug(text: str) -> str:
+    """A file-system-safe short name from a data source (``sklearn:iris`` -> ``iris``)."""
+    stem = Path(text.split(":", 1)[-1]).name.split(".")[0]
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:40] or "data"
+
+
+def create_run_dir(out: Path | None, data_source: str) -> RunPaths:
+    """Make a fresh run directory: ``out``, or ``runs/<data>-<time>``; never reuse a finished run's."""
+    if out is not None:
+        root = Path(out)
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise ConfigError(
+                f"--out '{out}' already exists and is not an empty directory: choose another --out or delete it"
+            )
+    else:
+        base = DEFAULT_ROOT / f"{_slug(data_source)}-{time.strftime('%Y%m%d-%H%M%S')}"
+        root, counter = base, 1
+        while root.exists():
+            counter += 1
+            root = base.with_name(f"{base.name}-{counter}")
+    root.mkdir(parents=True, exist_ok=True)
+    return RunPaths(root)
+
+
+def open_run_dir(path: Path) -> RunPaths:
+    """An existing run directory with a final model; anything else is a clear error."""
+    paths = RunPaths(Path(path))
+    if not paths.root.is_dir():
+        raise ConfigError(f"run directory '{path}' does not exist: pass a directory made by 'automl run'")
+    if not paths.model_json.is_file() or not paths.model_file.is_file():
+        raise ConfigError(
+            f"run directory '{path}' has no final model (model/metadata.json, model/model.joblib): "
+            "the run did not finish; run 'automl run' again"
+        )
+    return paths

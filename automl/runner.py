@@ -1,0 +1,307 @@
+"""The orchestrator: one call turns a dataset into a tuned, saved, honestly scored model.
+
+Stages run in DESIGN.md's order (describe, plan and write, verify, optimize, evaluate, report),
+each writing its artifact into the run directory before the next starts. The whole run keeps to the
+scenario's wall-clock limit: the optimizer gets what is left after verification, minus a reserve
+for the final refit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import joblib
+import pandas as pd
+
+from automl._io import write_json, write_text
+from automl.config import RunConfig
+from automl.data import PreparedData, prepare_dataset
+from automl.data.dataset import prepare_table
+from automl.errors import RunError, VerifyError
+from automl.evaluate import score_predictions
+from automl.optimize.smac_run import OptimizationResult, TrialRecord, build_scenario, run_smac
+from automl.optimize.target import RunFiles, TrialTarget
+from automl.predictor import FittedModel, ModelCard
+from automl.report.progress import Progress, SilentProgress
+from automl.rundir import RunPaths, create_run_dir
+from automl.verify import sandbox
+from automl.verify.sandbox import Limits, run_predict, run_train
+from automl.verify.verifier import VerifyInputs, verify_train
+from automl.writers import Artifacts, OfflineWriter
+
+logger = logging.getLogger(__name__)
+
+# How many trials keep their saved model; the others keep only their log.
+KEEP_TRIAL_MODELS = 3
+# The refit gets this many times the default configuration's verify time, within these bounds.
+REFIT_RESERVE_FACTOR = 3.0
+REFIT_RESERVE_SHARE = 0.25
+# Training tables with at least this many cells get every core per trial.
+THREADED_CELLS = 500_000
+LIBRARIES = ("automl", "smac", "ConfigSpace", "scikit-learn", "numpy", "pandas", "joblib")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run: where it is and what ``result.json`` says."""
+
+    paths: RunPaths
+    result: dict[str, Any]
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "unknown"
+    return versions
+
+
+def _loss_name(task: str) -> str:
+    return "log_loss" if task == "classification" else "rmse"
+
+
+class Runner:
+    """Runs the stages for one :class:`RunConfig`, timing each."""
+
+    def __init__(self, config: RunConfig, progress: Progress | None = None) -> None:
+        self.config = config
+        self.progress = progress or SilentProgress()
+        self.timings: dict[str, float] = {}
+        self._started = time.perf_counter()
+        self._deadline = self._started + config.scenario.walltime_limit
+        self._n_jobs = 1
+
+    def _choose_threads(self, data: PreparedData) -> None:
+        """Threads per trial: one for small data, where thread start-up costs more than it saves."""
+        cells = data.X_train.shape[0] * max(data.X_train.shape[1], 1)
+        self._n_jobs = (os.cpu_count() or 1) if cells >= THREADED_CELLS else 1
+
+    def _timed(self, name: str, since: float) -> None:
+        self.timings[name] = round(time.perf_counter() - since, 3)
+
+    def run(self, table: pd.DataFrame | None = None) -> RunResult:
+        """Run every stage; ``table`` replaces ``config.data`` for in-memory data (the Python API)."""
+        sandbox.warm_up()  # the fork server imports its libraries while the data loads
+        config = self.config
+        since = time.perf_counter()
+        self.progress.stage(f"loading {config.data}")
+        if table is None:
+            data = prepare_dataset(config.data, config.target, config.task, config.test_data, config.seed)
+        else:
+            data = prepare_table(table, config.target or "target", config.task, seed=config.seed, source=config.data)
+        self._choose_threads(data)
+        paths = create_run_dir(config.out, config.data)
+        write_json(
+            paths.run_json,
+            {
+                "arguments": config.to_dict(),
+                "dataset_fingerprint": data.fingerprint,
+                "writer": config.writer,
+                "model": None,
+                "versions": _versions(),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            },
+        )
+        write_json(paths.dataset_json, data.description)
+        paths.search_data.parent.mkdir(exist_ok=True)
+        joblib.dump(data.search_dataset(), paths.search_data)
+        joblib.dump(data.refit_dataset(), paths.refit_data)
+        self._timed("prepare", since)
+
+        since = time.perf_counter()
+        self.progress.stage(f"writing plan, space and train.py ({config.writer} writer)")
+        artifacts = self._write(paths, data)
+        self._timed("write", since)
+
+        since = time.perf_counter()
+        self.progress.stage("verifying train.py in the sandbox")
+        default_seconds = self._verify(paths, data, artifacts)
+        self._timed("verify", since)
+
+        since = time.perf_counter()
+        optimization = self._optimize(paths, artifacts, default_seconds)
+        self._timed("optimize", since)
+
+        since = time.perf_counter()
+        self.progress.stage("refitting the incumbent on all non-test rows")
+        refit = self._refit(paths, artifacts, optimization)
+        self._timed("refit", since)
+
+        since = time.perf_counter()
+        self.progress.stage("scoring on the held-out test set")
+        test_metrics = self._evaluate(paths, data, optimization)
+        self._timed("evaluate", since)
+        _prune_trials(paths, optimization.trials)
+        self.timings["total"] = round(time.perf_counter() - self._started, 3)
+        result = self._result(paths, data, artifacts, optimization, refit, test_metrics)
+        write_json(paths.result_json, result)
+        return RunResult(paths, result)
+
+    def _write(self, paths: RunPaths, data: PreparedData) -> Artifacts:
+        """Ask the writer for the artifacts and store them."""
+        artifacts = OfflineWriter().write(data.description, self.config)
+        write_json(paths.plan_json, artifacts.plan.to_dict())
+        artifacts.space.to_json(paths.space_json)
+        write_json(paths.scenario_json, artifacts.scenario.to_dict())
+        write_text(paths.train_py, artifacts.train_source)
+        return artifacts
+
+    def _limits(self, walltime: float | None = None) -> Limits:
+        settings = self.config.scenario
+        return Limits(
+            walltime_s=walltime or settings.trial_walltime_limit,
+            memory_mb=settings.trial_memory_limit_mb,
+            n_jobs=self._n_jobs,
+        )
+
+    def _verify(self, paths: RunPaths, data: PreparedData, artifacts: Artifacts) -> float:
+        """Run the verifier; a rejected train.py stops the run with its findings."""
+        n_classes = len(data.labels.classes) if data.labels else None
+        inputs = VerifyInputs(
+            paths.train_py, paths.space_json, paths.search_data, data.X_valid, n_classes, paths.verify_dir
+        )
+        report = verify_train(inputs, artifacts.space, self.config.seed, self._limits())
+        write_json(paths.verify_json, report.to_dict())
+        if not report.accepted:
+            raise VerifyError(
+                f"train.py from the {artifacts.writer} writer was rejected: "
+                + " | ".join(error.splitlines()[0] for error in report.errors)
+                + f" (details in {paths.verify_json})"
+            )
+        return report.seconds("default_configuration")
+
+    def _optimize(self, paths: RunPaths, artifacts: Artifacts, default_seconds: float) -> OptimizationResult:
+        """SMAC gets the time left before the deadline, minus a reserve for the refit."""
+        settings = artifacts.scenario
+        reserve = min(max(REFIT_RESERVE_FACTOR * default_seconds, 1.0), REFIT_RESERVE_SHARE * settings.walltime_limit)
+        walltime = max(self._deadline - time.perf_counter() - reserve, 1.0)
+        assert settings.crash_cost is not None
+        scenario = build_scenario(
+            artifacts.space, artifacts.plan, settings, paths.smac_dir, self.config.seed, walltime, settings.crash_cost
+        )
+        files = RunFiles(paths.train_py, paths.space_json, paths.search_data, paths.trials_dir)
+        target = TrialTarget(files, self._limits(), deadline=time.time() + walltime)
+        self.progress.stage(
+            f"optimizing with SMAC ({artifacts.plan.facade}): up to {settings.n_trials} trials in {walltime:.0f} s"
+        )
+        self.progress.start_trials(settings.n_trials)
+        try:
+            optimization = run_smac(scenario, artifacts.plan, target, self.progress.trial_done)
+        finally:
+            self.progress.stop_trials()
+        write_json(paths.root / "trials.json", [trial.__dict__ for trial in optimization.trials])
+        if not any(trial.status == "success" for trial in optimization.trials):
+            raise RunError(
+                f"every one of {len(optimization.trials)} trials failed: see the logs in "
+                f"{paths.trials_dir} and raise --walltime or the scenario's trial limits"
+            )
+        return optimization
+
+    def _refit(self, paths: RunPaths, artifacts: Artifacts, optimization: OptimizationResult) -> dict[str, Any]:
+        """Refit the incumbent on every non-test row; if that fails, keep its best trial's model."""
+        remaining = max(self._deadline - time.perf_counter(), 0.0)
+        walltime = max(remaining, self.config.scenario.trial_walltime_limit)
+        outcome = run_train(
+            paths.train_py,
+            paths.space_json,
+            paths.refit_data,
+            optimization.incumbent,
+            self.config.seed,
+            None,
+            paths.model_dir,
+            self._limits(walltime),
+        )
+        if outcome.ok and paths.model_file.is_file():
+            return {"status": "success", "message": "", "seconds": round(outcome.wall_time, 3)}
+        best = min((t for t in optimization.incumbent_trials if t.status == "success"), key=lambda t: t.cost)
+        trial_model = paths.trials_dir / best.model_dir / paths.model_file.name
+        if not trial_model.is_file():
+            raise RunError(
+                f"the refit of the incumbent failed ({outcome.status}: {outcome.error.splitlines()[-1:]}) "
+                f"and its trial saved no model: see {paths.model_dir / 'trial.log'}"
+            )
+        shutil.copy2(trial_model, paths.model_file)
+        message = (
+            f"refit {outcome.status}; using the model of trial {best.model_dir}, "
+            "fitted on the training rows without the validation rows"
+        )
+        logger.warning(message)
+        return {"status": "fallback", "message": message, "seconds": round(outcome.wall_time, 3)}
+
+    def _evaluate(self, paths: RunPaths, data: PreparedData, optimization: OptimizationResult) -> dict[str, float]:
+        """Predict the test rows in the sandbox and score them here; record the model card."""
+        card = ModelCard(data.task, data.target, data.schema, data.labels, optimization.incumbent)
+        FittedModel.save_card(paths, card)
+        n_classes = len(data.labels.classes) if data.labels else None
+        outcome, predictions = run_predict(
+            paths.model_file, data.X_test, self._limits(), want_proba=n_classes is not None
+        )
+        if predictions is None:
+            raise RunError(f"the final model failed to predict the test rows ({outcome.status}): {outcome.error}")
+        return score_predictions(data.task, data.y_test, predictions.values, predictions.proba, n_classes)
+
+    def _result(
+        self,
+        paths: RunPaths,
+        data: PreparedData,
+        artifacts: Artifacts,
+        optimization: OptimizationResult,
+        refit: dict[str, Any],
+        test_metrics: dict[str, float],
+    ) -> dict[str, Any]:
+        statuses: dict[str, int] = {}
+        for trial in optimization.trials:
+            statuses[trial.status] = statuses.get(trial.status, 0) + 1
+        best = min(optimization.incumbent_trials, key=lambda t: t.cost, default=None)
+        splits = data.description["splits"]
+        return {
+            "run_dir": str(paths.root),
+            "dataset": {
+                "source": self.config.data,
+                "target": data.target,
+                "task": data.task,
+                "rows": {key: splits[key] for key in ("train", "validation", "test")},
+                "test_source": splits["test_source"],
+                "fingerprint": data.fingerprint,
+            },
+            "writer": artifacts.writer,
+            "facade": artifacts.plan.facade,
+            "n_trials": len(optimization.trials),
+            "trial_statuses": statuses,
+            "incumbent": optimization.incumbent,
+            "loss": _loss_name(data.task),
+            "validation_loss": optimization.incumbent_cost,
+            "validation_metrics": best.metrics if best else {},
+            "test_metrics": test_metrics,
+            "refit": refit,
+            "timings": self.timings,
+        }
+
+
+def _prune_trials(paths: RunPaths, trials: tuple[TrialRecord, ...]) -> None:
+    """Keep the saved models of the best few trials; the rest keep their logs only."""
+    ranked = sorted((t for t in trials if t.status == "success" and t.model_dir), key=lambda t: t.cost)
+    keep = {trial.model_dir for trial in ranked[:KEEP_TRIAL_MODELS]}
+    if not paths.trials_dir.is_dir():
+        return
+    for trial_dir in paths.trials_dir.iterdir():
+        if trial_dir.name in keep or not trial_dir.is_dir():
+            continue
+        for item in trial_dir.iterdir():
+            if item.name != "trial.log":
+                shutil.rmtree(item) if item.is_dir() else item.unlink()
+
+
+def run(config: RunConfig, progress: Progress | None = None, table: pd.DataFrame | None = None) -> RunResult:
+    """Run the whole pipeline for ``config`` (see :class:`Runner`)."""
+    return Runner(config, progress).run(table)

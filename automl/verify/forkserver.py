@@ -1,0 +1,69 @@
+"""The warm fork server: imports the heavy libraries once, then forks one child per job.
+
+It runs as its own interpreter (``python -m automl.verify.forkserver FD``), started by
+:mod:`automl.verify.sandbox`, so no user script is re-imported the way multiprocessing's fork
+server re-imports ``__main__``. It imports but never computes: a process forked after OpenMP or
+BLAS work can hang. Protocol over a SOCK_SEQPACKET socket: the parent sends a job as JSON with the
+write end of a reply pipe attached; the server forks, answers with the child's pid (4 bytes) and
+closes its copy of the pipe; the child runs :func:`automl.verify.child.main` and writes its reply.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+
+# Imported once here, so every forked child starts with them loaded.
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "joblib",
+    "sklearn.ensemble",
+    "sklearn.linear_model",
+    "sklearn.neighbors",
+    "sklearn.svm",
+    "sklearn.neural_network",
+    "sklearn.pipeline",
+    "sklearn.compose",
+    "sklearn.preprocessing",
+    "sklearn.impute",
+    "sklearn.metrics",
+    "sklearn.model_selection",
+    "ConfigSpace",
+    "threadpoolctl",
+    "automl.verify.child",
+)
+MAX_JOB_BYTES = 1 << 20
+
+
+def serve(channel: socket.socket) -> None:
+    """Fork a child per received job until the parent closes the channel."""
+    for name in PRELOAD:
+        importlib.import_module(name)
+    from automl.verify import child
+    from automl.verify.child import PID_FORMAT
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    while True:
+        message, fds, _, _ = socket.recv_fds(channel, MAX_JOB_BYTES, 1)
+        if not message:
+            return
+        job = json.loads(message)
+        pid = os.fork()
+        if pid == 0:
+            channel.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            child.main(job, fds[0])  # never returns
+        os.close(fds[0])
+        channel.sendall(struct.pack(PID_FORMAT, pid))
+
+
+if __name__ == "__main__":
+    serve(socket.socket(fileno=int(sys.argv[1])))

@@ -1,0 +1,252 @@
+"""Run one job of generated code in a confined child process and describe what happened.
+
+The shape follows AIDE's interpreter: a call in, a :class:`TrialOutcome` out, nothing about SMAC.
+Children come from a warm fork server (:mod:`automl.verify.forkserver`) that imported the heavy
+libraries but never computed, so a trial costs a fork, not an interpreter start. Each child gets its
+own process group, memory and file-size limits, and a log file; past its wall-clock limit the whole
+group is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.verify.child import LENGTH_FORMAT, PID_FORMAT
+
+LOG_TAIL_CHARS = 4000
+STATUSES = ("success", "crashed", "timeout", "memoryout")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-job limits: wall clock, address space, largest file, threads."""
+
+    walltime_s: float = 60.0
+    memory_mb: int = 4096
+    file_size_mb: int = 1024
+    n_jobs: int = 1
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What one job did: status (one of STATUSES), the result dict, costs and what it printed."""
+
+    status: str
+    result: dict[str, Any] = field(default_factory=dict)
+    wall_time: float = 0.0
+    peak_memory_mb: float = 0.0
+    log_tail: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _server_environment() -> dict[str, str]:
+    """The fork server's environment: OpenMP threads sleep instead of spinning while they wait.
+
+    Spinning threads (the default) slow a trial tenfold whenever another process holds a core,
+    which on a 2-core machine is the normal case; the policy must be set before OpenMP loads.
+    """
+    return {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+
+
+class ForkServer:
+    """A handle on one running fork server; jobs from several threads are sent one at a time."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "automl.verify.forkserver", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            env=_server_environment(),
+            start_new_session=True,  # a Ctrl-C in the terminal reaches the runner, not the server
+        )
+        theirs.close()
+        self._channel = ours
+        self._lock = threading.Lock()
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def fork(self, job: dict[str, Any]) -> tuple[int, int]:
+        """Start ``job`` in a fresh child; return its pid and the read end of its reply pipe."""
+        read_end, write_end = os.pipe()
+        try:
+            with self._lock:
+                socket.send_fds(self._channel, [json.dumps(job).encode()], [write_end])
+                answer = self._channel.recv(struct.calcsize(PID_FORMAT))
+        finally:
+            os.close(write_end)
+        if len(answer) != struct.calcsize(PID_FORMAT):
+            os.close(read_end)
+            raise RuntimeError("the sandbox fork server stopped; see its output above")
+        return struct.unpack(PID_FORMAT, answer)[0], read_end
+
+    def close(self) -> None:
+        self._channel.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._process.wait(timeout=5)
+        if self._process.poll() is None:
+            self._process.kill()
+
+
+_server: ForkServer | None = None
+_server_pid = -1  # the process that started _server: a forked or dask worker needs its own
+
+
+def warm_up() -> ForkServer:
+    """The process's fork server, started on first use (its imports overlap the caller's work)."""
+    global _server, _server_pid
+    if _server is None or _server_pid != os.getpid() or not _server.alive:
+        _server, _server_pid = ForkServer(), os.getpid()
+    return _server
+
+
+def _read_reply(read_end: int, deadline: float) -> dict[str, Any] | str | None:
+    """The child's reply; None if it died without one, ``"timeout"`` if the deadline passed first."""
+    buffer = b""
+    header = struct.calcsize(LENGTH_FORMAT)
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while True:
+            if len(buffer) >= header:
+                size = struct.unpack(LENGTH_FORMAT, buffer[:header])[0]
+                if len(buffer) >= header + size:
+                    return json.loads(buffer[header : header + size].decode())
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "timeout"
+            ready, _, _ = select.select([pipe], [], [], left)
+            if ready:
+                chunk = pipe.read(65536)
+                if not chunk:
+                    return None
+                buffer += chunk
+
+
+def _kill_group(pid: int) -> None:
+    """Kill the child and everything it started (they share its process group)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def run_job(job: dict[str, Any], limits: Limits, work_dir: Path, log_path: Path) -> TrialOutcome:
+    """Run ``job`` (see :mod:`automl.verify.child`) in a child confined by ``limits``."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    job = {**job, "limits": asdict(limits), "work_dir": str(work_dir), "log_path": str(log_path)}
+    started = time.monotonic()
+    pid, read_end = warm_up().fork(job)
+    try:
+        reply = _read_reply(read_end, started + limits.walltime_s)
+    finally:
+        _kill_group(pid)
+    wall_time = time.monotonic() - started
+    log_tail = _tail(log_path)
+    if reply == "timeout":
+        return TrialOutcome(
+            "timeout",
+            wall_time=wall_time,
+            log_tail=log_tail,
+            error=f"stopped after the trial wall-clock limit of {limits.walltime_s:g} s",
+        )
+    if not isinstance(reply, dict):
+        return TrialOutcome(
+            "crashed", wall_time=wall_time, log_tail=log_tail, error="the worker process died without a reply"
+        )
+    return TrialOutcome(
+        reply["status"],
+        reply.get("result", {}),
+        wall_time,
+        float(reply.get("peak_memory_mb", 0)),
+        log_tail,
+        reply.get("error", ""),
+    )
+
+
+def _tail(path: Path) -> str:
+    """The end of a log file, bounded, for reports and repair messages."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - LOG_TAIL_CHARS))
+            return handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def run_train(
+    train_path: Path,
+    space_path: Path,
+    data_path: Path,
+    config: dict[str, Any],
+    seed: int,
+    budget: float | None,
+    model_dir: Path,
+    limits: Limits,
+) -> TrialOutcome:
+    """Call the generated ``train()`` once with a configuration, inside the sandbox."""
+    job = {
+        "kind": "train",
+        "train_path": str(train_path),
+        "space_path": str(space_path),
+        "data_path": str(data_path),
+        "config": config,
+        "seed": int(seed),
+        "budget": budget,
+        "model_dir": str(model_dir),
+    }
+    return run_job(job, limits, model_dir, model_dir / "trial.log")
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Predictions of a saved model read back without unpickling: values, and class probabilities."""
+
+    values: np.ndarray
+    proba: np.ndarray | None
+
+
+def run_predict(
+    model_path: Path, features: pd.DataFrame, limits: Limits, want_proba: bool = True
+) -> tuple[TrialOutcome, Predictions | None]:
+    """Load a model saved by generated code and predict ``features``, inside the sandbox."""
+    with tempfile.TemporaryDirectory(prefix="automl-predict-") as scratch:
+        work_dir = Path(scratch)
+        features_path = work_dir / "features.pkl"
+        features.to_pickle(features_path)
+        job = {
+            "kind": "predict",
+            "model_path": str(model_path),
+            "features_path": str(features_path),
+            "proba": want_proba,
+        }
+        outcome = run_job(job, limits, work_dir, work_dir / "predict.log")
+        if not outcome.ok:
+            return outcome, None
+        values = np.load(work_dir / "predictions.npy", allow_pickle=False)
+        proba_path = work_dir / "proba.npy"
+        proba = np.load(proba_path, allow_pickle=False) if proba_path.exists() else None
+        return outcome, Predictions(values, proba)
