@@ -31,7 +31,9 @@ def _as_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
     array = np.asarray(X)
     if array.ndim != 2:
         raise DataError(f"X must be 2-dimensional (rows x features), got shape {array.shape}")
-    names = columns if columns is not None and len(columns) == array.shape[1] else [f"x{i}" for i in range(array.shape[1])]
+    names = (
+        columns if columns is not None and len(columns) == array.shape[1] else [f"x{i}" for i in range(array.shape[1])]
+    )
     return pd.DataFrame(array, columns=names)
 
 
@@ -48,9 +50,16 @@ class AutoML(BaseEstimator):
     space : ConfigSpace JSON file to search instead of the writer's.
     """
 
-    def __init__(self, trials: int | None = None, walltime: float | None = None, scenario: str = "default",
-                 task: str = "auto", seed: int = 0, out: str | Path | None = None, space: str | Path | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        trials: int | None = None,
+        walltime: float | None = None,
+        scenario: str = "default",
+        task: str = "auto",
+        seed: int = 0,
+        out: str | Path | None = None,
+        space: str | Path | None = None,
+    ) -> None:
         self.trials = trials
         self.walltime = walltime
         self.scenario = scenario
@@ -70,11 +79,18 @@ class AutoML(BaseEstimator):
         if TARGET_COLUMN in table.columns:
             raise DataError(f"X has a column named {TARGET_COLUMN!r}, which automl reserves: rename it")
         table[TARGET_COLUMN] = target
-        settings = ScenarioSettings.load(self.scenario).with_overrides(n_trials=self.trials,
-                                                                        walltime_limit=self.walltime)
-        config = RunConfig(data="dataframe", target=TARGET_COLUMN, task=self.task, seed=self.seed,
-                           out=Path(self.out) if self.out else None, space=Path(self.space) if self.space else None,
-                           scenario=settings)
+        settings = ScenarioSettings.load(self.scenario).with_overrides(
+            n_trials=self.trials, walltime_limit=self.walltime
+        )
+        config = RunConfig(
+            data="dataframe",
+            target=TARGET_COLUMN,
+            task=self.task,
+            seed=self.seed,
+            out=Path(self.out) if self.out else None,
+            space=Path(self.space) if self.space else None,
+            scenario=settings,
+        )
         result = run(config, table=table)
         self.model_ = FittedModel.load(result.paths.root)
         self.run_dir_ = result.paths.root

@@ -14,7 +14,9 @@ from rich.console import Console
 
 from automl.errors import AutomlError
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help="AutoML: a writer writes train(), SMAC tunes it.")
+app = typer.Typer(
+    add_completion=False, pretty_exceptions_enable=False, help="AutoML: a writer writes train(), SMAC tunes it."
+)
 console = Console(stderr=False)
 errors = Console(stderr=True)
 
@@ -23,12 +25,18 @@ USAGE_ERROR = 2
 
 @app.command()
 def run(
-    data: Annotated[str, typer.Option(help="CSV/Parquet file, or sklearn:NAME (breast_cancer, iris, wine, digits, diabetes).")] = "sklearn:breast_cancer",
+    data: Annotated[
+        str, typer.Option(help="CSV/Parquet file, or sklearn:NAME (breast_cancer, iris, wine, digits, diabetes).")
+    ] = "sklearn:breast_cancer",
     target: Annotated[str | None, typer.Option(help="Target column (default 'target' for sklearn:NAME).")] = None,
-    test_data: Annotated[str | None, typer.Option(help="Held-out test file; default: 20% of --data, split off first.")] = None,
+    test_data: Annotated[
+        str | None, typer.Option(help="Held-out test file; default: 20% of --data, split off first.")
+    ] = None,
     task: Annotated[str, typer.Option(help="auto, classification or regression.")] = "auto",
     trials: Annotated[int | None, typer.Option(help="Most trials SMAC may run (default from the scenario).")] = None,
-    walltime: Annotated[float | None, typer.Option(help="Seconds for the whole run (default from the scenario).")] = None,
+    walltime: Annotated[
+        float | None, typer.Option(help="Seconds for the whole run (default from the scenario).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for splits, SMAC and train().")] = 0,
     out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<data>-<time>).")] = None,
     space: Annotated[Path | None, typer.Option(help="ConfigSpace JSON file to search instead of the writer's.")] = None,
@@ -41,8 +49,9 @@ def run(
     from automl.runner import run as run_pipeline
 
     settings = ScenarioSettings.load(scenario).with_overrides(n_trials=trials, walltime_limit=walltime)
-    config = RunConfig(data=data, target=target, test_data=test_data, task=task, seed=seed, out=out,
-                       space=space, scenario=settings)
+    config = RunConfig(
+        data=data, target=target, test_data=test_data, task=task, seed=seed, out=out, space=space, scenario=settings
+    )
     result = run_pipeline(config, ConsoleProgress(console))
     console.print(summary_table(result.result))
 

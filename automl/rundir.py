@@ -58,12 +58,12 @@ def create_run_dir(out: Path | None, data_source: str) -> RunPaths:
             counter += 1
             root = base.with_name(f"{base.name}-{counter}")
     root.mkdir(parents=True, exist_ok=True)
-    return RunPaths(root)
+    return RunPaths(root.resolve())  # absolute: sandbox children work in other directories
 
 
 def open_run_dir(path: Path) -> RunPaths:
     """An existing run directory with a final model; anything else is a clear error."""
-    paths = RunPaths(Path(path))
+    paths = RunPaths(Path(path).resolve())
     if not paths.root.is_dir():
         raise ConfigError(f"run directory '{path}' does not exist: pass a directory made by 'automl run'")
     if not paths.model_json.is_file() or not paths.model_file.is_file():

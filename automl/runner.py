@@ -174,9 +174,7 @@ class Runner:
         write_json(paths.verify_json, report.to_dict())
         if not report.accepted:
             raise VerifyError(
-                f"train.py from the {artifacts.writer} writer was rejected: "
-                + " | ".join(error.splitlines()[0] for error in report.errors)
-                + f" (details in {paths.verify_json})"
+                f"train.py from the {artifacts.writer} writer was rejected ({report.summary}): see {paths.verify_json}"
             )
         return report.seconds("default_configuration")
 

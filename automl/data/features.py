@@ -94,8 +94,10 @@ def apply_schema(table: pd.DataFrame, schema: FeatureSchema, source: str = "data
                 series = (series - pd.Timestamp(0, tz=getattr(series.dt, "tz", None))) / pd.Timedelta(days=1)
             converted[column.name] = pd.to_numeric(series, errors="coerce").astype("float64")
         else:
+            labels = _category_labels(series)
+            known = labels.where(labels.isin(column.categories))  # unseen levels become missing
             dtype = pd.CategoricalDtype(categories=list(column.categories))
-            converted[column.name] = pd.Series(pd.Categorical(_category_labels(series), dtype=dtype), index=table.index)
+            converted[column.name] = pd.Series(pd.Categorical(known, dtype=dtype), index=table.index)
     frame = pd.DataFrame(converted, index=table.index)
     return frame.reset_index(drop=True)
 

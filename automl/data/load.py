@@ -39,7 +39,7 @@ def load_table(source: str) -> pd.DataFrame:
         if kind == "parquet":
             frame = pd.read_parquet(path)
         elif kind in {"csv", "tsv"}:
-            frame = pd.read_csv(path, sep="\t" if kind == "tsv" else ",")
+            frame = _read_delimited(path, "\t" if kind == "tsv" else ",")
         else:
             raise DataError(f"data file '{source}' has an unknown type: use a .csv, .tsv or .parquet file")
     except DataError:
@@ -58,6 +58,14 @@ def load_table(source: str) -> pd.DataFrame:
     if duplicated:
         raise DataError(f"data file '{source}' repeats the column name(s) {duplicated}: rename them")
     return frame
+
+
+def _read_delimited(path: Path, separator: str) -> pd.DataFrame:
+    """Read CSV/TSV as UTF-8, falling back to Latin-1, which every byte sequence decodes as."""
+    try:
+        return pd.read_csv(path, sep=separator)
+    except UnicodeDecodeError:
+        return pd.read_csv(path, sep=separator, encoding="latin-1")
 
 
 def _file_kind(path: Path) -> str:

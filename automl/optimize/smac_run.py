@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -127,7 +128,10 @@ def run_smac(
         callbacks=callbacks,
     )
     started = time.perf_counter()
-    incumbent = smac.optimize()
+    with warnings.catch_warnings():
+        # SMAC's local search averages an empty neighbourhood now and then; harmless, and noise to users.
+        warnings.filterwarnings("ignore", "Mean of empty slice|invalid value encountered", RuntimeWarning)
+        incumbent = smac.optimize()
     seconds = time.perf_counter() - started
 
     runhistory = smac.runhistory

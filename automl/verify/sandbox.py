@@ -208,15 +208,16 @@ def run_train(
     limits: Limits,
 ) -> TrialOutcome:
     """Call the generated ``train()`` once with a configuration, inside the sandbox."""
+    config = {name: value.item() if isinstance(value, np.generic) else value for name, value in config.items()}
     job = {
         "kind": "train",
-        "train_path": str(train_path),
-        "space_path": str(space_path),
-        "data_path": str(data_path),
+        "train_path": str(train_path.resolve()),  # absolute: the child works in model_dir
+        "space_path": str(space_path.resolve()),
+        "data_path": str(data_path.resolve()),
         "config": config,
         "seed": int(seed),
         "budget": budget,
-        "model_dir": str(model_dir),
+        "model_dir": str(model_dir.resolve()),
     }
     return run_job(job, limits, model_dir, model_dir / "trial.log")
 
@@ -239,7 +240,7 @@ def run_predict(
         features.to_pickle(features_path)
         job = {
             "kind": "predict",
-            "model_path": str(model_path),
+            "model_path": str(model_path.resolve()),
             "features_path": str(features_path),
             "proba": want_proba,
         }

@@ -30,6 +30,12 @@ class CheckResult:
     seconds: float
     message: str = ""
 
+    @property
+    def summary(self) -> str:
+        """The message's gist on one line: its last line before any captured output."""
+        lines = [line.strip() for line in self.message.split("\nlast output:")[0].splitlines() if line.strip()]
+        return f"{self.name}: {lines[-1] if lines else 'failed'}"
+
 
 @dataclass(frozen=True)
 class VerifyReport:
@@ -43,7 +49,13 @@ class VerifyReport:
 
     @property
     def errors(self) -> list[str]:
+        """Every failed check's full message, for a writer to repair from."""
         return [f"{check.name}: {check.message}" for check in self.checks if not check.ok]
+
+    @property
+    def summary(self) -> str:
+        """The failed checks on one line, for the user."""
+        return "; ".join(check.summary for check in self.checks if not check.ok)
 
     def seconds(self, name: str) -> float:
         """How long the named check took (0 when it did not run)."""

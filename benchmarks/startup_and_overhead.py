@@ -1,0 +1,225 @@
+"""How long until the first trial is done, and what the sandbox costs per trial.
+
+Two numbers decide whether a short run feels responsive and whether isolating generated code is
+affordable:
+
+(a) startup: seconds from the start of a fresh ``automl run``-like process to the first finished
+    trial on breast_cancer (goal: under 5 s on 2 cores). A child interpreter imports the CLI, builds
+    the run exactly as ``automl run`` does and hands the runner a progress object that records when
+    each stage starts and when the first trial ends.
+(b) overhead: the median wall time of the same configurations run through the sandbox
+    (``automl.verify.sandbox.run_train``: fork, limits, data load, JSON reply) next to calling the
+    same ``train()`` in this process, interleaved so both see the same machine load.
+
+Usage: ``python benchmarks/startup_and_overhead.py [--repeats 3] [--trials 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+# Marks the child's one line of output among whatever else it prints.
+RESULT_PREFIX = "STARTUP_RESULT "
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) startup: runs in a child process, so interpreter start and imports are part of the time
+
+
+class RecordingProgress:
+    """A Progress (see automl.report.progress) that notes when each milestone happens."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.stages: list[tuple[str, float]] = []
+        self.first_trial: float | None = None
+        self.first_status = ""
+
+    def stage(self, message: str) -> None:
+        self.stages.append((message, time.time() - self.started))
+
+    def start_trials(self, total: int) -> None:
+        pass
+
+    def trial_done(self, cost: float, status: str) -> None:
+        if self.first_trial is None:
+            self.first_trial = time.time() - self.started
+            self.first_status = status
+
+    def stop_trials(self) -> None:
+        pass
+
+
+def startup_child(started: float, out: Path, trials: int) -> None:
+    """Do what ``automl run --out OUT --trials N`` does, reporting milestone times as one JSON line."""
+    imported_at = time.time() - started
+    import automl.cli  # noqa: F401  (the CLI's own import cost, as `automl run` pays it)
+    from automl.config import RunConfig, ScenarioSettings
+    from automl.runner import run
+
+    cli_imported_at = time.time() - started
+    progress = RecordingProgress(started)
+    settings = ScenarioSettings.load("default").with_overrides(n_trials=trials)
+    result = run(RunConfig(out=out, scenario=settings), progress)
+    report = {
+        "interpreter": imported_at,
+        "imports": cli_imported_at,
+        "stages": progress.stages,
+        "first_trial": progress.first_trial,
+        "first_status": progress.first_status,
+        "total": time.time() - started,
+        "run_dir": str(result.paths.root),
+    }
+    print(RESULT_PREFIX + json.dumps(report), flush=True)
+
+
+def measure_startup(out: Path, trials: int) -> dict[str, Any]:
+    """Start a fresh interpreter running :func:`startup_child` and read back its milestones."""
+    started = time.time()
+    done = subprocess.run(
+        [sys.executable, __file__, "--startup-child", str(started), "--out", str(out), "--trials", str(trials)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            return json.loads(line[len(RESULT_PREFIX) :])
+    raise RuntimeError(f"the startup child failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+
+
+def _stage_time(report: dict[str, Any], prefix: str) -> float:
+    """When the first stage message starting with ``prefix`` was shown (NaN if never)."""
+    return next((at for message, at in report["stages"] if message.startswith(prefix)), float("nan"))
+
+
+def print_startup(reports: list[dict[str, Any]]) -> None:
+    """Median seconds since process start at each milestone, over the repeats."""
+    rows = [
+        ("python up, script running", [r["interpreter"] for r in reports]),
+        ("automl imported (CLI + runner)", [r["imports"] for r in reports]),
+        ("data loaded, writing starts", [_stage_time(r, "writing") for r in reports]),
+        ("verification starts", [_stage_time(r, "verifying") for r in reports]),
+        ("SMAC starts", [_stage_time(r, "optimizing") for r in reports]),
+        ("first trial finished", [r["first_trial"] for r in reports]),
+    ]
+    print(f"\n(a) startup on sklearn:breast_cancer, {len(reports)} fresh processes, seconds since process start")
+    print(f"{'milestone':<34}{'median':>9}{'min':>9}{'max':>9}")
+    for name, values in rows:
+        print(f"{name:<34}{statistics.median(values):>9.2f}{min(values):>9.2f}{max(values):>9.2f}")
+    first = statistics.median(r["first_trial"] for r in reports)
+    verdict = "meets" if first < 5.0 else "misses"
+    print(f"first trial after {first:.2f} s (median): {verdict} the 5 s goal on {os.cpu_count()} cores")
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) per-trial overhead: sandbox against in-process, same configurations, interleaved
+
+
+def _load_train(path: Path) -> Any:
+    """Import a run's train.py as a module, the way the sandbox child does, and return train()."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark_train", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.train
+
+
+def measure_overhead(run_dir: Path, n_trials: int, seed: int, scratch: Path) -> list[dict[str, float]]:
+    """Wall time per configuration through the sandbox and in-process, one after the other."""
+    import joblib
+    from ConfigSpace import ConfigurationSpace
+    from threadpoolctl import threadpool_limits
+
+    from automl.rundir import RunPaths
+    from automl.verify import sandbox
+
+    paths = RunPaths(run_dir)
+    space = ConfigurationSpace.from_json(paths.space_json)
+    space.seed(seed)
+    configs = [space.get_default_configuration(), *space.sample_configuration(n_trials)]
+    train = _load_train(paths.train_py)
+    dataset = joblib.load(paths.search_data)
+    limits = sandbox.Limits(walltime_s=120.0, memory_mb=4096, n_jobs=1)
+    os.environ["AUTOML_N_JOBS"] = "1"  # what the sandbox gives a small-data trial
+    sandbox.warm_up()
+
+    rows = []
+    with threadpool_limits(1):
+        for index, config in enumerate(configs):
+            values = dict(config)
+            timings = {}
+            # Alternate which side goes first so drift in machine load does not favour either.
+            order = ("sandbox", "in_process") if index % 2 == 0 else ("in_process", "sandbox")
+            for side in order:
+                model_dir = scratch / side / f"c{index}"
+                began = time.perf_counter()
+                if side == "sandbox":
+                    outcome = sandbox.run_train(
+                        paths.train_py, paths.space_json, paths.search_data, values, seed, None, model_dir, limits
+                    )
+                    if not outcome.ok:
+                        raise RuntimeError(f"sandbox trial {index} {outcome.status}: {outcome.error}")
+                else:
+                    train(config, dataset, seed, None, str(model_dir))
+                timings[side] = time.perf_counter() - began
+            if index == 0:
+                continue  # the default configuration only warms both sides up
+            rows.append({"algorithm": values["algorithm"], **timings})
+    return rows
+
+
+def print_overhead(rows: list[dict[str, float]]) -> None:
+    """Per-trial times and their medians, with the difference and the ratio."""
+    print(f"\n(b) per-trial overhead, {len(rows)} configurations, wall seconds per trial")
+    print(f"{'#':>3}  {'algorithm':<10}{'in-process':>12}{'sandbox':>10}{'extra':>9}")
+    for index, row in enumerate(rows, start=1):
+        extra = row["sandbox"] - row["in_process"]
+        print(f"{index:>3}  {row['algorithm']:<10}{row['in_process']:>12.3f}{row['sandbox']:>10.3f}{extra:>+9.3f}")
+    inside = statistics.median(row["in_process"] for row in rows)
+    boxed = statistics.median(row["sandbox"] for row in rows)
+    extra = statistics.median(row["sandbox"] - row["in_process"] for row in rows)
+    print(f"{'':>3}  {'median':<10}{inside:>12.3f}{boxed:>10.3f}{extra:>+9.3f}")
+    print(f"sandbox overhead: {extra * 1000:.0f} ms per trial (median of differences); "
+          f"median sandbox/in-process ratio {boxed / inside:.2f}x")
+
+
+def main() -> None:
+    """Run (a) a few times in fresh processes, then (b) on the last run's directory."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3, help="fresh processes for (a) (default 3)")
+    parser.add_argument("--trials", type=int, default=10, help="configurations for (b) (default 10)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for sampling configurations (default 0)")
+    parser.add_argument("--startup-child", type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.startup_child is not None:
+        startup_child(args.startup_child, args.out, args.trials)
+        return
+
+    with tempfile.TemporaryDirectory(prefix="automl-bench-") as scratch:
+        root = Path(scratch)
+        # 8 trials: SMAC refuses fewer than the initial design's one default per algorithm (7 here).
+        reports = [measure_startup(root / f"startup{i}", trials=8) for i in range(args.repeats)]
+        print_startup(reports)
+        # The sandbox's fork server runs OpenMP with passive waiting; do the same here (before sklearn loads).
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        rows = measure_overhead(Path(reports[-1]["run_dir"]), args.trials, args.seed, root / "overhead")
+        print_overhead(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Shared fixtures: small tables written to disk the way users hand them to automl."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def mixed_table(n_rows: int = 240, task: str = "classification", seed: int = 0) -> pd.DataFrame:
+    """A table with numeric, categorical and boolean columns, missing values and a learnable target."""
+    rng = np.random.default_rng(seed)
+    size = rng.normal(size=n_rows)
+    colour = rng.choice(["red", "green", "blue"], size=n_rows)
+    flag = rng.random(n_rows) > 0.5
+    noise = rng.normal(size=n_rows)
+    signal = 1.5 * size + (colour == "red") * 1.2 - flag * 0.8 + 0.3 * rng.normal(size=n_rows)
+    frame = pd.DataFrame({"size": size, "colour": colour, "flag": flag, "noise": noise})
+    frame.loc[rng.random(n_rows) < 0.1, "size"] = np.nan
+    frame.loc[rng.random(n_rows) < 0.1, "colour"] = None
+    if task == "classification":
+        frame["label"] = np.where(signal > 0.3, "yes", "no")
+    else:
+        frame["label"] = 10 + 3 * signal
+    return frame
+
+
+@pytest.fixture
+def classification_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "mixed.csv"
+    mixed_table().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def regression_parquet(tmp_path: Path) -> Path:
+    path = tmp_path / "mixed.parquet"
+    mixed_table(task="regression").to_parquet(path)
+    return path

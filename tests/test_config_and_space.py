@@ -1,0 +1,86 @@
+"""Scenario presets, option validation and narrowing a config space to allowed algorithms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, InCondition, Integer
+
+from automl.config import ScenarioSettings
+from automl.errors import ConfigError
+from automl.resources import bundled_dir
+from automl.writers.space import load_space, restrict_choices
+
+
+def test_bundled_presets_load_and_flags_override_them() -> None:
+    quick = ScenarioSettings.load("quick")
+    assert quick.n_trials > 0 and quick.walltime_limit > 0
+    overridden = quick.with_overrides(n_trials=7, walltime_limit=None)
+    assert overridden.n_trials == 7
+    assert overridden.walltime_limit == quick.walltime_limit
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"n_trials": 0}, "--trials"),
+        ({"n_trials": -3}, "--trials"),
+        ({"n_trials": 2.5}, "whole number"),
+        ({"walltime_limit": 0}, "--walltime"),
+        ({"walltime_limit": float("inf")}, "--walltime"),
+        ({"crash_cost": float("inf")}, "finite"),
+    ],
+)
+def test_bad_limits_are_config_errors(overrides: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        ScenarioSettings().with_overrides(**overrides)
+
+
+def test_scenario_files_are_checked(tmp_path: Path) -> None:
+    unknown = tmp_path / "s.yaml"
+    unknown.write_text("n_trial: 5\n")
+    with pytest.raises(ConfigError, match="unknown setting"):
+        ScenarioSettings.load(unknown)
+    with pytest.raises(ConfigError, match="one of"):
+        ScenarioSettings.load("nonexistent")
+
+
+def test_bundled_spaces_load() -> None:
+    for path in bundled_dir("configs").glob("*.json"):
+        space = load_space(path)
+        assert "algorithm" in space
+
+
+def test_an_invalid_space_file_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "space.json"
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match="not a valid ConfigSpace"):
+        load_space(path)
+
+
+def test_restricting_choices_drops_their_hyperparameters_transitively() -> None:
+    space = ConfigurationSpace()
+    algorithm = Categorical("algorithm", ["hgb", "rf", "svm"], default="svm")
+    lr = Float("hgb:lr", (0.01, 0.3), log=True)
+    trees = Integer("rf:trees", (10, 100))
+    kernel = Categorical("svm:kernel", ["rbf", "poly"])
+    degree = Integer("svm:degree", (2, 5))
+    shared = Float("shared", (0.0, 1.0))
+    space.add([algorithm, lr, trees, kernel, degree, shared])
+    space.add(
+        [
+            EqualsCondition(lr, algorithm, "hgb"),
+            EqualsCondition(trees, algorithm, "rf"),
+            EqualsCondition(kernel, algorithm, "svm"),
+            EqualsCondition(degree, kernel, "poly"),
+            InCondition(shared, algorithm, ["rf", "svm"]),
+        ]
+    )
+    narrowed = restrict_choices(space, "algorithm", ("hgb", "rf"))
+    assert set(narrowed.keys()) == {"algorithm", "hgb:lr", "rf:trees", "shared"}
+    assert narrowed["algorithm"].default_value == "hgb"
+    for config in narrowed.sample_configuration(20):
+        assert config["algorithm"] in {"hgb", "rf"}
+    with pytest.raises(ConfigError):
+        restrict_choices(space, "algorithm", ("lightgbm",))

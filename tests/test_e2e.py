@@ -1,0 +1,166 @@
+"""End-to-end runs of the CLI and the Python API on small budgets, asserting on artifacts and scores."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_iris
+
+from automl import AutoML
+from tests.conftest import mixed_table
+
+pytestmark = pytest.mark.e2e
+
+# Runs the CLI in a fresh interpreter and reports whether litellm got imported on the way.
+CLI = (
+    "import sys\n"
+    "from automl.cli import main\n"
+    "try:\n"
+    "    main()\n"
+    "finally:\n"
+    "    print('LITELLM_IMPORTED' if 'litellm' in sys.modules else '', file=sys.stderr)\n"
+)
+
+
+def automl(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=240)
+
+
+def test_default_run_is_quick_accurate_and_complete(tmp_path: Path) -> None:
+    done = automl("run", "--out", "run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "LITELLM_IMPORTED" not in done.stderr  # the offline path never imports litellm
+    run = tmp_path / "run"
+    for name in (
+        "run.json",
+        "dataset.json",
+        "plan.json",
+        "config_space.json",
+        "scenario.json",
+        "train.py",
+        "verify.json",
+        "result.json",
+        "trials.json",
+        "model/model.joblib",
+        "model/metadata.json",
+    ):
+        assert (run / name).is_file(), name
+    assert (run / "smac").is_dir() and any((run / "trials").iterdir())
+    result = json.loads((run / "result.json").read_text())
+    assert result["test_metrics"]["accuracy"] >= 0.95
+    assert set(result["test_metrics"]) == {"accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc"}
+    assert result["facade"] == "hpo" and result["n_trials"] >= 10
+    assert result["timings"]["total"] < 60
+    assert result["validation_loss"] == min(t["cost"] for t in json.loads((run / "trials.json").read_text()))
+    scenario = json.loads((run / "scenario.json").read_text())
+    assert 0 < scenario["crash_cost"] < float("inf")
+    assert json.loads((run / "verify.json").read_text())["accepted"] is True
+    assert "test accuracy" in done.stdout
+
+
+def test_csv_with_categoricals_runs_and_predicts_original_labels(tmp_path: Path) -> None:
+    data = tmp_path / "mixed.csv"
+    mixed_table(300).to_csv(data, index=False)
+    done = automl(
+        "run",
+        "--data",
+        str(data),
+        "--target",
+        "label",
+        "--scenario",
+        "quick",
+        "--walltime",
+        "12",
+        "--out",
+        "run",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["dataset"]["task"] == "classification"
+    assert result["test_metrics"]["accuracy"] > 0.75
+
+    new_rows = mixed_table(40, seed=5).drop(columns="label")
+    new_rows.loc[0, "colour"] = "purple"  # a level never seen in training
+    new_path = tmp_path / "new.csv"
+    new_rows.to_csv(new_path, index=False)
+    done = automl("predict", "run", "--data", str(new_path), "--out", "predictions.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    predictions = pd.read_csv(tmp_path / "predictions.csv")
+    assert len(predictions) == 40
+    assert set(predictions["prediction"]) <= {"yes", "no"}
+    assert np.allclose(predictions[["proba_no", "proba_yes"]].sum(axis=1), 1.0)
+
+
+def test_regression_on_parquet_with_a_separate_test_file(tmp_path: Path) -> None:
+    train_path, test_path = tmp_path / "train.parquet", tmp_path / "test.csv"
+    mixed_table(300, task="regression").to_parquet(train_path)
+    mixed_table(80, task="regression", seed=4).to_csv(test_path, index=False)
+    done = automl(
+        "run",
+        "--data",
+        str(train_path),
+        "--target",
+        "label",
+        "--test-data",
+        str(test_path),
+        "--trials",
+        "8",
+        "--walltime",
+        "12",
+        "--out",
+        "run",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["dataset"]["rows"]["test"] == 80
+    assert set(result["test_metrics"]) == {"rmse", "mae", "r2"}
+    assert result["test_metrics"]["r2"] > 0.7
+    assert result["n_trials"] <= 8
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--data", "missing.csv", "--target", "y"], "does not exist"),
+        (["run", "--data", "table.csv", "--target", "nope"], "choose --target from"),
+        (["run", "--data", "table.csv"], "no target column given"),
+        (["run", "--trials", "0"], "--trials"),
+        (["run", "--walltime", "-5"], "--walltime"),
+        (["run", "--scenario", "nonexistent"], "no scenario named"),
+        (["predict", "nowhere", "--data", "table.csv"], "does not exist"),
+    ],
+)
+def test_bad_input_gets_one_line_and_exit_code_2(tmp_path: Path, args: list[str], message: str) -> None:
+    mixed_table(50).to_csv(tmp_path / "table.csv", index=False)
+    done = automl(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
+    assert message in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_python_api_follows_the_estimator_conventions(tmp_path: Path) -> None:
+    iris = load_iris(as_frame=True)
+    X, y = iris.data, iris.target_names[iris.target]
+    model = AutoML(trials=12, walltime=15, out=tmp_path / "run")
+    assert clone(model).get_params()["trials"] == 12
+    assert model.fit(X, y) is model
+    assert model.run_dir_ == tmp_path / "run" and (model.run_dir_ / "result.json").is_file()
+    assert set(model.classes_) == {"setosa", "versicolor", "virginica"}
+    assert model.incumbent_["algorithm"]
+    predicted = model.predict(X.iloc[:10])
+    assert set(predicted) <= set(model.classes_)
+    proba = model.predict_proba(X.to_numpy()[:10])
+    assert proba.shape == (10, 3) and np.allclose(proba.sum(axis=1), 1.0)
+    assert model.score(X, y) > 0.9
+    assert model.test_metrics_["accuracy"] > 0.85

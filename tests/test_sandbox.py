@@ -1,0 +1,122 @@
+"""The sandbox runs generated code in a child: results, crashes, timeouts and memory are contained."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from ConfigSpace import ConfigurationSpace, Float
+
+from automl.verify.sandbox import Limits, run_predict, run_train
+
+HEADER = "import os, time, subprocess, joblib, numpy as np\n"
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    """A one-hyperparameter space and a tiny dataset on disk; returns a runner for a train() body."""
+    space = ConfigurationSpace()
+    space.add(Float("x", (0.0, 1.0), default=0.5))
+    space_path = tmp_path / "space.json"
+    space.to_json(space_path)
+    data_path = tmp_path / "data.joblib"
+    joblib.dump({"X": pd.DataFrame({"a": [1.0, 2.0, 3.0]}), "y": np.array([0, 1, 0])}, data_path)
+
+    def run(body: str, limits: Limits = Limits(walltime_s=20), config: dict | None = None):
+        train_path = tmp_path / "train.py"
+        train_path.write_text(HEADER + "def train(cfg, dataset, seed, budget=None, model_dir=None):\n" + body)
+        return run_train(train_path, space_path, data_path, config or {"x": 0.25}, 0, None, tmp_path / "trial", limits)
+
+    return run
+
+
+def test_success_returns_floats_and_keeps_the_output(setup) -> None:
+    outcome = setup("    print('fitting', len(dataset['X']))\n    return {'loss': cfg.get('x'), 'n': np.int64(3)}\n")
+    assert outcome.status == "success"
+    assert outcome.result == {"loss": 0.25, "n": 3.0}
+    assert "fitting 3" in outcome.log_tail
+    assert outcome.peak_memory_mb > 0
+
+
+def test_crash_reports_the_generated_line(setup) -> None:
+    outcome = setup("    values = [1]\n    return {'loss': values[5]}\n")
+    assert outcome.status == "crashed"
+    assert 'File "train.py", line 4, in train' in outcome.error
+    assert "IndexError" in outcome.error
+    assert "automl/verify" not in outcome.error  # our harness frames are cut
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("    return 0.5\n", "must return a dict"),
+        ("    return {'accuracy': 1.0}\n", "no 'loss' key"),
+        ("    return {'loss': float('nan')}\n", "non-finite loss"),
+        ("    return {'loss': 1.0, 'model': 'rf'}\n", "must be a number"),
+    ],
+)
+def test_contract_violations_are_crashes(setup, body: str, message: str) -> None:
+    outcome = setup(body)
+    assert outcome.status == "crashed"
+    assert message in outcome.error
+
+
+def test_timeout_kills_the_whole_process_group(setup, tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    body = (
+        f"    child = subprocess.Popen(['sleep', '60'])\n"
+        f"    open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "    time.sleep(60)\n"
+    )
+    started = time.monotonic()
+    outcome = setup(body, Limits(walltime_s=2))
+    assert outcome.status == "timeout"
+    assert time.monotonic() - started < 10
+    grandchild = int(pid_file.read_text())
+    time.sleep(0.5)
+    assert not _running(grandchild)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a killed orphan may wait for a reaper that containers lack)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in {"Z", "X"}
+
+
+def test_memory_limit_gives_memoryout(setup) -> None:
+    outcome = setup(
+        "    block = np.ones(400 * 1024 * 1024 // 8)\n    return {'loss': float(block[0])}\n",
+        Limits(walltime_s=20, memory_mb=300),
+    )
+    assert outcome.status == "memoryout"
+
+
+def test_early_exit_is_a_crash(setup) -> None:
+    outcome = setup("    os._exit(3)\n")
+    assert outcome.status == "crashed"
+    assert "died without a reply" in outcome.error
+
+
+def test_predict_reads_arrays_back_without_pickle(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    features = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
+    model = LogisticRegression().fit(features, [0, 0, 1, 1])
+    joblib.dump(model, tmp_path / "model.joblib")
+    outcome, predictions = run_predict(tmp_path / "model.joblib", features, Limits(walltime_s=20))
+    assert outcome.ok and predictions is not None
+    assert predictions.values.tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert predictions.proba is not None and predictions.proba.shape == (4, 2)
+
+
+def test_a_missing_model_fails_cleanly(tmp_path: Path) -> None:
+    outcome, predictions = run_predict(tmp_path / "absent.joblib", pd.DataFrame({"a": [1.0]}), Limits(walltime_s=20))
+    assert outcome.status == "crashed" and predictions is None
+    assert "No such file" in outcome.error
