@@ -21,6 +21,7 @@ console = Console(stderr=False)
 errors = Console(stderr=True)
 
 USAGE_ERROR = 2
+DATA_HELP = "CSV/Parquet file, or sklearn:NAME (breast_cancer, iris, wine, digits, diabetes)."
 
 
 @app.command()

@@ -119,6 +119,7 @@ def print_startup(reports: list[dict[str, Any]]) -> None:
     first = statistics.median(r["first_trial"] for r in reports)
     verdict = "meets" if first < 5.0 else "misses"
     print(f"first trial after {first:.2f} s (median): {verdict} the 5 s goal on {os.cpu_count()} cores")
+    print("load average: " + ", ".join(f"{value:.1f}" for value in os.getloadavg()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,8 +193,10 @@ def print_overhead(rows: list[dict[str, float]]) -> None:
     boxed = statistics.median(row["sandbox"] for row in rows)
     extra = statistics.median(row["sandbox"] - row["in_process"] for row in rows)
     print(f"{'':>3}  {'median':<10}{inside:>12.3f}{boxed:>10.3f}{extra:>+9.3f}")
-    print(f"sandbox overhead: {extra * 1000:.0f} ms per trial (median of differences); "
-          f"median sandbox/in-process ratio {boxed / inside:.2f}x")
+    print(
+        f"sandbox overhead: {extra * 1000:.0f} ms per trial (median of differences); "
+        f"median sandbox/in-process ratio {boxed / inside:.2f}x"
+    )
 
 
 def main() -> None:

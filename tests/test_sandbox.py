@@ -26,10 +26,19 @@ def setup(tmp_path: Path):
     data_path = tmp_path / "data.joblib"
     joblib.dump({"X": pd.DataFrame({"a": [1.0, 2.0, 3.0]}), "y": np.array([0, 1, 0])}, data_path)
 
-    def run(body: str, limits: Limits = Limits(walltime_s=20), config: dict | None = None):
+    def run(body: str, limits: Limits | None = None, config: dict | None = None):
         train_path = tmp_path / "train.py"
         train_path.write_text(HEADER + "def train(cfg, dataset, seed, budget=None, model_dir=None):\n" + body)
-        return run_train(train_path, space_path, data_path, config or {"x": 0.25}, 0, None, tmp_path / "trial", limits)
+        return run_train(
+            train_path,
+            space_path,
+            data_path,
+            config or {"x": 0.25},
+            0,
+            None,
+            tmp_path / "trial",
+            limits or Limits(walltime_s=20),
+        )
 
     return run
 
