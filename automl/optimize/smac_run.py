@@ -115,7 +115,7 @@ def run_smac(
     """Optimize, then collect every trial and the incumbent from the run history."""
     recipe = get_recipe(plan.facade)
     space = scenario.configspace
-    starts = algorithm_defaults(space)
+    starts = algorithm_defaults(space)[: scenario.n_trials]  # SMAC refuses more starts than trials
     n_random = max(0, math.ceil(scenario.n_trials * INITIAL_DESIGN_RATIO) - len(starts))
     initial_design = recipe.facade.get_initial_design(scenario, n_configs=n_random, additional_configs=starts)
     callbacks = [_ObserverCallback(observer)] if observer else []
