@@ -72,6 +72,14 @@ class OptimizationResult:
 TrialObserver = Callable[[float, str], None]
 
 
+def _hide_unused_budget_warning(record: logging.LogRecord) -> bool:
+    """One target serves every facade, so SMAC's note that it passes no budget is expected noise."""
+    return "is not set by SMAC" not in record.getMessage()
+
+
+logging.getLogger("smac.runner.target_function_runner").addFilter(_hide_unused_budget_warning)
+
+
 class _ObserverCallback(Callback):
     """Forwards each told trial's cost and status to an observer (the progress bar)."""
 
