@@ -220,18 +220,18 @@ def _full_proba(model: Any, X: pd.DataFrame, n_classes: int) -> np.ndarray:
 
 
 def _classification_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> dict[str, float]:
-    """Log loss over all K classes (a class absent from the validation rows still counts) and friends."""
+    """Log loss, accuracy, balanced accuracy and macro F1 over all K classes (ROC AUC when K == 2)."""
     proba = np.clip(proba, PROBA_FLOOR, 1.0)
     proba /= proba.sum(axis=1, keepdims=True)
     predicted = proba.argmax(axis=1)
-    loss = float(metrics.log_loss(y_true, proba, labels=np.arange(n_classes)))
+    labels = np.arange(n_classes)  # a class absent from the validation rows still counts
+    loss = float(metrics.log_loss(y_true, proba, labels=labels))
     with warnings.catch_warnings():  # a validation split may lack a class that the model predicts
         warnings.simplefilter("ignore", UserWarning)
-        scores = {
-            "loss": loss, "log_loss": loss, "accuracy": float(metrics.accuracy_score(y_true, predicted)),
-            "balanced_accuracy": float(metrics.balanced_accuracy_score(y_true, predicted)),
-            "f1_macro": float(metrics.f1_score(y_true, predicted, average="macro", zero_division=0)),
-        }
+        balanced = float(metrics.balanced_accuracy_score(y_true, predicted))
+    f1 = float(metrics.f1_score(y_true, predicted, average="macro", labels=labels, zero_division=0))
+    scores = {"loss": loss, "log_loss": loss, "accuracy": float(metrics.accuracy_score(y_true, predicted)),
+              "balanced_accuracy": balanced, "f1_macro": f1}
     if n_classes == 2:  # AUC is undefined when the validation rows hold a single class
         single = len(np.unique(y_true)) < 2
         scores["roc_auc"] = float("nan") if single else float(metrics.roc_auc_score(y_true, proba[:, 1]))

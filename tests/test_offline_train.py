@@ -1,0 +1,227 @@
+"""The offline writer's train.py template and its two search spaces, run on small data.
+
+The template is rendered the way the writer does it (TASK filled in), written to a temporary file and
+imported from there, exactly like a run directory's train.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from ConfigSpace import Configuration, ConfigurationSpace, EqualsCondition
+from sklearn import datasets
+from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "automl" / "writers" / "offline_train.py"
+ALGORITHMS = ["hgb", "rf", "et", "linear", "knn", "svm", "mlp"]
+CLASSIFICATION_KEYS = {"loss", "accuracy", "balanced_accuracy", "f1_macro", "log_loss"}
+REGRESSION_KEYS = {"loss", "rmse", "mae", "r2"}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """OpenMP (hgb) slows down badly on a busy 2-core machine; the sandbox limits threads the same way."""
+    with threadpool_limits(limits=1):
+        yield
+
+
+def _load(task: str, tmp_dir: Path) -> ModuleType:
+    source = TEMPLATE.read_text(encoding="utf-8").replace('TASK = "__TASK__"', f'TASK = "{task}"')
+    path = tmp_dir / f"train_{task}.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"offline_train_{task}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def modules(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ModuleType]:
+    tmp_dir = tmp_path_factory.mktemp("template")
+    return {task: _load(task, tmp_dir) for task in ("classification", "regression")}
+
+
+def _space(task: str) -> ConfigurationSpace:
+    return ConfigurationSpace.from_json(ROOT / "configs" / f"offline_{task}.json")
+
+
+def _config(space: ConfigurationSpace, algorithm: str) -> Configuration:
+    """``algorithm`` with the defaults of its own hyperparameters."""
+    values = {hp.name: hp.default_value for hp in space.values() if hp.name.startswith(f"{algorithm}:")}
+    return Configuration(space, values={"algorithm": algorithm, **values})
+
+
+def _split(X: pd.DataFrame, y: np.ndarray, task: str, seed: int = 0) -> dict:
+    stratify = y if task == "classification" else None
+    X_fit, X_val, y_fit, y_val = train_test_split(X, y, test_size=0.2, stratify=stratify, random_state=seed)
+    return {"X": X_fit.reset_index(drop=True), "y": y_fit,
+            "X_test": X_val.reset_index(drop=True), "y_test": y_val}
+
+
+def _sklearn_data(name: str, n_rows: int | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    X, y = getattr(datasets, f"load_{name}")(return_X_y=True, as_frame=True)
+    y = y.to_numpy()
+    y = y.astype("float64") if name == "diabetes" else y.astype("int64")
+    if n_rows is not None:
+        keep = np.random.default_rng(0).permutation(len(y))[:n_rows]
+        X, y = X.iloc[keep].reset_index(drop=True), y[keep]
+    return X, y
+
+
+def _mixed_data(task: str, n_rows: int = 240, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Numeric columns with gaps, a 3-level categorical with NaN and a 60-level categorical."""
+    rng = np.random.default_rng(seed)
+    size = rng.normal(size=n_rows)
+    weight = rng.normal(size=n_rows)
+    colour = pd.Series(pd.Categorical(rng.choice(["red", "green", "blue"], n_rows)))
+    colour[rng.random(n_rows) < 0.1] = np.nan
+    city = pd.Series(pd.Categorical([f"city{i}" for i in rng.integers(0, 60, n_rows)]))
+    signal = size + 0.5 * weight + (colour == "red") + (city.cat.codes % 3) * 0.5
+    X = pd.DataFrame({"size": size, "weight": weight, "colour": colour, "city": city,
+                      "count": rng.integers(0, 5, n_rows)})
+    X.loc[rng.random(n_rows) < 0.1, "weight"] = np.nan
+    if task == "classification":
+        return X, ((signal > 0.5).astype("int64") + (signal > 1.5)).to_numpy()
+    return X, (signal + rng.normal(0, 0.1, n_rows)).to_numpy(dtype="float64")
+
+
+def _with_unseen_levels(X: pd.DataFrame) -> pd.DataFrame:
+    X = X.copy()
+    for column in ("colour", "city"):
+        X[column] = X[column].cat.add_categories(["never-seen"])
+        X.loc[0, column] = "never-seen"
+    return X
+
+
+def _check_result(result: dict, task: str, n_classes: int | None) -> None:
+    expected = set(CLASSIFICATION_KEYS) if task == "classification" else set(REGRESSION_KEYS)
+    if n_classes == 2:
+        expected.add("roc_auc")
+    assert set(result) == expected
+    assert all(isinstance(value, float) for value in result.values())
+    assert math.isfinite(result["loss"])
+
+
+def _check_saved_model(model_dir: Path, X: pd.DataFrame, n_classes: int | None) -> None:
+    model = joblib.load(model_dir / "model.joblib")
+    assert model.predict(X).shape == (len(X),)
+    if n_classes is not None:
+        proba = model.predict_proba(X)
+        assert proba.shape == (len(X), n_classes)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+
+
+SKLEARN_CASES = [("breast_cancer", "classification", 2, 200), ("iris", "classification", 3, None),
+                 ("diabetes", "regression", None, 200)]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize(("name", "task", "n_classes", "n_rows"), SKLEARN_CASES)
+def test_every_algorithm_trains_saves_and_repeats(
+    modules, tmp_path, algorithm, name, task, n_classes, n_rows
+):
+    """Required keys, finite loss, a saved model that predicts, and the same loss for the same seed."""
+    data = _split(*_sklearn_data(name, n_rows), task)
+    config = _config(_space(task), algorithm)
+    first = modules[task].train(config, data, 3, model_dir=str(tmp_path / "model"))
+    _check_result(first, task, n_classes)
+    _check_saved_model(tmp_path / "model", data["X_test"], n_classes)
+    assert modules[task].train(config, data, 3)["loss"] == first["loss"]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_every_algorithm_handles_categories_gaps_budget_and_no_validation(modules, tmp_path, algorithm, task):
+    X, y = _mixed_data(task)
+    n_classes = 3 if task == "classification" else None
+    data = _split(X, y, task)
+    train = modules[task].train
+    config = _config(_space(task), algorithm)
+    result = train(config, data, 0, model_dir=str(tmp_path / "full"))
+    _check_result(result, task, n_classes)
+    _check_saved_model(tmp_path / "full", _with_unseen_levels(data["X_test"]), n_classes)
+    small = train(config, data, 0, budget=0.3, model_dir=str(tmp_path / "small"))
+    _check_result(small, task, n_classes)
+    _check_saved_model(tmp_path / "small", data["X_test"], n_classes)
+    assert train(config, data, 0, budget=0.3)["loss"] == small["loss"]
+    internal = train(config, {"X": X, "y": y}, 0, model_dir=str(tmp_path / "internal"))
+    _check_result(internal, task, n_classes)
+    _check_saved_model(tmp_path / "internal", _with_unseen_levels(X.iloc[:20]), n_classes)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_sampled_configurations_all_train(modules, task):
+    space = _space(task)
+    space.seed(7)
+    X, y = _mixed_data(task, n_rows=160, seed=1)
+    data = _split(X, y, task)
+    for index, config in enumerate(space.sample_configuration(12)):
+        result = modules[task].train(config, data, index, budget=[None, 0.5][index % 2])
+        assert math.isfinite(result["loss"]), dict(config)
+
+
+def test_default_configuration_is_a_strong_baseline(modules):
+    X, y = _sklearn_data("breast_cancer")
+    data = _split(X, y, "classification", seed=0)
+    space = _space("classification")
+    assert space.get_default_configuration()["algorithm"] == "hgb"
+    result = modules["classification"].train(space.get_default_configuration(), data, 0)
+    assert result["accuracy"] >= 0.94
+
+
+def test_predict_proba_covers_every_class_after_a_tiny_budget(modules, tmp_path):
+    X, y = _sklearn_data("iris")
+    data = _split(X, y, "classification")
+    config = _config(_space("classification"), "knn")
+    modules["classification"].train(config, data, 0, budget=0.01, model_dir=str(tmp_path))
+    _check_saved_model(tmp_path, data["X_test"], 3)
+
+
+def test_a_class_seen_only_in_validation_still_gives_a_finite_loss(modules):
+    X, y = _sklearn_data("iris")
+    seen = y != 2
+    data = {"X": X[seen].reset_index(drop=True), "y": y[seen], "X_test": X.iloc[[0, 60, 120]],
+            "y_test": np.array([0, 1, 2])}
+    result = modules["classification"].train(_config(_space("classification"), "linear"), data, 0)
+    assert math.isfinite(result["loss"]) and result["loss"] > 1.0
+
+
+def test_n_neighbors_is_clamped_to_the_training_rows(modules):
+    X, y = _sklearn_data("diabetes", n_rows=40)
+    space = _space("regression")
+    values = dict(_config(space, "knn"))
+    values["knn:n_neighbors"] = 50
+    data = _split(X, y, "regression")
+    result = modules["regression"].train(Configuration(space, values=values), data, 0, budget=0.2)
+    assert math.isfinite(result["loss"])
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_spaces_have_the_writer_structure(task):
+    space = _space(task)
+    algorithm = space["algorithm"]
+    assert list(algorithm.choices) == ALGORITHMS
+    assert algorithm.default_value == "hgb"
+    parents = {}
+    for condition in space.conditions:
+        assert isinstance(condition, EqualsCondition) and condition.parent.name == "algorithm"
+        parents[condition.child.name] = condition.value
+    for name in space:
+        if name != "algorithm":
+            assert parents[name] == name.split(":")[0], name
+
+
+def test_template_has_one_task_placeholder():
+    assert TEMPLATE.read_text(encoding="utf-8").count('TASK = "__TASK__"') == 1
