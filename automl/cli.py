@@ -91,9 +91,8 @@ def main() -> None:
         errors.print("interrupted")
         sys.exit(130)
     except Exception as error:
-        import click
-
-        if isinstance(error, click.ClickException):
+        # typer carries its own copy of click, so its usage errors are recognised by shape, not class.
+        if callable(getattr(error, "show", None)) and isinstance(getattr(error, "exit_code", None), int):
             error.show()
             sys.exit(USAGE_ERROR)
         raise

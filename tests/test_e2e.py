@@ -152,6 +152,17 @@ def test_bad_input_gets_one_line_and_exit_code_2(tmp_path: Path, args: list[str]
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["run", "--trials", "abc"], ["predict"], ["frobnicate"], ["run", "--data"]],
+)
+def test_usage_errors_exit_2_without_a_traceback(tmp_path: Path, args: list[str]) -> None:
+    done = automl(*args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Error" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_python_api_follows_the_estimator_conventions(tmp_path: Path) -> None:
     iris = load_iris(as_frame=True)
     X, y = iris.data, iris.target_names[iris.target]

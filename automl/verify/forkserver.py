@@ -34,6 +34,8 @@ PRELOAD = (
     "sklearn.impute",
     "sklearn.metrics",
     "sklearn.model_selection",
+    "sklearn.calibration",
+    "pyarrow.pandas_compat",  # pandas' own imports on first use, repaid by every child otherwise
     "ConfigSpace",
     "threadpoolctl",
     "automl.verify.child",
