@@ -28,8 +28,10 @@ from automl.plan import Plan
 
 logger = logging.getLogger(__name__)
 
-# Fraction of the trials SMAC may spend on its initial design (defaults per algorithm included).
+# Share of the trials SMAC may spend on its initial design (defaults per algorithm included), and a
+# cap, so a large --trials with a short walltime still leaves time for model-based search.
 INITIAL_DESIGN_RATIO = 0.25
+INITIAL_DESIGN_MAX = 20
 # SMAC's own console logging: warnings and worse only; our progress bar says the rest.
 SMAC_LOGGING_LEVEL = 30
 
@@ -124,7 +126,8 @@ def run_smac(
     recipe = get_recipe(plan.facade)
     space = scenario.configspace
     starts = algorithm_defaults(space)[: scenario.n_trials]  # SMAC refuses more starts than trials
-    n_random = max(0, math.ceil(scenario.n_trials * INITIAL_DESIGN_RATIO) - len(starts))
+    n_initial = min(math.ceil(scenario.n_trials * INITIAL_DESIGN_RATIO), INITIAL_DESIGN_MAX)
+    n_random = max(0, n_initial - len(starts))
     initial_design = recipe.facade.get_initial_design(scenario, n_configs=n_random, additional_configs=starts)
     callbacks = [_ObserverCallback(observer)] if observer else []
     smac = recipe.facade(
