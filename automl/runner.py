@@ -8,11 +8,13 @@ for the final refit.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -86,61 +88,52 @@ class Runner:
         cells = data.X_train.shape[0] * max(data.X_train.shape[1], 1)
         self._n_jobs = (os.cpu_count() or 1) if cells >= THREADED_CELLS else 1
 
-    def _timed(self, name: str, since: float) -> None:
+    @contextlib.contextmanager
+    def _stage(self, name: str, message: str = "") -> Iterator[None]:
+        """Announce a stage and record how long it took under ``timings[name]``."""
+        if message:
+            self.progress.stage(message)
+        since = time.perf_counter()
+        yield
         self.timings[name] = round(time.perf_counter() - since, 3)
 
     def run(self, table: pd.DataFrame | None = None) -> RunResult:
         """Run every stage; ``table`` replaces ``config.data`` for in-memory data (the Python API)."""
         sandbox.warm_up()  # the fork server imports its libraries while the data loads
         config = self.config
-        since = time.perf_counter()
-        self.progress.stage(f"loading {config.data}")
-        if table is None:
-            data = prepare_dataset(config.data, config.target, config.task, config.test_data, config.seed)
-        else:
-            data = prepare_table(table, config.target or "target", config.task, seed=config.seed, source=config.data)
-        self._choose_threads(data)
-        paths = create_run_dir(config.out, config.data)
-        write_json(
-            paths.run_json,
-            {
-                "arguments": config.to_dict(),
-                "dataset_fingerprint": data.fingerprint,
-                "writer": config.writer,
-                "model": None,
-                "versions": _versions(),
-                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            },
-        )
-        write_json(paths.dataset_json, data.description)
-        paths.search_data.parent.mkdir(exist_ok=True)
-        joblib.dump(data.search_dataset(), paths.search_data)
-        joblib.dump(data.refit_dataset(), paths.refit_data)
-        self._timed("prepare", since)
-
-        since = time.perf_counter()
-        self.progress.stage(f"writing plan, space and train.py ({config.writer} writer)")
-        artifacts = self._write(paths, data)
-        self._timed("write", since)
-
-        since = time.perf_counter()
-        self.progress.stage("verifying train.py in the sandbox")
-        default_seconds = self._verify(paths, data, artifacts)
-        self._timed("verify", since)
-
-        since = time.perf_counter()
-        optimization = self._optimize(paths, artifacts, default_seconds)
-        self._timed("optimize", since)
-
-        since = time.perf_counter()
-        self.progress.stage("refitting the incumbent on all non-test rows")
-        refit = self._refit(paths, artifacts, optimization)
-        self._timed("refit", since)
-
-        since = time.perf_counter()
-        self.progress.stage("scoring on the held-out test set")
-        test_metrics = self._evaluate(paths, data, optimization)
-        self._timed("evaluate", since)
+        with self._stage("prepare", f"loading {config.data}"):
+            if table is None:
+                data = prepare_dataset(config.data, config.target, config.task, config.test_data, config.seed)
+            else:
+                target = config.target or "target"
+                data = prepare_table(table, target, config.task, seed=config.seed, source=config.data)
+            self._choose_threads(data)
+            paths = create_run_dir(config.out, config.data)
+            write_json(
+                paths.run_json,
+                {
+                    "arguments": config.to_dict(),
+                    "dataset_fingerprint": data.fingerprint,
+                    "writer": config.writer,
+                    "model": None,
+                    "versions": _versions(),
+                    "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                },
+            )
+            write_json(paths.dataset_json, data.description)
+            paths.search_data.parent.mkdir(exist_ok=True)
+            joblib.dump(data.search_dataset(), paths.search_data)
+            joblib.dump(data.refit_dataset(), paths.refit_data)
+        with self._stage("write", f"writing plan, space and train.py ({config.writer} writer)"):
+            artifacts = self._write(paths, data)
+        with self._stage("verify", "verifying train.py in the sandbox"):
+            default_seconds = self._verify(paths, data, artifacts)
+        with self._stage("optimize"):
+            optimization = self._optimize(paths, artifacts, default_seconds)
+        with self._stage("refit", "refitting the incumbent on all non-test rows"):
+            refit = self._refit(paths, artifacts, optimization)
+        with self._stage("evaluate", "scoring on the held-out test set"):
+            test_metrics = self._evaluate(paths, data, optimization)
         _prune_trials(paths, optimization.trials)
         self.timings["total"] = round(time.perf_counter() - self._started, 3)
         result = self._result(paths, data, artifacts, optimization, refit, test_metrics)
