@@ -74,29 +74,11 @@ def test_contract_violations_are_crashes(setup, body: str, message: str) -> None
     assert message in outcome.error
 
 
-def test_timeout_kills_the_whole_process_group(setup, tmp_path: Path) -> None:
-    pid_file = tmp_path / "grandchild.pid"
-    body = (
-        f"    child = subprocess.Popen(['sleep', '60'])\n"
-        f"    open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
-        "    time.sleep(60)\n"
-    )
+def test_a_busy_trial_is_stopped_at_its_time_limit(setup) -> None:
     started = time.monotonic()
-    outcome = setup(body, Limits(walltime_s=2))
+    outcome = setup("    while True:\n        pass\n", Limits(walltime_s=2))
     assert outcome.status == "timeout"
-    assert time.monotonic() - started < 10
-    grandchild = int(pid_file.read_text())
-    time.sleep(0.5)
-    assert not _running(grandchild)
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (a killed orphan may wait for a reaper that containers lack)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in {"Z", "X"}
+    assert time.monotonic() - started < 6
 
 
 def test_memory_limit_gives_memoryout(setup) -> None:

@@ -7,6 +7,7 @@ pickle, so the parent trusts nothing the generated code built.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import math
@@ -15,6 +16,8 @@ import resource
 import signal
 import struct
 import sys
+import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -25,40 +28,91 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from automl.verify import confine
+
 MEGABYTE = 1024 * 1024
+# The only environment generated code sees (besides thread counts and its scratch directory).
+SAFE_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_WAIT_POLICY": "PASSIVE"}
 # The reply's length prefix: an unsigned 64-bit big-endian integer.
 LENGTH_FORMAT = "!Q"
 # The fork server answers a job with the child's pid in this format.
 PID_FORMAT = "!i"
 
 
-def main(job: dict[str, Any], reply_fd: int) -> None:
-    """Entry point of the child: confine, run ``job``, send one JSON message, exit."""
+def main(job: dict[str, Any], reply_fd: int, preloaded: dict[str, Any] | None = None) -> None:
+    """Entry point of the child: confine, run ``job``, send one JSON message, exit.
+
+    ``preloaded`` holds the dataset and config space the fork server already read for this job,
+    so a trial does not pay to load them again.
+    """
     os.setsid()  # own process group, so the parent can kill everything this child starts
-    reply: dict[str, Any]
+    reply: dict[str, Any] = {}
+    copier = None
     try:
-        _confine(job)
+        copier = _capture_output(job["log_path"], int(job["limits"]["log_limit_kb"]) * 1024)
+        reply["protections"] = _confine(job)
         started = time.perf_counter()
         if job["kind"] == "train":
-            reply = {"status": "success", "result": _run_train(job)}
+            reply["result"] = _run_train(job, preloaded or {})
         else:
-            reply = {"status": "success", "result": _run_predict(job)}
-        reply["seconds"] = time.perf_counter() - started
+            reply["result"] = _run_predict(job)
+        reply.update(status="success", seconds=time.perf_counter() - started)
     except MemoryError:
-        reply = {"status": "memoryout", "error": "MemoryError: the trial passed its memory limit"}
+        reply.update(status="memoryout", error="MemoryError: the trial passed its memory limit")
     except BaseException as error:  # report every failure of generated code to the parent
-        reply = {"status": "crashed", "error": format_error(error, job.get("train_path"))}
+        reply.update(status="crashed", error=format_error(error, job.get("train_path")))
     reply["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    sys.stdout.flush()
-    sys.stderr.flush()
+    _finish_output(copier)
     payload = json.dumps(reply, default=str).encode()
     with os.fdopen(reply_fd, "wb") as pipe:
         pipe.write(struct.pack(LENGTH_FORMAT, len(payload)) + payload)
     os._exit(0)  # skip atexit handlers and leaked threads of generated code
 
 
-def _confine(job: dict[str, Any]) -> None:
-    """Apply the per-job limits and send output to the job's log file."""
+def _capture_output(log_path: str, limit: int) -> threading.Thread:
+    """Send stdout/stderr (Python's and C's) through a pipe into the log, keeping the first ``limit`` bytes.
+
+    A flood of output is drained and dropped, so it can neither fill the disk nor block the trial.
+    """
+    read_end, write_end = os.pipe()
+    log = open(log_path, "ab")  # noqa: SIM115 - closed by the copier thread
+    os.dup2(write_end, 1)
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def copy() -> None:
+        written = 0
+        with log:
+            while chunk := os.read(read_end, 65536):
+                if written < limit:
+                    kept = chunk[: limit - written]
+                    log.write(kept)
+                    written += len(kept)
+                    if written >= limit:
+                        log.write(b"\n[automl: output truncated here]\n")
+                    log.flush()
+        os.close(read_end)
+
+    copier = threading.Thread(target=copy, name="automl-log", daemon=True)
+    copier.start()
+    return copier
+
+
+def _finish_output(copier: threading.Thread | None) -> None:
+    """Close our ends of the output pipe and let the copier write what is left."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.close(null)
+    if copier is not None:
+        copier.join(timeout=1.0)  # a leaked thread of generated code may hold a copy; don't wait on it
+
+
+def _confine(job: dict[str, Any]) -> list[str]:
+    """Apply limits, scrub the environment, then lock the process down before generated code loads."""
     limits = job["limits"]
     memory = int(limits["memory_mb"]) * MEGABYTE
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -66,17 +120,21 @@ def _confine(job: dict[str, Any]) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing us
-    log = os.open(job["log_path"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-    os.environ["AUTOML_N_JOBS"] = str(limits["n_jobs"])
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = str(limits["n_jobs"])
+    work_dir = job["work_dir"]
+    scratch = os.path.join(work_dir, ".tmp")
+    os.makedirs(scratch, exist_ok=True)
+    threads = str(limits["n_jobs"])
+    os.environ.clear()  # no secret of the parent's reaches generated code
+    os.environ.update(SAFE_ENVIRONMENT)
+    os.environ.update(AUTOML_N_JOBS=threads, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads,
+                      MKL_NUM_THREADS=threads, TMPDIR=scratch, HOME=scratch)  # fmt: skip
+    tempfile.tempdir = scratch
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(int(limits["n_jobs"]))
-    os.chdir(job["work_dir"])
+    threadpool_limits(int(threads))
+    os.chdir(work_dir)
+    protections = [confine.apply_landlock([work_dir]), confine.apply_seccomp()]
+    return [label for label in protections if label]
 
 
 def _load_train(path: str) -> Any:
@@ -89,13 +147,20 @@ def _load_train(path: str) -> Any:
     return module.train
 
 
-def _run_train(job: dict[str, Any]) -> dict[str, float]:
-    """Call train() with a real Configuration and check its reply is a dict of finite-loss numbers."""
-    from ConfigSpace import Configuration, ConfigurationSpace
+def load_inputs(job: dict[str, Any]) -> dict[str, Any]:
+    """The dataset and config space a train job reads: parent-written files, safe to load early."""
+    from ConfigSpace import ConfigurationSpace
 
-    space = ConfigurationSpace.from_json(job["space_path"])
-    config = Configuration(space, values=job["config"])
-    dataset = joblib.load(job["data_path"])
+    return {"space": ConfigurationSpace.from_json(job["space_path"]), "dataset": joblib.load(job["data_path"])}
+
+
+def _run_train(job: dict[str, Any], preloaded: dict[str, Any]) -> dict[str, float]:
+    """Call train() with a real Configuration and check its reply is a dict of finite-loss numbers."""
+    from ConfigSpace import Configuration
+
+    inputs = preloaded or load_inputs(job)
+    config = Configuration(inputs["space"], values=job["config"])
+    dataset = dict(inputs["dataset"])  # a fresh dict: generated code may add or remove keys
     train = _load_train(job["train_path"])
     result = train(config, dataset, job["seed"], job["budget"], job["model_dir"])
     return contract_result(result)

@@ -52,19 +52,40 @@ def serve(channel: socket.socket) -> None:
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    cache: dict[tuple, dict] = {}
     while True:
         message, fds, _, _ = socket.recv_fds(channel, MAX_JOB_BYTES, 1)
         if not message:
             return
         job = json.loads(message)
+        preloaded = _inputs(job, cache) if job["kind"] == "train" else None
         pid = os.fork()
         if pid == 0:
             channel.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            child.main(job, fds[0])  # never returns
+            child.main(job, fds[0], preloaded)  # never returns
         os.close(fds[0])
         channel.sendall(struct.pack(PID_FORMAT, pid))
+
+
+def _inputs(job: dict, cache: dict[tuple, dict]) -> dict | None:
+    """A train job's dataset and space, read once per file version and shared with every child.
+
+    They are files the runner wrote (never generated code's output), and reading them is parsing,
+    not numeric work, so the server stays safe to fork. A file that cannot be read is left for the
+    child to fail on, with its error in the trial's log.
+    """
+    from automl.verify.child import load_inputs
+
+    try:
+        key = tuple((path, os.stat(path).st_mtime_ns) for path in (job["data_path"], job["space_path"]))
+        if key not in cache:
+            cache.clear()  # one run's inputs at a time
+            cache[key] = load_inputs(job)
+    except Exception:
+        return None
+    return cache[key]
 
 
 if __name__ == "__main__":

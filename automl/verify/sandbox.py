@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import struct
@@ -42,6 +43,7 @@ class Limits:
     memory_mb: int = 4096
     file_size_mb: int = 1024
     n_jobs: int = 1
+    log_limit_kb: int = 256
 
 
 @dataclass(frozen=True)
@@ -63,34 +65,80 @@ class TrialOutcome:
         return asdict(self)
 
 
-def _server_environment() -> dict[str, str]:
-    """The fork server's environment: OpenMP threads sleep instead of spinning while they wait.
+# Environment variables the fork server keeps; everything else (API keys included) is dropped.
+KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+BWRAP = "bwrap"
+SERVER_START_TIMEOUT = 120.0
 
-    Spinning threads (the default) slow a trial tenfold whenever another process holds a core,
-    which on a 2-core machine is the normal case; the policy must be set before OpenMP loads.
+
+def _server_environment() -> dict[str, str]:
+    """A scrubbed environment for the fork server, where OpenMP threads sleep instead of spinning.
+
+    Spinning threads (OpenMP's default) slow a trial tenfold whenever another process holds a
+    core, which on a 2-core machine is the normal case; the policy must be set before OpenMP loads.
     """
-    return {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    environment = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
+    package_root = str(Path(__file__).resolve().parents[2])
+    environment.update(OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"), PYTHONPATH=package_root,
+                       PYTHONDONTWRITEBYTECODE="1")  # fmt: skip
+    return environment
+
+
+def _bubblewrap_works() -> bool:
+    """Whether bubblewrap is installed and allowed to make namespaces here (containers may forbid it)."""
+    binary = shutil.which(BWRAP)
+    if binary is None:
+        return False
+    probe = [binary, "--unshare-net", "--unshare-ipc", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        return subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
+    return False
+
+
+def _bubblewrap_prefix(writable: list[Path]) -> list[str]:
+    """bwrap arguments: the system read-only, no network, writable only beneath ``writable``."""
+    prefix = [BWRAP, "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
+              "--new-session", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]  # fmt: skip
+    for root in writable:
+        prefix += ["--bind", str(root), str(root)]
+    return prefix
 
 
 class ForkServer:
-    """A handle on one running fork server; jobs from several threads are sent one at a time."""
+    """A handle on one running fork server; jobs from several threads are sent one at a time.
 
-    def __init__(self) -> None:
+    The server may write only beneath ``writable`` (plus its own scratch directory); under
+    bubblewrap that is enforced for the server itself, and every child narrows it further to its
+    own work directory with Landlock.
+    """
+
+    def __init__(self, writable: frozenset[Path], use_bubblewrap: bool) -> None:
+        self.scratch = Path(tempfile.mkdtemp(prefix="automl-sandbox-"))
+        self.writable = writable
+        self.bubblewrap = use_bubblewrap
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        command = [sys.executable, "-m", "automl.verify.forkserver", str(theirs.fileno())]
+        if use_bubblewrap:
+            command = _bubblewrap_prefix(sorted({*writable, self.scratch})) + command
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "automl.verify.forkserver", str(theirs.fileno())],
+            command,
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             env=_server_environment(),
             start_new_session=True,  # a Ctrl-C in the terminal reaches the runner, not the server
         )
         theirs.close()
+        ours.settimeout(SERVER_START_TIMEOUT)  # bounds the wait for a server that hangs while importing
         self._channel = ours
         self._lock = threading.Lock()
 
     @property
     def alive(self) -> bool:
         return self._process.poll() is None
+
+    def covers(self, path: Path) -> bool:
+        """Whether jobs may write beneath ``path`` with this server."""
+        return any(path == root or root in path.parents for root in {*self.writable, self.scratch})
 
     def fork(self, job: dict[str, Any]) -> tuple[int, int]:
         """Start ``job`` in a fresh child; return its pid and the read end of its reply pipe."""
@@ -99,6 +147,8 @@ class ForkServer:
             with self._lock:
                 socket.send_fds(self._channel, [json.dumps(job).encode()], [write_end])
                 answer = self._channel.recv(struct.calcsize(PID_FORMAT))
+        except TimeoutError:
+            answer = b""
         finally:
             os.close(write_end)
         if len(answer) != struct.calcsize(PID_FORMAT):
@@ -112,18 +162,53 @@ class ForkServer:
             self._process.wait(timeout=5)
         if self._process.poll() is None:
             self._process.kill()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 _server: ForkServer | None = None
 _server_pid = -1  # the process that started _server: a forked or dask worker needs its own
+_bubblewrap: bool | None = None
 
 
-def warm_up() -> ForkServer:
-    """The process's fork server, started on first use (its imports overlap the caller's work)."""
-    global _server, _server_pid
-    if _server is None or _server_pid != os.getpid() or not _server.alive:
-        _server, _server_pid = ForkServer(), os.getpid()
+def warm_up(writable: Path | None = None) -> ForkServer:
+    """The process's fork server, (re)started so jobs may write beneath ``writable``.
+
+    Starting it early lets its imports overlap the caller's own work.
+    """
+    global _server, _server_pid, _bubblewrap
+    if _bubblewrap is None:
+        _bubblewrap = _bubblewrap_works()
+    wanted = writable.resolve() if writable is not None else None
+    current = _server if _server is not None and _server_pid == os.getpid() and _server.alive else None
+    if current is not None and (wanted is None or current.covers(wanted)):
+        return current
+    # A job's directory's parent becomes the root, so its siblings (other trials) reuse the server.
+    added = {wanted.parent} if wanted is not None else set()
+    roots = frozenset(added | (current.writable if current else set()))
+    if current is not None:
+        current.close()
+    _server, _server_pid = ForkServer(roots, _bubblewrap), os.getpid()
     return _server
+
+
+def isolation_mode() -> str:
+    """How generated code is confined here, in words for run records and the console."""
+    server = warm_up()
+    outer = "bubblewrap (read-only system, no network)" if server.bubblewrap else "no bubblewrap"
+    inner = ", ".join(confine_labels()) or "no Landlock/seccomp: rlimits and process groups only"
+    return f"{outer}; per trial: {inner}"
+
+
+def confine_labels() -> list[str]:
+    """What each child applies to itself on this kernel and architecture."""
+    from automl.verify import confine
+
+    labels = []
+    if confine.landlock_abi() >= 1:
+        labels.append(f"landlock v{confine.landlock_abi()}")
+    if confine.seccomp_supported():
+        labels.append("seccomp")
+    return labels
 
 
 def _read_reply(read_end: int, deadline: float) -> dict[str, Any] | str | None:
@@ -148,9 +233,13 @@ def _read_reply(read_end: int, deadline: float) -> dict[str, Any] | str | None:
 
 
 def _kill_group(pid: int) -> None:
-    """Kill the child and everything it started (they share its process group)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+    """Kill the child and everything it started (they share its process group).
+
+    The child itself is killed by pid too: it may not have made its own group yet.
+    """
+    for kill in (os.kill, os.killpg):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
 
 
 def run_job(job: dict[str, Any], limits: Limits, work_dir: Path, log_path: Path) -> TrialOutcome:
@@ -158,8 +247,9 @@ def run_job(job: dict[str, Any], limits: Limits, work_dir: Path, log_path: Path)
     work_dir.mkdir(parents=True, exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     job = {**job, "limits": asdict(limits), "work_dir": str(work_dir), "log_path": str(log_path)}
+    server = warm_up(work_dir)  # a new server is only needed outside its roots
     started = time.monotonic()
-    pid, read_end = warm_up().fork(job)
+    pid, read_end = server.fork(job)
     try:
         reply = _read_reply(read_end, started + limits.walltime_s)
     finally:
@@ -234,7 +324,7 @@ def run_predict(
     model_path: Path, features: pd.DataFrame, limits: Limits, want_proba: bool = True
 ) -> tuple[TrialOutcome, Predictions | None]:
     """Load a model saved by generated code and predict ``features``, inside the sandbox."""
-    with tempfile.TemporaryDirectory(prefix="automl-predict-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="predict-", dir=warm_up().scratch) as scratch:
         work_dir = Path(scratch)
         features_path = work_dir / "features.pkl"
         features.to_pickle(features_path)
