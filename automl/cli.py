@@ -80,10 +80,38 @@ def predict(
     console.print(f"wrote {len(frame)} predictions of '{model.card.target}' to {out}")
 
 
+@app.command()
+def verify(
+    train_file: Annotated[Path, typer.Argument(help="The train.py to check.")],
+    space: Annotated[Path, typer.Option(help="Its config space, in ConfigSpace's JSON format.")],
+    data: Annotated[str, typer.Option(help=DATA_HELP)] = "sklearn:breast_cancer",
+    target: Annotated[str | None, typer.Option(help="Target column (default 'target' for sklearn:NAME).")] = None,
+    task: Annotated[str, typer.Option(help="auto, classification or regression.")] = "auto",
+    min_budget: Annotated[float | None, typer.Option(help="Smallest budget train() must handle.")] = None,
+    max_budget: Annotated[float | None, typer.Option(help="Largest budget train() must handle.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the split and the calls.")] = 0,
+    smoke_seconds: Annotated[float, typer.Option(help="Time the smoke tests may take.")] = 60.0,
+    trial_walltime: Annotated[float, typer.Option(help="Seconds one call of train() may take.")] = 120.0,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check a train.py against the contract in the sandbox: exit 0 if accepted, 1 if rejected."""
+    from automl.verify.check_file import check_file
+
+    report = check_file(train_file, space, data, target, task, seed, min_budget, max_budget, smoke_seconds,
+                        trial_walltime)  # fmt: skip
+    if json_output:
+        console.print_json(data=report.to_dict())
+    else:
+        from automl.report.summary import verify_table
+
+        console.print(verify_table(report))
+    raise typer.Exit(0 if report.accepted else 1)
+
+
 def main() -> None:
     """Console entry point: run the app, turning user errors into one line and exit code 2."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except AutomlError as error:
         errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(USAGE_ERROR)
@@ -96,6 +124,7 @@ def main() -> None:
             error.show()
             sys.exit(USAGE_ERROR)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -29,12 +29,15 @@ class ScenarioSettings:
     trial_memory_limit_mb: int = 4096
     deterministic: bool = True
     crash_cost: float | None = None  # None: derived from the task's baseline loss by the writer
+    extra_imports: tuple[str, ...] = ()  # modules generated code may import beyond configs/allowed_imports.yaml
 
     def __post_init__(self) -> None:
         _positive("--trials / n_trials", self.n_trials, integer=True)
         _positive("--walltime / walltime_limit", self.walltime_limit)
         _positive("trial_walltime_limit", self.trial_walltime_limit)
         _positive("trial_memory_limit_mb", self.trial_memory_limit_mb, integer=True)
+        if not isinstance(self.extra_imports, tuple):  # YAML gives a list
+            object.__setattr__(self, "extra_imports", tuple(str(name) for name in self.extra_imports))
         if self.crash_cost is not None and not math.isfinite(self.crash_cost):
             raise ConfigError("crash_cost must be a finite number: SMAC's models fail on infinite costs")
 

@@ -43,6 +43,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:40] or "data"
 
 
+def create_run_dir_parent(out: Path | None) -> Path:
+    """The folder a new run directory goes into, created if needed (the sandbox binds it early)."""
+    parent = Path(out).expanduser().resolve().parent if out is not None else DEFAULT_ROOT.resolve()
+    parent.mkdir(parents=True, exist_ok=True)
+    return parent
+
+
 def create_run_dir(out: Path | None, data_source: str) -> RunPaths:
     """Make a fresh run directory: ``out``, or ``runs/<data>-<time>``; never reuse a finished run's."""
     if out is not None:

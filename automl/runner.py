@@ -32,7 +32,7 @@ from automl.optimize.smac_run import OptimizationResult, TrialRecord, build_scen
 from automl.optimize.target import RunFiles, TrialTarget
 from automl.predictor import FittedModel, ModelCard
 from automl.report.progress import Progress, SilentProgress
-from automl.rundir import RunPaths, create_run_dir
+from automl.rundir import RunPaths, create_run_dir, create_run_dir_parent
 from automl.verify import sandbox
 from automl.verify.sandbox import Limits, run_predict, run_train
 from automl.verify.verifier import VerifyInputs, verify_train
@@ -45,6 +45,10 @@ KEEP_TRIAL_MODELS = 3
 # The refit gets this many times the default configuration's verify time, within these bounds.
 REFIT_RESERVE_FACTOR = 3.0
 REFIT_RESERVE_SHARE = 0.25
+# Seconds the smoke tests may take: this share of the run's walltime, within these bounds.
+SMOKE_SHARE = 0.15
+SMOKE_MIN_SECONDS = 3.0
+SMOKE_MAX_SECONDS = 60.0
 # Training tables with at least this many cells get every core per trial.
 THREADED_CELLS = 500_000
 LIBRARIES = ("automl", "smac", "ConfigSpace", "scikit-learn", "numpy", "pandas", "joblib")
@@ -99,7 +103,8 @@ class Runner:
 
     def run(self, table: pd.DataFrame | None = None) -> RunResult:
         """Run every stage; ``table`` replaces ``config.data`` for in-memory data (the Python API)."""
-        sandbox.warm_up()  # the fork server imports its libraries while the data loads
+        # The fork server imports its libraries while the data loads; it may write beneath the runs' folder.
+        sandbox.warm_up(create_run_dir_parent(self.config.out))
         config = self.config
         with self._stage("prepare", f"loading {config.data}"):
             if table is None:
@@ -159,11 +164,15 @@ class Runner:
 
     def _verify(self, paths: RunPaths, data: PreparedData, artifacts: Artifacts) -> float:
         """Run the verifier; a rejected train.py stops the run with its findings."""
+        settings = artifacts.scenario
         n_classes = len(data.labels.classes) if data.labels else None
-        inputs = VerifyInputs(
-            paths.train_py, paths.space_json, paths.search_data, data.X_valid, n_classes, paths.verify_dir
-        )
-        report = verify_train(inputs, artifacts.space, self.config.seed, self._limits())
+        smoke_seconds = min(max(SMOKE_SHARE * settings.walltime_limit, SMOKE_MIN_SECONDS), SMOKE_MAX_SECONDS)
+        inputs = VerifyInputs(paths.train_py, paths.space_json, paths.search_data, data.search_dataset(), n_classes,
+                              paths.verify_dir, artifacts.plan.min_budget, artifacts.plan.max_budget, smoke_seconds,
+                              settings.extra_imports)  # fmt: skip
+        isolation = sandbox.isolation_mode()
+        self.progress.stage(f"sandbox: {isolation}")
+        report = verify_train(inputs, artifacts.space, self.config.seed, self._limits(), isolation)
         write_json(paths.verify_json, report.to_dict())
         if not report.accepted:
             raise VerifyError(

@@ -8,7 +8,6 @@ serves the next trial.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys

@@ -66,8 +66,7 @@ def _config(space: ConfigurationSpace, algorithm: str) -> Configuration:
 def _split(X: pd.DataFrame, y: np.ndarray, task: str, seed: int = 0) -> dict:
     stratify = y if task == "classification" else None
     X_fit, X_val, y_fit, y_val = train_test_split(X, y, test_size=0.2, stratify=stratify, random_state=seed)
-    return {"X": X_fit.reset_index(drop=True), "y": y_fit,
-            "X_test": X_val.reset_index(drop=True), "y_test": y_val}
+    return {"X": X_fit.reset_index(drop=True), "y": y_fit, "X_test": X_val.reset_index(drop=True), "y_test": y_val}
 
 
 def _sklearn_data(name: str, n_rows: int | None = None) -> tuple[pd.DataFrame, np.ndarray]:
@@ -89,8 +88,9 @@ def _mixed_data(task: str, n_rows: int = 240, seed: int = 0) -> tuple[pd.DataFra
     colour[rng.random(n_rows) < 0.1] = np.nan
     city = pd.Series(pd.Categorical([f"city{i}" for i in rng.integers(0, 60, n_rows)]))
     signal = size + 0.5 * weight + (colour == "red") + (city.cat.codes % 3) * 0.5
-    X = pd.DataFrame({"size": size, "weight": weight, "colour": colour, "city": city,
-                      "count": rng.integers(0, 5, n_rows)})
+    X = pd.DataFrame(
+        {"size": size, "weight": weight, "colour": colour, "city": city, "count": rng.integers(0, 5, n_rows)}
+    )
     X.loc[rng.random(n_rows) < 0.1, "weight"] = np.nan
     if task == "classification":
         return X, ((signal > 0.5).astype("int64") + (signal > 1.5)).to_numpy()
@@ -123,15 +123,16 @@ def _check_saved_model(model_dir: Path, X: pd.DataFrame, n_classes: int | None) 
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
 
 
-SKLEARN_CASES = [("breast_cancer", "classification", 2, 200), ("iris", "classification", 3, None),
-                 ("diabetes", "regression", None, 200)]
+SKLEARN_CASES = [
+    ("breast_cancer", "classification", 2, 200),
+    ("iris", "classification", 3, None),
+    ("diabetes", "regression", None, 200),
+]
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize(("name", "task", "n_classes", "n_rows"), SKLEARN_CASES)
-def test_every_algorithm_trains_saves_and_repeats(
-    modules, tmp_path, algorithm, name, task, n_classes, n_rows
-):
+def test_every_algorithm_trains_saves_and_repeats(modules, tmp_path, algorithm, name, task, n_classes, n_rows):
     """Required keys, finite loss, a saved model that predicts, and the same loss for the same seed."""
     data = _split(*_sklearn_data(name, n_rows), task)
     config = _config(_space(task), algorithm)
@@ -192,8 +193,12 @@ def test_predict_proba_covers_every_class_after_a_tiny_budget(modules, tmp_path)
 def test_a_class_seen_only_in_validation_still_gives_a_finite_loss(modules):
     X, y = _sklearn_data("iris")
     seen = y != 2
-    data = {"X": X[seen].reset_index(drop=True), "y": y[seen], "X_test": X.iloc[[0, 60, 120]],
-            "y_test": np.array([0, 1, 2])}
+    data = {
+        "X": X[seen].reset_index(drop=True),
+        "y": y[seen],
+        "X_test": X.iloc[[0, 60, 120]],
+        "y_test": np.array([0, 1, 2]),
+    }
     result = modules["classification"].train(_config(_space("classification"), "linear"), data, 0)
     assert math.isfinite(result["loss"]) and result["loss"] > 1.0
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from rich.table import Table
 
+from automl.verify.verifier import VerifyReport
+
 # Which test metric a reader looks at first, per task.
 HEADLINE = {
     "classification": ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"),
@@ -41,4 +43,17 @@ def summary_table(result: dict[str, Any]) -> Table:
         table.add_row("refit", f"[yellow]{result['refit']['status']}: {result['refit']['message']}[/]")
     table.add_row("time", f"{result['timings']['total']:.1f} s")
     table.add_row("run directory", result["run_dir"])
+    return table
+
+
+def verify_table(report: VerifyReport) -> Table:
+    """One row per check of ``automl verify``: outcome, time, and the gist of what it found."""
+    verdict = "[green]accepted[/]" if report.accepted else "[red]rejected[/]"
+    table = Table(title=f"verify: {verdict}", title_justify="left", caption=f"sandbox: {report.isolation}")
+    for column in ("check", "outcome", "seconds", "message"):
+        table.add_column(column)
+    for check in report.checks:
+        outcome = "[green]ok[/]" if check.ok else "[red]failed[/]"
+        message = check.message if check.ok else check.summary.split(": ", 1)[-1]
+        table.add_row(check.name, outcome, f"{check.seconds:.2f}", message)
     return table

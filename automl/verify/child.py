@@ -12,6 +12,7 @@ import importlib.util
 import json
 import math
 import os
+import random
 import resource
 import signal
 import struct
@@ -133,6 +134,10 @@ def _confine(job: dict[str, Any]) -> list[str]:
 
     threadpool_limits(int(threads))
     os.chdir(work_dir)
+    # Fresh global random state, as a new process would have: a forked child otherwise repeats the
+    # server's, which would make unseeded code look deterministic.
+    random.seed()
+    np.random.seed()
     protections = [confine.apply_landlock([work_dir]), confine.apply_seccomp()]
     return [label for label in protections if label]
 

@@ -182,9 +182,7 @@ def warm_up(writable: Path | None = None) -> ForkServer:
     current = _server if _server is not None and _server_pid == os.getpid() and _server.alive else None
     if current is not None and (wanted is None or current.covers(wanted)):
         return current
-    # A job's directory's parent becomes the root, so its siblings (other trials) reuse the server.
-    added = {wanted.parent} if wanted is not None else set()
-    roots = frozenset(added | (current.writable if current else set()))
+    roots = frozenset(({wanted} if wanted is not None else set()) | (current.writable if current else set()))
     if current is not None:
         current.close()
     _server, _server_pid = ForkServer(roots, _bubblewrap), os.getpid()
@@ -247,7 +245,7 @@ def run_job(job: dict[str, Any], limits: Limits, work_dir: Path, log_path: Path)
     work_dir.mkdir(parents=True, exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     job = {**job, "limits": asdict(limits), "work_dir": str(work_dir), "log_path": str(log_path)}
-    server = warm_up(work_dir)  # a new server is only needed outside its roots
+    server = warm_up(work_dir.parent)  # the parent, so sibling jobs (other trials) reuse the server
     started = time.monotonic()
     pid, read_end = server.fork(job)
     try:

@@ -1,24 +1,35 @@
 """Check a generated train() before SMAC spends its budget on it (``verify.json``).
 
-This first version runs the static gate, then the default configuration in the sandbox, then loads
-the model it saved and predicts the validation rows, also in the sandbox. Every failed check carries
-a message fit to send back to the writer for repair.
+In order, each check needing the ones before it: the static gate; the default configuration on the
+real data (which also tells how long a trial takes); the saved model loads and predicts in the
+sandbox; then smoke tests on a small subsample, bounded in time: the same seed twice gives the same
+loss, the minimum and maximum budget, every categorical value and the space's edges, a copy of the
+data with a column removed (hard-coded shapes fail there), and the same result keys every call.
+Every failure carries a message fit to send back to the writer for repair.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import joblib
+import numpy as np
 import pandas as pd
-from ConfigSpace import ConfigurationSpace
+from ConfigSpace import Configuration, ConfigurationSpace
 
 from automl.verify.sandbox import Limits, TrialOutcome, run_predict, run_train
-from automl.verify.static import check_source
+from automl.verify.smoke import branch_configurations, edge_configurations
+from automl.verify.static import check_source, load_allowed_imports
 
 MODEL_FILE = "model.joblib"
+# Rows of the subsample the smoke tests train on (fit and validation rows each).
+SMOKE_ROWS = 200
+SMOKE_VALID_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,7 @@ class VerifyReport:
     """All checks run on one train.py; accepted when every one passed."""
 
     checks: tuple[CheckResult, ...]
+    isolation: str = ""
 
     @property
     def accepted(self) -> bool:
@@ -62,19 +74,24 @@ class VerifyReport:
         return next((check.seconds for check in self.checks if check.name == name), 0.0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "checks": [asdict(check) for check in self.checks]}
+        return {"accepted": self.accepted, "isolation": self.isolation,
+                "checks": [asdict(check) for check in self.checks]}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class VerifyInputs:
-    """Where the code, its space and its data are, and what the validation rows look like."""
+    """The code and its space on disk, the optimization data, and what the smoke tests may use."""
 
     train_path: Path
     space_path: Path
     data_path: Path
-    features: pd.DataFrame
+    dataset: dict[str, Any]
     n_classes: int | None
     work_dir: Path
+    min_budget: float | None = None
+    max_budget: float | None = None
+    smoke_seconds: float = 60.0
+    extra_imports: Collection[str] = field(default_factory=tuple)
 
 
 def _describe_failure(outcome: TrialOutcome) -> str:
@@ -85,48 +102,144 @@ def _describe_failure(outcome: TrialOutcome) -> str:
     return message
 
 
-def verify_train(inputs: VerifyInputs, space: ConfigurationSpace, seed: int, limits: Limits) -> VerifyReport:
-    """Run the checks in order, stopping at the first failure (later checks need earlier ones)."""
-    checks: list[CheckResult] = []
+def _take(part: Any, rows: np.ndarray) -> Any:
+    return part.iloc[rows].reset_index(drop=True) if isinstance(part, pd.DataFrame) else np.asarray(part)[rows]
 
+
+def _subsample(dataset: dict[str, Any], seed: int) -> dict[str, Any]:
+    """A small copy of the optimization data, keeping every class present in both parts."""
+    rng = np.random.default_rng(seed)
+
+    def pick(y: np.ndarray, size: int) -> np.ndarray:
+        if len(y) <= size:
+            return np.arange(len(y))
+        chosen = rng.choice(len(y), size=size, replace=False)
+        if np.issubdtype(np.asarray(y).dtype, np.integer):  # make sure each class keeps a few rows
+            extra = [np.flatnonzero(y == label)[:3] for label in np.unique(y)]
+            chosen = np.union1d(chosen, np.concatenate(extra))
+        return np.sort(chosen)
+
+    train_rows = pick(np.asarray(dataset["y"]), SMOKE_ROWS)
+    valid_rows = pick(np.asarray(dataset["y_test"]), SMOKE_VALID_ROWS)
+    return {"X": _take(dataset["X"], train_rows), "y": _take(dataset["y"], train_rows),
+            "X_test": _take(dataset["X_test"], valid_rows), "y_test": _take(dataset["y_test"], valid_rows)}  # fmt: skip
+
+
+class _Checks:
+    """Runs the checks of one verification, collecting results and the keys every call returned."""
+
+    def __init__(self, inputs: VerifyInputs, space: ConfigurationSpace, seed: int, limits: Limits) -> None:
+        self.inputs, self.space, self.seed, self.limits = inputs, space, seed, limits
+        self.results: list[CheckResult] = []
+        self.keys: dict[str, set[str]] = {}
+        self.count = 0
+
+    def add(self, name: str, ok: bool, seconds: float, message: str = "") -> bool:
+        self.results.append(CheckResult(name, ok, seconds, message))
+        return ok
+
+    def trial(self, name: str, config: Configuration | dict, data_path: Path, budget: float | None = None
+              ) -> TrialOutcome:  # fmt: skip
+        """Run ``config`` in the sandbox as check ``name``; record it and the result's keys."""
+        self.count += 1
+        values = dict(config)
+        model_dir = self.inputs.work_dir / f"{self.count:02d}"
+        outcome = run_train(self.inputs.train_path, self.inputs.space_path, data_path, values, self.seed, budget,
+                            model_dir, self.limits)  # fmt: skip
+        where = f"configuration {values}" + (f", budget {budget:g}" if budget is not None else "")
+        self.add(name, outcome.ok, outcome.wall_time, "" if outcome.ok else f"{where}: {_describe_failure(outcome)}")
+        if outcome.ok:
+            self.keys[name] = set(outcome.result)
+        return outcome
+
+
+def verify_train(inputs: VerifyInputs, space: ConfigurationSpace, seed: int, limits: Limits,
+                 isolation: str = "") -> VerifyReport:  # fmt: skip
+    """Run the checks in order; stop at the first that later checks depend on."""
+    checks = _Checks(inputs, space, seed, limits)
     started = time.perf_counter()
-    findings = check_source(inputs.train_path.read_text(encoding="utf-8"))
-    checks.append(CheckResult("static", not findings, time.perf_counter() - started, "\n".join(map(str, findings))))
-    if findings:
-        return VerifyReport(tuple(checks))
+    findings = check_source(inputs.train_path.read_text(encoding="utf-8"), "train.py",
+                            hyperparameters=list(space.keys()),
+                            allowed_imports=load_allowed_imports(inputs.extra_imports))  # fmt: skip
+    if not checks.add("static", not findings, time.perf_counter() - started, "\n".join(map(str, findings))):
+        return VerifyReport(tuple(checks.results), isolation)
 
-    model_dir = inputs.work_dir / "default"
-    default = dict(space.get_default_configuration())
-    outcome = run_train(inputs.train_path, inputs.space_path, inputs.data_path, default, seed, None, model_dir, limits)
-    checks.append(
-        CheckResult(
-            "default_configuration",
-            outcome.ok,
-            outcome.wall_time,
-            "" if outcome.ok else f"configuration {default}: {_describe_failure(outcome)}",
-        )
-    )
-    if not outcome.ok:
-        return VerifyReport(tuple(checks))
+    default = space.get_default_configuration()
+    if not checks.trial("default_configuration", default, inputs.data_path, inputs.max_budget).ok:
+        return VerifyReport(tuple(checks.results), isolation)
+    if not _saved_model_predicts(checks, inputs.work_dir / f"{checks.count:02d}"):
+        return VerifyReport(tuple(checks.results), isolation)
+    _smoke(checks, default)
+    return VerifyReport(tuple(checks.results), isolation)
 
+
+def _saved_model_predicts(checks: _Checks, model_dir: Path) -> bool:
+    """The model the default run saved loads in the sandbox and predicts the validation rows."""
+    inputs = checks.inputs
     model_path = model_dir / MODEL_FILE
     if not model_path.is_file():
-        checks.append(
-            CheckResult(
-                "saved_model", False, 0.0, f"train() did not save its model to model_dir/{MODEL_FILE} (joblib.dump)"
-            )
-        )
-        return VerifyReport(tuple(checks))
-    outcome, predictions = run_predict(model_path, inputs.features, limits, want_proba=inputs.n_classes is not None)
+        return checks.add("saved_model", False, 0.0,
+                          f"train() did not save its model to model_dir/{MODEL_FILE} (use joblib.dump)")  # fmt: skip
+    features = inputs.dataset["X_test"]
+    outcome, predictions = run_predict(model_path, features, checks.limits, want_proba=inputs.n_classes is not None)
     message = "" if outcome.ok else _describe_failure(outcome)
     if predictions is not None and inputs.n_classes is not None:
-        expected = (len(inputs.features), inputs.n_classes)
+        expected = (len(features), inputs.n_classes)
         if predictions.proba is None:
             message = "the saved classifier has no predict_proba(): save an estimator that has one"
         elif predictions.proba.shape != expected:
-            message = (
-                f"predict_proba() of the saved model returned shape {predictions.proba.shape}, expected "
-                f"{expected} (one column per class 0..K-1)"
-            )
-    checks.append(CheckResult("saved_model", not message, outcome.wall_time, message))
-    return VerifyReport(tuple(checks))
+            message = (f"predict_proba() of the saved model returned shape {predictions.proba.shape}, expected "
+                       f"{expected} (one column per class 0..K-1)")  # fmt: skip
+    return checks.add("saved_model", not message, outcome.wall_time, message)
+
+
+def _smoke(checks: _Checks, default: Configuration) -> None:
+    """The subsample checks, in order of how much they tell, until the time budget is spent."""
+    inputs = checks.inputs
+    deadline = time.perf_counter() + inputs.smoke_seconds
+    small = inputs.work_dir / "smoke.joblib"
+    small_data = _subsample(inputs.dataset, checks.seed)
+    joblib.dump(small_data, small)
+
+    first = checks.trial("smoke:default", default, small, inputs.max_budget)
+    if not first.ok:
+        return
+    again = checks.trial("smoke:same_seed_again", default, small, inputs.max_budget)
+    if again.ok and not math.isclose(first.result["loss"], again.result["loss"], rel_tol=1e-9, abs_tol=1e-12):
+        checks.add("deterministic", False, 0.0,
+                   f"the same configuration and seed gave loss {first.result['loss']} then {again.result['loss']}: "
+                   "pass the seed to every random_state and to any sampling")  # fmt: skip
+
+    columns = list(small_data["X"].columns)
+    if len(columns) > 1:
+        dropped = inputs.work_dir / "smoke_dropped_column.joblib"
+        joblib.dump({**small_data, "X": small_data["X"].drop(columns=columns[-1]),
+                     "X_test": small_data["X_test"].drop(columns=columns[-1])}, dropped)  # fmt: skip
+        outcome = checks.trial("smoke:column_removed", default, dropped, inputs.max_budget)
+        if not outcome.ok:
+            checks.results[-1] = CheckResult(
+                "smoke:column_removed", False, outcome.wall_time,
+                f"train() failed on data with one column fewer (column '{columns[-1]}' removed): infer every "
+                f"shape from the data, never hard-code it. {checks.results[-1].message}",
+            )  # fmt: skip
+
+    plans: list[tuple[str, Configuration, float | None]] = []
+    if inputs.min_budget is not None and inputs.min_budget != inputs.max_budget:
+        plans.append(("smoke:min_budget", default, inputs.min_budget))
+    plans += [(f"smoke:{label}", config, inputs.max_budget) for label, config in branch_configurations(checks.space)]
+    plans += [(f"smoke:{label}", config, inputs.max_budget) for label, config in edge_configurations(checks.space)]
+    skipped = 0
+    for name, config, budget in plans:
+        if time.perf_counter() >= deadline:
+            skipped += 1
+            continue
+        checks.trial(name, config, small, budget)
+    if skipped:
+        checks.add("smoke:time_budget", True, 0.0, f"{skipped} of {len(plans)} configurations skipped: "
+                   f"the smoke tests' {inputs.smoke_seconds:g} s were spent")  # fmt: skip
+
+    key_sets = {frozenset(keys) for keys in checks.keys.values()}
+    if len(key_sets) > 1:
+        listed = "; ".join(f"{name}: {sorted(keys)}" for name, keys in checks.keys.items())
+        checks.add("same_keys", False, 0.0, f"train() returned different keys on different calls ({listed}): "
+                   "return the same metrics every call")  # fmt: skip

@@ -61,7 +61,7 @@ def _params(cfg: Any, algorithm: str) -> dict[str, Any]:
     """The active ``<algorithm>:<name>`` values, as plain Python (ConfigSpace hands out numpy types)."""
     prefix = f"{algorithm}:"
     return {
-        key[len(prefix):]: value.item() if isinstance(value, np.generic) else value
+        key[len(prefix) :]: value.item() if isinstance(value, np.generic) else value
         for key, value in dict(cfg).items()
         if key.startswith(prefix) and value is not None
     }
@@ -161,19 +161,32 @@ def _estimator(algorithm: str, p: dict[str, Any], y: np.ndarray, native: list | 
     if algorithm == "hgb":
         model = HistGradientBoostingClassifier if clf else HistGradientBoostingRegressor
         return model(
-            learning_rate=float(p["learning_rate"]), max_iter=int(p["max_iter"]),
-            max_leaf_nodes=int(p["max_leaf_nodes"]), min_samples_leaf=int(p["min_samples_leaf"]),
-            l2_regularization=float(p["l2_regularization"]), max_features=float(p["max_features"]),
-            categorical_features=native, early_stopping=_early_stopping(y, "hgb"),
-            validation_fraction=HOLDOUT_FRACTION, n_iter_no_change=15, random_state=seed, **weights,
+            learning_rate=float(p["learning_rate"]),
+            max_iter=int(p["max_iter"]),
+            max_leaf_nodes=int(p["max_leaf_nodes"]),
+            min_samples_leaf=int(p["min_samples_leaf"]),
+            l2_regularization=float(p["l2_regularization"]),
+            max_features=float(p["max_features"]),
+            categorical_features=native,
+            early_stopping=_early_stopping(y, "hgb"),
+            validation_fraction=HOLDOUT_FRACTION,
+            n_iter_no_change=15,
+            random_state=seed,
+            **weights,
         )
     if algorithm in ("rf", "et"):
-        forest = {"rf": (RandomForestClassifier, RandomForestRegressor),
-                  "et": (ExtraTreesClassifier, ExtraTreesRegressor)}[algorithm][0 if clf else 1]
+        forest = {
+            "rf": (RandomForestClassifier, RandomForestRegressor),
+            "et": (ExtraTreesClassifier, ExtraTreesRegressor),
+        }[algorithm][0 if clf else 1]
         return forest(
-            n_estimators=int(p["n_estimators"]), max_features=float(p["max_features"]),
-            min_samples_leaf=int(p["min_samples_leaf"]), bootstrap=p["bootstrap"] == "true",
-            n_jobs=n_jobs, random_state=seed, **weights,
+            n_estimators=int(p["n_estimators"]),
+            max_features=float(p["max_features"]),
+            min_samples_leaf=int(p["min_samples_leaf"]),
+            bootstrap=p["bootstrap"] == "true",
+            n_jobs=n_jobs,
+            random_state=seed,
+            **weights,
         )
     if algorithm == "linear":  # lbfgs fits the multinomial model directly, fine for many classes
         if clf:
@@ -181,8 +194,9 @@ def _estimator(algorithm: str, p: dict[str, Any], y: np.ndarray, native: list | 
         return Ridge(alpha=float(p["alpha"]))
     if algorithm == "knn":  # a budget subsample may have fewer rows than the configured neighbours
         knn = KNeighborsClassifier if clf else KNeighborsRegressor
-        return knn(n_neighbors=min(int(p["n_neighbors"]), len(y)), weights=str(p["weights"]), p=int(p["p"]),
-                   n_jobs=n_jobs)
+        return knn(
+            n_neighbors=min(int(p["n_neighbors"]), len(y)), weights=str(p["weights"]), p=int(p["p"]), n_jobs=n_jobs
+        )
     if algorithm == "svm":
         if not clf:
             return SVR(C=float(p["C"]), gamma=float(p["gamma"]), epsilon=float(p["epsilon"]))
@@ -193,9 +207,14 @@ def _estimator(algorithm: str, p: dict[str, Any], y: np.ndarray, native: list | 
     if algorithm == "mlp":
         mlp = MLPClassifier if clf else MLPRegressor
         return mlp(
-            hidden_layer_sizes=(int(p["hidden_size"]),) * int(p["n_layers"]), alpha=float(p["alpha"]),
-            learning_rate_init=float(p["learning_rate_init"]), batch_size=min(64, len(y)), max_iter=200,
-            early_stopping=_early_stopping(y, "mlp"), validation_fraction=HOLDOUT_FRACTION, random_state=seed,
+            hidden_layer_sizes=(int(p["hidden_size"]),) * int(p["n_layers"]),
+            alpha=float(p["alpha"]),
+            learning_rate_init=float(p["learning_rate_init"]),
+            batch_size=min(64, len(y)),
+            max_iter=200,
+            early_stopping=_early_stopping(y, "mlp"),
+            validation_fraction=HOLDOUT_FRACTION,
+            random_state=seed,
         )
     raise ValueError(f"unknown algorithm {algorithm!r}: expected one of hgb, rf, et, linear, knn, svm, mlp")
 
@@ -230,8 +249,13 @@ def _classification_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: in
         warnings.simplefilter("ignore", UserWarning)
         balanced = float(metrics.balanced_accuracy_score(y_true, predicted))
     f1 = float(metrics.f1_score(y_true, predicted, average="macro", labels=labels, zero_division=0))
-    scores = {"loss": loss, "log_loss": loss, "accuracy": float(metrics.accuracy_score(y_true, predicted)),
-              "balanced_accuracy": balanced, "f1_macro": f1}
+    scores = {
+        "loss": loss,
+        "log_loss": loss,
+        "accuracy": float(metrics.accuracy_score(y_true, predicted)),
+        "balanced_accuracy": balanced,
+        "f1_macro": f1,
+    }
     if n_classes == 2:  # AUC is undefined when the validation rows hold a single class
         single = len(np.unique(y_true)) < 2
         scores["roc_auc"] = float("nan") if single else float(metrics.roc_auc_score(y_true, proba[:, 1]))
@@ -240,8 +264,12 @@ def _classification_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: in
 
 def _regression_metrics(y_true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     rmse = float(math.sqrt(metrics.mean_squared_error(y_true, predicted)))
-    return {"loss": rmse, "rmse": rmse, "mae": float(metrics.mean_absolute_error(y_true, predicted)),
-            "r2": float(metrics.r2_score(y_true, predicted))}
+    return {
+        "loss": rmse,
+        "rmse": rmse,
+        "mae": float(metrics.mean_absolute_error(y_true, predicted)),
+        "r2": float(metrics.r2_score(y_true, predicted)),
+    }
 
 
 def _train_validation(dataset: dict, seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]:

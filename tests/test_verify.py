@@ -1,0 +1,121 @@
+"""The verifier rejects broken train() functions for the right reason and accepts sound ones."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float
+
+from automl.writers.offline import render_train
+
+GOOD = """
+import os
+import joblib
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+
+
+def train(cfg, dataset, seed, budget=None, model_dir=None):
+    X, y = dataset["X"], dataset["y"]
+    if cfg["algorithm"] == "linear":
+        model = LogisticRegression(C=float(cfg["linear:C"]), max_iter=500)
+    else:
+        model = KNeighborsClassifier(n_neighbors=5)
+    model.fit(X, y)
+    #EXTRA
+    if model_dir:
+        os.makedirs(model_dir, exist_ok=True)
+        joblib.dump(model, os.path.join(model_dir, "model.joblib"))
+    accuracy = float((model.predict(dataset["X_test"]) == dataset["y_test"]).mean())
+    #RESULT
+    return {"loss": 1.0 - accuracy, "accuracy": accuracy}
+"""
+
+
+@pytest.fixture
+def space_file(tmp_path: Path) -> Path:
+    space = ConfigurationSpace()
+    algorithm = Categorical("algorithm", ["linear", "knn"], default="linear")
+    c = Float("linear:C", (0.01, 100.0), default=1.0, log=True)
+    space.add([algorithm, c, EqualsCondition(c, algorithm, "linear")])
+    path = tmp_path / "space.json"
+    space.to_json(path)
+    return path
+
+
+def verify(tmp_path: Path, source: str, space: Path, *extra: str) -> tuple[int, dict]:
+    train = tmp_path / "train.py"
+    train.write_text(source)
+    done = subprocess.run([sys.executable, "-m", "automl.cli", "verify", str(train), "--space", str(space), "--json",
+                           "--smoke-seconds", "20", *extra], capture_output=True, text=True, timeout=300)  # fmt: skip
+    report = json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
+    return done.returncode, report
+
+
+def failed(report: dict) -> dict[str, str]:
+    return {check["name"]: check["message"] for check in report["checks"] if not check["ok"]}
+
+
+def test_a_sound_train_is_accepted_with_every_check_listed(tmp_path: Path, space_file: Path) -> None:
+    code, report = verify(tmp_path, GOOD, space_file)
+    assert code == 0, report
+    names = [check["name"] for check in report["checks"]]
+    for expected in ("static", "default_configuration", "saved_model", "smoke:same_seed_again",
+                     "smoke:column_removed", "smoke:algorithm=knn"):  # fmt: skip
+        assert expected in names
+    assert all({"name", "ok", "seconds", "message"} <= set(check) for check in report["checks"])
+    assert "seccomp" in report["isolation"]
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_the_offline_writers_train_is_accepted(tmp_path: Path, task: str) -> None:
+    space = Path(__file__).parents[1] / "configs" / f"offline_{task}.json"
+    data = "sklearn:breast_cancer" if task == "classification" else "sklearn:diabetes"
+    code, report = verify(tmp_path, render_train(task), space, "--data", data)
+    assert code == 0, failed(report)
+
+
+@pytest.mark.parametrize(
+    ("change", "check", "message"),
+    [
+        ("    model.fit(X.to_numpy().reshape(len(X), 30), y)\n", "smoke:column_removed", "one column fewer"),
+        ("    import subprocess\n", "static", "subprocess"),
+        ("    if cfg['algorithm'] == 'knn':\n        raise ValueError('knn broke')\n", "smoke:algorithm=knn",
+         "knn broke"),
+        ("    model_dir = None\n", "saved_model", "did not save"),
+        ("@    return {'loss': float(np.random.rand())}\n", "deterministic", "same configuration and seed"),
+        ("@    return {'loss': 0.5, 'extra': 1.0} if cfg['algorithm'] == 'knn' else {'loss': 0.5}\n", "same_keys",
+         "different keys"),
+        ("    C = cfg.get('linear:c')\n", "static", "linear:C"),
+    ],
+)  # fmt: skip
+def test_broken_train_functions_are_rejected_for_the_right_reason(
+    tmp_path: Path, space_file: Path, change: str, check: str, message: str
+) -> None:
+    # Changes marked with @ go just before the return, the others just after the fit.
+    marker = "    #RESULT\n" if change.startswith("@") else "    #EXTRA\n"
+    code, report = verify(tmp_path, GOOD.replace(marker, change.lstrip("@")), space_file)
+    assert code == 1
+    problems = failed(report)
+    assert check in problems, problems
+    assert message in problems[check]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["missing.py", "--space", "SPACE"], "does not exist"), (["TRAIN", "--space", "nope.json"], "does not exist"),
+     (["TRAIN", "--space", "SPACE", "--min-budget", "5", "--max-budget", "1"], "swap them")],
+)  # fmt: skip
+def test_usage_errors_exit_2(tmp_path: Path, space_file: Path, args: list[str], message: str) -> None:
+    train = tmp_path / "train.py"
+    train.write_text(GOOD)
+    args = [str(train) if a == "TRAIN" else str(space_file) if a == "SPACE" else a for a in args]
+    done = subprocess.run([sys.executable, "-m", "automl.cli", "verify", *args], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)  # fmt: skip
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
