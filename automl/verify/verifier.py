@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +197,8 @@ def _smoke(checks: _Checks, default: Configuration) -> None:
     """The subsample checks, in order of how much they tell, until the time budget is spent."""
     inputs = checks.inputs
     deadline = time.perf_counter() + inputs.smoke_seconds
+    # On a subsample every sound configuration is quick; one that is not should not stall the run.
+    checks.limits = replace(checks.limits, walltime_s=min(checks.limits.walltime_s, max(10.0, inputs.smoke_seconds)))
     small = inputs.work_dir / "smoke.joblib"
     small_data = _subsample(inputs.dataset, checks.seed)
     joblib.dump(small_data, small)
