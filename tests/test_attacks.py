@@ -244,7 +244,10 @@ def test_no_process_outlives_a_timeout(arena: Arena) -> None:
 
 
 def _sandbox_children() -> list[int]:
-    """Processes whose parent is a fork server of ours and that are not zombies."""
+    """Running trial processes: children of a fork server of ours that lead their own process group.
+
+    The spare child a server keeps forked for the next trial has not started a job (nor its group).
+    """
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -254,7 +257,9 @@ def _sandbox_children() -> list[int]:
             parent_cmd = Path(f"/proc/{stat[1]}/cmdline").read_bytes()
         except (OSError, IndexError):
             continue
-        if b"automl.verify.forkserver" in parent_cmd and stat[0] not in {"Z", "X"} and b"bwrap" not in parent_cmd:
+        leads_group = stat[3] == entry.name
+        ours = b"automl.verify.forkserver" in parent_cmd and b"bwrap" not in parent_cmd
+        if ours and leads_group and stat[0] not in {"Z", "X"}:
             found.append(int(entry.name))
     return found
 

@@ -8,7 +8,7 @@ pickle, so the parent trusts nothing the generated code built.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import functools
 import json
 import math
 import os
@@ -21,7 +21,9 @@ import tempfile
 import threading
 import time
 import traceback
+import types
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 # Imported here so the fork server preloads them; generated code imports them again for free.
@@ -32,6 +34,7 @@ import pandas as pd
 from automl.verify import confine
 
 MEGABYTE = 1024 * 1024
+GENERATED_MODULE = "automl_generated_train"
 # The only environment generated code sees (besides thread counts and its scratch directory).
 SAFE_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_WAIT_POLICY": "PASSIVE"}
 # The reply's length prefix: an unsigned 64-bit big-endian integer.
@@ -68,6 +71,14 @@ def main(job: dict[str, Any], reply_fd: int, preloaded: dict[str, Any] | None = 
     with os.fdopen(reply_fd, "wb") as pipe:
         pipe.write(struct.pack(LENGTH_FORMAT, len(payload)) + payload)
     os._exit(0)  # skip atexit handlers and leaked threads of generated code
+
+
+@functools.cache
+def _threadpools() -> Any:
+    """The loaded thread pools (BLAS, OpenMP), found once in the fork server: finding them costs ~10 ms."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _capture_output(log_path: str, limit: int) -> threading.Thread:
@@ -130,9 +141,7 @@ def _confine(job: dict[str, Any]) -> list[str]:
     os.environ.update(AUTOML_N_JOBS=threads, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads,
                       MKL_NUM_THREADS=threads, TMPDIR=scratch, HOME=scratch)  # fmt: skip
     tempfile.tempdir = scratch
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(int(threads))
+    _threadpools().limit(limits=int(threads))
     os.chdir(work_dir)
     # Fresh global random state, as a new process would have: a forked child otherwise repeats the
     # server's, which would make unseeded code look deterministic.
@@ -142,13 +151,17 @@ def _confine(job: dict[str, Any]) -> list[str]:
     return [label for label in protections if label]
 
 
-def _load_train(path: str) -> Any:
-    """Import the generated file as a fresh module and return its ``train``."""
-    spec = importlib.util.spec_from_file_location("automl_generated_train", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # pickling a model that refers to its classes needs this
-    spec.loader.exec_module(module)
+def compile_train(path: str) -> CodeType:
+    """The generated file's code object: compiling only parses, so the fork server may do it once."""
+    return compile(Path(path).read_bytes(), path, "exec", dont_inherit=True)
+
+
+def _load_train(path: str, code: CodeType | None) -> Any:
+    """Run the generated module's code as a fresh module (here, confined) and return its ``train``."""
+    module = types.ModuleType(GENERATED_MODULE)
+    module.__file__ = path
+    sys.modules[GENERATED_MODULE] = module  # pickling a model that refers to its classes needs this
+    exec(code or compile_train(path), module.__dict__)
     return module.train
 
 
@@ -156,7 +169,8 @@ def load_inputs(job: dict[str, Any]) -> dict[str, Any]:
     """The dataset and config space a train job reads: parent-written files, safe to load early."""
     from ConfigSpace import ConfigurationSpace
 
-    return {"space": ConfigurationSpace.from_json(job["space_path"]), "dataset": joblib.load(job["data_path"])}
+    return {"space": ConfigurationSpace.from_json(job["space_path"]), "dataset": joblib.load(job["data_path"]),
+            "code": compile_train(job["train_path"])}  # fmt: skip
 
 
 def _run_train(job: dict[str, Any], preloaded: dict[str, Any]) -> dict[str, float]:
@@ -166,7 +180,7 @@ def _run_train(job: dict[str, Any], preloaded: dict[str, Any]) -> dict[str, floa
     inputs = preloaded or load_inputs(job)
     config = Configuration(inputs["space"], values=job["config"])
     dataset = dict(inputs["dataset"])  # a fresh dict: generated code may add or remove keys
-    train = _load_train(job["train_path"])
+    train = _load_train(job["train_path"], inputs.get("code"))
     result = train(config, dataset, job["seed"], job["budget"], job["model_dir"])
     return contract_result(result)
 

@@ -10,6 +10,7 @@ closes its copy of the pipe; the child runs :func:`automl.verify.child.main` and
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -17,6 +18,7 @@ import signal
 import socket
 import struct
 import sys
+from collections.abc import Callable
 
 # Imported once here, so every forked child starts with them loaded.
 PRELOAD = (
@@ -44,48 +46,100 @@ MAX_JOB_BYTES = 1 << 20
 
 
 def serve(channel: socket.socket) -> None:
-    """Fork a child per received job until the parent closes the channel."""
+    """Start a child per received job until the parent closes the channel.
+
+    After each train job a spare child is forked ahead of time with that run's inputs, so the next
+    trial of the run starts without waiting for fork().
+    """
     for name in PRELOAD:
         importlib.import_module(name)
     from automl.verify import child
-    from automl.verify.child import PID_FORMAT
 
+    child._threadpools()  # introspect the loaded libraries once, here, instead of in every child
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     cache: dict[tuple, dict] = {}
+    spare: _Spare | None = None
     while True:
         message, fds, _, _ = socket.recv_fds(channel, MAX_JOB_BYTES, 1)
         if not message:
             return
         job = json.loads(message)
-        preloaded = _inputs(job, cache) if job["kind"] == "train" else None
-        pid = os.fork()
-        if pid == 0:
-            channel.close()
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            child.main(job, fds[0], preloaded)  # never returns
+        key, preloaded = _inputs(job, cache) if job["kind"] == "train" else (None, None)
+        if key is not None and spare is not None and spare.key == key:
+            pid = spare.start(message, fds[0])
+            spare = None
+        else:
+            pid = _fork(channel, lambda job=job, fd=fds[0], inputs=preloaded: child.main(job, fd, inputs))
         os.close(fds[0])
-        channel.sendall(struct.pack(PID_FORMAT, pid))
+        channel.sendall(struct.pack(child.PID_FORMAT, pid))
+        if key is not None:
+            if spare is not None:
+                spare.discard()
+            spare = _Spare(channel, key, preloaded)
 
 
-def _inputs(job: dict, cache: dict[tuple, dict]) -> dict | None:
-    """A train job's dataset and space, read once per file version and shared with every child.
+def _fork(channel: socket.socket, run: Callable[[], None]) -> int:
+    """Fork a child that calls ``run`` (which never returns) with the server's own state dropped."""
+    gc.freeze()  # children then leave the shared objects' pages alone instead of copying them
+    pid = os.fork()
+    if pid == 0:
+        channel.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        run()
+    return pid
 
-    They are files the runner wrote (never generated code's output), and reading them is parsing,
-    not numeric work, so the server stays safe to fork. A file that cannot be read is left for the
-    child to fail on, with its error in the trial's log.
+
+class _Spare:
+    """A child forked ahead of its job, waiting on a socket for it (or for the socket to close)."""
+
+    def __init__(self, channel: socket.socket, key: tuple, preloaded: dict | None) -> None:
+        from automl.verify import child
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+        def wait_for_job() -> None:
+            ours.close()
+            message, fds, _, _ = socket.recv_fds(theirs, MAX_JOB_BYTES, 1)
+            if not message:
+                os._exit(0)
+            theirs.close()
+            child.main(json.loads(message), fds[0], preloaded)
+
+        self.key = key
+        self.pid = _fork(channel, wait_for_job)
+        theirs.close()
+        self._link = ours
+
+    def start(self, message: bytes, reply_fd: int) -> int:
+        """Hand the job and its reply pipe to the waiting child; returns its pid."""
+        socket.send_fds(self._link, [message], [reply_fd])
+        self._link.close()
+        return self.pid
+
+    def discard(self) -> None:
+        self._link.close()  # the child reads end-of-file and exits
+
+
+def _inputs(job: dict, cache: dict[tuple, dict]) -> tuple[tuple | None, dict | None]:
+    """A train job's dataset, space and compiled code, read once per file version and shared.
+
+    They are files the runner wrote or generated code it has not run (compiling only parses), and
+    reading them is parsing, not numeric work, so the server stays safe to fork. A file that cannot
+    be read is left for the child to fail on, with its error in the trial's log.
     """
     from automl.verify.child import load_inputs
 
     try:
-        key = tuple((path, os.stat(path).st_mtime_ns) for path in (job["data_path"], job["space_path"]))
+        paths = (job["data_path"], job["space_path"], job["train_path"])
+        key = tuple((path, os.stat(path).st_mtime_ns) for path in paths)
         if key not in cache:
             cache.clear()  # one run's inputs at a time
             cache[key] = load_inputs(job)
     except Exception:
-        return None
-    return cache[key]
+        return None, None
+    return key, cache[key]
 
 
 if __name__ == "__main__":
