@@ -120,6 +120,7 @@ def _finish_output(copier: threading.Thread | None) -> None:
     os.dup2(null, 2)
     os.close(null)
     if copier is not None:
+        sys.setswitchinterval(1e-4)  # hand the copier the interpreter now, not after the default 5 ms
         copier.join(timeout=1.0)  # a leaked thread of generated code may hold a copy; don't wait on it
 
 

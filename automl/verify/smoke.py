@@ -23,7 +23,7 @@ def _complete(space: ConfigurationSpace, values: dict[str, Any]) -> Configuratio
     full.update(values)
     try:
         config = deactivate_inactive_hyperparameters(full, space)
-        space.check_configuration(config)
+        config.check_valid_configuration()
     except ValueError:
         return None
     return config
