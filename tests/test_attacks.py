@@ -231,16 +231,13 @@ print(outcome.status, outcome.result, outcome.error)
 
 
 def test_no_process_outlives_a_timeout(arena: Arena) -> None:
-    marker = "automl-attack-marker-7341"
-    attack = f"    threading.Thread(target=time.sleep, args=(600,), name={marker!r}).start()\n    time.sleep(600)\n"
-    arena.trial(SIGNATURE + attack, Limits(walltime_s=1.5))
-    time.sleep(0.3)
-    alive = subprocess.run(["pgrep", "-f", "-c", "automl.verify.forkserver"], capture_output=True, text=True)
-    # Only fork servers remain (one per process that used the sandbox), no trial children.
-    servers = int(alive.stdout.strip() or 0)
-    children = _sandbox_children()
-    assert children == [], children
-    assert servers >= 1
+    attack = "    threading.Thread(target=time.sleep, args=(600,)).start()\n    time.sleep(600)\n"
+    outcome = arena.trial(SIGNATURE + attack, Limits(walltime_s=1.5))
+    assert outcome.status == "timeout"
+    deadline = time.monotonic() + 5  # a killed process needs a moment to be torn down
+    while _sandbox_children() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _sandbox_children() == []
 
 
 def _sandbox_children() -> list[int]:

@@ -18,7 +18,6 @@ import signal
 import struct
 import sys
 import tempfile
-import threading
 import time
 import traceback
 import types
@@ -43,17 +42,20 @@ LENGTH_FORMAT = "!Q"
 PID_FORMAT = "!i"
 
 
-def main(job: dict[str, Any], reply_fd: int, preloaded: dict[str, Any] | None = None) -> None:
+def main(job: dict[str, Any], fds: list[int], preloaded: dict[str, Any] | None = None) -> None:
     """Entry point of the child: confine, run ``job``, send one JSON message, exit.
 
-    ``preloaded`` holds the dataset and config space the fork server already read for this job,
-    so a trial does not pay to load them again.
+    ``fds`` are the reply pipe and the output pipe (stdout and stderr go there; the parent keeps
+    a bounded copy in the job's log). ``preloaded`` holds the dataset, space and compiled code the
+    fork server already read for this job, so a trial does not pay to load them again.
     """
+    reply_fd, output_fd = fds
     os.setsid()  # own process group, so the parent can kill everything this child starts
     reply: dict[str, Any] = {}
-    copier = None
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+    os.close(output_fd)
     try:
-        copier = _capture_output(job["log_path"], int(job["limits"]["log_limit_kb"]) * 1024)
         reply["protections"] = _confine(job)
         started = time.perf_counter()
         if job["kind"] == "train":
@@ -66,7 +68,9 @@ def main(job: dict[str, Any], reply_fd: int, preloaded: dict[str, Any] | None = 
     except BaseException as error:  # report every failure of generated code to the parent
         reply.update(status="crashed", error=format_error(error, job.get("train_path")))
     reply["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    _finish_output(copier)
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
     payload = json.dumps(reply, default=str).encode()
     with os.fdopen(reply_fd, "wb") as pipe:
         pipe.write(struct.pack(LENGTH_FORMAT, len(payload)) + payload)
@@ -79,49 +83,6 @@ def _threadpools() -> Any:
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
-
-
-def _capture_output(log_path: str, limit: int) -> threading.Thread:
-    """Send stdout/stderr (Python's and C's) through a pipe into the log, keeping the first ``limit`` bytes.
-
-    A flood of output is drained and dropped, so it can neither fill the disk nor block the trial.
-    """
-    read_end, write_end = os.pipe()
-    log = open(log_path, "ab")  # noqa: SIM115 - closed by the copier thread
-    os.dup2(write_end, 1)
-    os.dup2(write_end, 2)
-    os.close(write_end)
-
-    def copy() -> None:
-        written = 0
-        with log:
-            while chunk := os.read(read_end, 65536):
-                if written < limit:
-                    kept = chunk[: limit - written]
-                    log.write(kept)
-                    written += len(kept)
-                    if written >= limit:
-                        log.write(b"\n[automl: output truncated here]\n")
-                    log.flush()
-        os.close(read_end)
-
-    copier = threading.Thread(target=copy, name="automl-log", daemon=True)
-    copier.start()
-    return copier
-
-
-def _finish_output(copier: threading.Thread | None) -> None:
-    """Close our ends of the output pipe and let the copier write what is left."""
-    with contextlib.suppress(Exception):
-        sys.stdout.flush()
-        sys.stderr.flush()
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.dup2(null, 2)
-    os.close(null)
-    if copier is not None:
-        sys.setswitchinterval(1e-4)  # hand the copier the interpreter now, not after the default 5 ms
-        copier.join(timeout=1.0)  # a leaked thread of generated code may hold a copy; don't wait on it
 
 
 def _confine(job: dict[str, Any]) -> list[str]:
@@ -146,8 +107,9 @@ def _confine(job: dict[str, Any]) -> list[str]:
     os.chdir(work_dir)
     # Fresh global random state, as a new process would have: a forked child otherwise repeats the
     # server's, which would make unseeded code look deterministic.
-    random.seed()
-    np.random.seed()
+    fresh = int.from_bytes(os.urandom(8), "little")
+    random.seed(fresh)
+    np.random.seed(fresh % 2**32)
     protections = [confine.apply_landlock([work_dir]), confine.apply_seccomp()]
     return [label for label in protections if label]
 

@@ -4,8 +4,9 @@ It runs as its own interpreter (``python -m automl.verify.forkserver FD``), star
 :mod:`automl.verify.sandbox`, so no user script is re-imported the way multiprocessing's fork
 server re-imports ``__main__``. It imports but never computes: a process forked after OpenMP or
 BLAS work can hang. Protocol over a SOCK_SEQPACKET socket: the parent sends a job as JSON with the
-write end of a reply pipe attached; the server forks, answers with the child's pid (4 bytes) and
-closes its copy of the pipe; the child runs :func:`automl.verify.child.main` and writes its reply.
+write ends of a reply pipe and an output pipe attached; the server forks (or wakes its spare child),
+answers with the child's pid (4 bytes) and closes its copies of the pipes; the child runs
+:func:`automl.verify.child.main`, printing into the output pipe and writing its reply.
 """
 
 from __future__ import annotations
@@ -61,17 +62,18 @@ def serve(channel: socket.socket) -> None:
     cache: dict[tuple, dict] = {}
     spare: _Spare | None = None
     while True:
-        message, fds, _, _ = socket.recv_fds(channel, MAX_JOB_BYTES, 1)
+        message, fds, _, _ = socket.recv_fds(channel, MAX_JOB_BYTES, 2)
         if not message:
             return
         job = json.loads(message)
         key, preloaded = _inputs(job, cache) if job["kind"] == "train" else (None, None)
         if key is not None and spare is not None and spare.key == key:
-            pid = spare.start(message, fds[0])
+            pid = spare.start(message, fds)
             spare = None
         else:
-            pid = _fork(channel, lambda job=job, fd=fds[0], inputs=preloaded: child.main(job, fd, inputs))
-        os.close(fds[0])
+            pid = _fork(channel, lambda job=job, fds=fds, inputs=preloaded: child.main(job, fds, inputs))
+        for fd in fds:
+            os.close(fd)
         channel.sendall(struct.pack(child.PID_FORMAT, pid))
         if key is not None:
             if spare is not None:
@@ -101,20 +103,20 @@ class _Spare:
 
         def wait_for_job() -> None:
             ours.close()
-            message, fds, _, _ = socket.recv_fds(theirs, MAX_JOB_BYTES, 1)
+            message, fds, _, _ = socket.recv_fds(theirs, MAX_JOB_BYTES, 2)
             if not message:
                 os._exit(0)
             theirs.close()
-            child.main(json.loads(message), fds[0], preloaded)
+            child.main(json.loads(message), fds, preloaded)
 
         self.key = key
         self.pid = _fork(channel, wait_for_job)
         theirs.close()
         self._link = ours
 
-    def start(self, message: bytes, reply_fd: int) -> int:
-        """Hand the job and its reply pipe to the waiting child; returns its pid."""
-        socket.send_fds(self._link, [message], [reply_fd])
+    def start(self, message: bytes, fds: list[int]) -> int:
+        """Hand the job and its reply and output pipes to the waiting child; returns its pid."""
+        socket.send_fds(self._link, [message], fds)
         self._link.close()
         return self.pid
 

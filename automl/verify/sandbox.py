@@ -140,21 +140,24 @@ class ForkServer:
         """Whether jobs may write beneath ``path`` with this server."""
         return any(path == root or root in path.parents for root in {*self.writable, self.scratch})
 
-    def fork(self, job: dict[str, Any]) -> tuple[int, int]:
-        """Start ``job`` in a fresh child; return its pid and the read end of its reply pipe."""
-        read_end, write_end = os.pipe()
+    def fork(self, job: dict[str, Any]) -> tuple[int, int, int]:
+        """Start ``job`` in a fresh child; return its pid and the read ends of its reply and output pipes."""
+        reply_read, reply_write = os.pipe()
+        output_read, output_write = os.pipe()
         try:
             with self._lock:
-                socket.send_fds(self._channel, [json.dumps(job).encode()], [write_end])
+                socket.send_fds(self._channel, [json.dumps(job).encode()], [reply_write, output_write])
                 answer = self._channel.recv(struct.calcsize(PID_FORMAT))
         except TimeoutError:
             answer = b""
         finally:
-            os.close(write_end)
+            os.close(reply_write)
+            os.close(output_write)
         if len(answer) != struct.calcsize(PID_FORMAT):
-            os.close(read_end)
+            os.close(reply_read)
+            os.close(output_read)
             raise RuntimeError("the sandbox fork server stopped; see its output above")
-        return struct.unpack(PID_FORMAT, answer)[0], read_end
+        return struct.unpack(PID_FORMAT, answer)[0], reply_read, output_read
 
     def close(self) -> None:
         self._channel.close()
@@ -209,25 +212,69 @@ def confine_labels() -> list[str]:
     return labels
 
 
-def _read_reply(read_end: int, deadline: float) -> dict[str, Any] | str | None:
-    """The child's reply; None if it died without one, ``"timeout"`` if the deadline passed first."""
+class _BoundedLog:
+    """Copies a child's output into its log file, keeping the first ``limit`` bytes.
+
+    The parent does the copying while it waits anyway, so a flood of output costs the trial
+    nothing and can neither fill the disk nor block the child on a full pipe.
+    """
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self._handle = path.open("ab")
+        self._left = limit
+
+    def write(self, chunk: bytes) -> None:
+        if self._left <= 0:
+            return
+        kept = chunk[: self._left]
+        self._handle.write(kept)
+        self._left -= len(kept)
+        if self._left <= 0:
+            self._handle.write(b"\n[automl: output truncated here]\n")
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _watch(reply_fd: int, output_fd: int, log: _BoundedLog, deadline: float) -> dict[str, Any] | str | None:
+    """Read the reply while copying output; None if the child died without one, ``"timeout"`` past the deadline."""
     buffer = b""
     header = struct.calcsize(LENGTH_FORMAT)
-    with os.fdopen(read_end, "rb", buffering=0) as pipe:
-        while True:
-            if len(buffer) >= header:
-                size = struct.unpack(LENGTH_FORMAT, buffer[:header])[0]
-                if len(buffer) >= header + size:
-                    return json.loads(buffer[header : header + size].decode())
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return "timeout"
-            ready, _, _ = select.select([pipe], [], [], left)
-            if ready:
-                chunk = pipe.read(65536)
-                if not chunk:
-                    return None
+    open_fds = [reply_fd, output_fd]
+    while True:
+        if len(buffer) >= header:
+            size = struct.unpack(LENGTH_FORMAT, buffer[:header])[0]
+            if len(buffer) >= header + size:
+                return json.loads(buffer[header : header + size].decode())
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "timeout"
+        if reply_fd not in open_fds:
+            return None
+        ready, _, _ = select.select(open_fds, [], [], left)
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            if fd == output_fd:
+                if chunk:
+                    log.write(chunk)
+                else:
+                    open_fds.remove(fd)
+            elif chunk:
                 buffer += chunk
+            else:
+                open_fds.remove(fd)
+
+
+def _drain(output_fd: int, log: _BoundedLog) -> None:
+    """Copy what the (now killed) child left in its output pipe, without waiting for more."""
+    while True:
+        ready, _, _ = select.select([output_fd], [], [], 0)
+        if not ready:
+            return
+        chunk = os.read(output_fd, 65536)
+        if not chunk:
+            return
+        log.write(chunk)
 
 
 def _kill_group(pid: int) -> None:
@@ -246,12 +293,17 @@ def run_job(job: dict[str, Any], limits: Limits, work_dir: Path, log_path: Path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     job = {**job, "limits": asdict(limits), "work_dir": str(work_dir), "log_path": str(log_path)}
     server = warm_up(work_dir.parent)  # the parent, so sibling jobs (other trials) reuse the server
+    log = _BoundedLog(log_path, limits.log_limit_kb * 1024)
     started = time.monotonic()
-    pid, read_end = server.fork(job)
+    pid, reply_fd, output_fd = server.fork(job)
     try:
-        reply = _read_reply(read_end, started + limits.walltime_s)
+        reply = _watch(reply_fd, output_fd, log, started + limits.walltime_s)
     finally:
         _kill_group(pid)
+        _drain(output_fd, log)
+        for fd in (reply_fd, output_fd):
+            os.close(fd)
+        log.close()
     wall_time = time.monotonic() - started
     log_tail = _tail(log_path)
     if reply == "timeout":
