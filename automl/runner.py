@@ -86,6 +86,7 @@ class Runner:
         self._started = time.perf_counter()
         self._deadline = self._started + config.scenario.walltime_limit
         self._n_jobs = 1
+        self.isolation = ""
 
     def _choose_threads(self, data: PreparedData) -> None:
         """Threads per trial: one for small data, where thread start-up costs more than it saves."""
@@ -170,7 +171,7 @@ class Runner:
         inputs = VerifyInputs(paths.train_py, paths.space_json, paths.search_data, data.search_dataset(), n_classes,
                               paths.verify_dir, artifacts.plan.min_budget, artifacts.plan.max_budget, smoke_seconds,
                               settings.extra_imports)  # fmt: skip
-        isolation = sandbox.isolation_mode()
+        isolation = self.isolation = sandbox.isolation_mode()
         self.progress.stage(f"sandbox: {isolation}")
         report = verify_train(inputs, artifacts.space, self.config.seed, self._limits(), isolation)
         write_json(paths.verify_json, report.to_dict())
@@ -284,6 +285,7 @@ class Runner:
             "validation_metrics": best.metrics if best else {},
             "test_metrics": test_metrics,
             "refit": refit,
+            "sandbox": self.isolation,
             "timings": self.timings,
         }
 

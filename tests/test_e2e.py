@@ -62,6 +62,7 @@ def test_default_run_is_quick_accurate_and_complete(tmp_path: Path) -> None:
     scenario = json.loads((run / "scenario.json").read_text())
     assert 0 < scenario["crash_cost"] < float("inf")
     assert json.loads((run / "verify.json").read_text())["accepted"] is True
+    assert "seccomp" in result["sandbox"]
     assert "test accuracy" in done.stdout
 
 
