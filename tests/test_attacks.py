@@ -152,6 +152,23 @@ def test_memory_hogs_get_memoryout(arena: Arena) -> None:
     assert arena.still_serves()
 
 
+def test_unix_sockets_outside_cannot_be_reached(arena: Arena) -> None:
+    path = arena.outside / "agent.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+    server.settimeout(0.5)
+    attack = (
+        f"    client = socket.socket(socket.AF_UNIX)\n    client.connect({str(path)!r})\n    return {{'loss': 0.0}}\n"
+    )
+    outcome = arena.trial(SIGNATURE + attack)
+    assert outcome.status == "crashed" and "Operation not permitted" in outcome.error
+    with pytest.raises(TimeoutError):
+        server.accept()
+    server.close()
+    path.unlink()
+
+
 def test_killing_the_parent_or_the_runner_fails(arena: Arena) -> None:
     runner = os.getpid()
     attack = (
@@ -213,10 +230,15 @@ sys.path.insert(0, {str(Path(__file__).parents[1])!r})
 from pathlib import Path
 from tests.test_attacks import Arena
 arena = Arena(Path({str(tmp_path)!r}))
+import os
 body = (
     "def train(cfg, dataset, seed, budget=None, model_dir=None):\\n"
     "    seen = str(dict(os.environ)) + open('/proc/self/environ', 'rb').read().decode(errors='replace')\\n"
-    "    seen += open('/proc/' + str(os.getppid()) + '/environ', 'rb').read().decode(errors='replace')\\n"
+    "    for pid in (os.getppid(), " + str(os.getpid()) + "):\\n"
+    "        try:\\n"
+    "            seen += open(f'/proc/{{pid}}/environ', 'rb').read().decode(errors='replace')\\n"
+    "        except OSError as error:\\n"
+    "            print('refused', pid, error)\\n"
     "    print(seen)\\n"
     "    return {{'loss': float({secret!r} in seen)}}\\n"
 )

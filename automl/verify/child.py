@@ -103,14 +103,16 @@ def _confine(job: dict[str, Any]) -> list[str]:
     os.environ.update(AUTOML_N_JOBS=threads, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads,
                       MKL_NUM_THREADS=threads, TMPDIR=scratch, HOME=scratch)  # fmt: skip
     tempfile.tempdir = scratch
-    _threadpools().limit(limits=int(threads))
+    pools = _threadpools()
+    if any(info["num_threads"] != int(threads) for info in pools.info()):
+        pools.limit(limits=int(threads))  # restarting a pool is costly: only when the job wants another size
     os.chdir(work_dir)
     # Fresh global random state, as a new process would have: a forked child otherwise repeats the
     # server's, which would make unseeded code look deterministic.
     fresh = int.from_bytes(os.urandom(8), "little")
     random.seed(fresh)
     np.random.seed(fresh % 2**32)
-    protections = [confine.apply_landlock([work_dir]), confine.apply_seccomp()]
+    protections = [confine.apply_landlock([work_dir]), confine.drop_capabilities(), confine.apply_seccomp()]
     return [label for label in protections if label]
 
 

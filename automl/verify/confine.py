@@ -1,10 +1,12 @@
 """Kernel-level confinement a sandbox child applies to itself before it imports generated code.
 
-Two Linux mechanisms, both unprivileged and inherited by everything the child does:
+Linux mechanisms, unprivileged and inherited by everything the child does:
 
+* capabilities: all dropped, so even a child running as root cannot override file permissions or
+  read other processes' memory and environment (the runner marks itself non-dumpable for that).
 * seccomp: a syscall filter that refuses to start programs (execve), to create processes (fork,
-  clone without CLONE_THREAD), to open network sockets (any family but AF_UNIX), to signal other
-  processes, and a list of administrative calls (mount, ptrace, bpf, io_uring, ...).
+  clone without CLONE_THREAD), to create sockets (only connected AF_UNIX pairs), to signal other
+  processes, and a list of administrative calls (mount, ptrace, bpf, io_uring, capset, ...).
 * Landlock: writes only beneath the trial's ``model_dir`` and scratch directory; with a recent
   kernel also no TCP connect or bind, and no signals to processes outside the sandbox.
 
@@ -52,10 +54,12 @@ _ARCHES = {"x86_64": (0xC000003E, _X86_64), "aarch64": (0xC00000B7, _AARCH64)}
 _DENIED = ("execve", "execveat", "fork", "vfork", "ptrace", "mount", "umount2", "pivot_root", "chroot", "setns",
            "unshare", "process_vm_readv", "process_vm_writev", "kexec_load", "init_module", "finit_module",
            "delete_module", "reboot", "swapon", "swapoff", "bpf", "perf_event_open", "keyctl", "add_key",
-           "request_key", "io_uring_setup", "userfaultfd", "tkill", "pidfd_send_signal")  # fmt: skip
+           "request_key", "io_uring_setup", "userfaultfd", "tkill", "pidfd_send_signal", "socket")  # fmt: skip
 
 # Classic BPF opcodes and seccomp return values (linux/filter.h, linux/seccomp.h).
-_LD_W_ABS, _JEQ, _JSET, _RET = 0x20, 0x15, 0x45, 0x06
+_LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+# x32 system calls on x86_64 carry this bit and would bypass the table.
+_X32_SYSCALL_BIT = 0x40000000
 _ALLOW = 0x7FFF0000
 _KILL = 0x80000000
 _OFFSET_NR, _OFFSET_ARCH, _OFFSET_ARG0 = 0, 4, 16
@@ -72,6 +76,8 @@ def _filter(arch: int, table: dict[str, int], own_pid: int) -> list[tuple[int, i
         (_JEQ, 1, 0, arch),
         (_RET, 0, 0, _KILL),  # a foreign-architecture syscall could bypass the table
         (_LD_W_ABS, 0, 0, _OFFSET_NR),
+        (_JGE, 0, 1, _X32_SYSCALL_BIT),
+        (_RET, 0, 0, _errno(errno.ENOSYS)),
     ]
 
     def deny(name: str, code: int = errno.EPERM) -> None:
@@ -102,12 +108,34 @@ def _filter(arch: int, table: dict[str, int], own_pid: int) -> list[tuple[int, i
             (_RET, 0, 0, _errno(errno.EPERM)),
             (_LD_W_ABS, 0, 0, _OFFSET_NR),
         ])  # fmt: skip
-    allow_if_arg0("socket", [AF_UNIX])
-    allow_if_arg0("socketpair", [AF_UNIX])
+    allow_if_arg0("socketpair", [AF_UNIX])  # connected pairs only: socket() itself is refused above
     allow_if_arg0("kill", [own_pid, 0, -own_pid])
     allow_if_arg0("tgkill", [own_pid])
     program.append((_RET, 0, 0, _ALLOW))
     return program
+
+
+PR_SET_DUMPABLE = 4
+_CAPSET = {"x86_64": 126, "aarch64": 91}
+_CAP_VERSION_3 = 0x20080522
+
+
+def protect_from_children() -> None:
+    """Make this (the runner's) process non-dumpable: without capabilities, sandbox children then
+    cannot read its /proc entries, such as the environment holding API keys."""
+    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def drop_capabilities() -> str:
+    """Give up every capability (effective, permitted, inheritable); returns a label, '' if unsupported."""
+    number = _CAPSET.get(platform.machine())
+    if number is None:
+        return ""
+    header = ctypes.create_string_buffer(struct.pack("Ii", _CAP_VERSION_3, 0), 8)
+    data = ctypes.create_string_buffer(bytes(24), 24)  # two empty {effective, permitted, inheritable}
+    if _libc.syscall(number, header, data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+    return "no-capabilities"
 
 
 def _no_new_privileges() -> None:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.verify import confine
 from automl.verify.child import LENGTH_FORMAT, PID_FORMAT
 
 LOG_TAIL_CHARS = 4000
@@ -79,8 +80,11 @@ def _server_environment() -> dict[str, str]:
     """
     environment = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
     package_root = str(Path(__file__).resolve().parents[2])
+    # One thread per pool from the start: a child then changes a pool only when its job wants more,
+    # instead of restarting every BLAS pool (whose idle threads spin) in every trial.
     environment.update(OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"), PYTHONPATH=package_root,
-                       PYTHONDONTWRITEBYTECODE="1")  # fmt: skip
+                       PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+                       MKL_NUM_THREADS="1")  # fmt: skip
     return environment
 
 
@@ -181,6 +185,9 @@ def warm_up(writable: Path | None = None) -> ForkServer:
     global _server, _server_pid, _bubblewrap
     if _bubblewrap is None:
         _bubblewrap = _bubblewrap_works()
+        confine.protect_from_children()
+    if writable is not None:
+        writable.mkdir(parents=True, exist_ok=True)  # bubblewrap can only bind what exists
     wanted = writable.resolve() if writable is not None else None
     current = _server if _server is not None and _server_pid == os.getpid() and _server.alive else None
     if current is not None and (wanted is None or current.covers(wanted)):
@@ -202,13 +209,11 @@ def isolation_mode() -> str:
 
 def confine_labels() -> list[str]:
     """What each child applies to itself on this kernel and architecture."""
-    from automl.verify import confine
-
     labels = []
     if confine.landlock_abi() >= 1:
         labels.append(f"landlock v{confine.landlock_abi()}")
     if confine.seccomp_supported():
-        labels.append("seccomp")
+        labels += ["seccomp", "no capabilities"]
     return labels
 
 
