@@ -1,8 +1,11 @@
 """A finished run's model, used to predict new data in the user's label space.
 
-The saved model was built by generated code, so it is only ever loaded inside the sandbox: the
-parent sends features in and reads plain arrays back. The schema and label codes recorded at
-training time put new data in the form the model knows and turn codes back into the user's labels.
+The final model is an equal-weight ensemble of the best few configurations, each refit on every
+non-test row (averaging them is steadier than trusting the one that ranked first on a small
+validation split). Each member was built by generated code, so it is only ever loaded inside the
+sandbox: the parent sends features in, reads plain arrays back and averages them. The schema and
+label codes recorded at training time put new data in the form the models know and turn codes
+back into the user's labels.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class ModelCard:
     schema: FeatureSchema
     labels: LabelCoder | None
     incumbent: dict[str, Any]
+    members: tuple[dict[str, Any], ...] = ()  # {"dir", "config", "validation_loss"}, best first
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -41,12 +45,14 @@ class ModelCard:
             "schema": self.schema.to_dict(),
             "classes": list(self.labels.classes) if self.labels else None,
             "incumbent": self.incumbent,
+            "members": list(self.members),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelCard:
         labels = LabelCoder(tuple(data["classes"])) if data.get("classes") is not None else None
-        return cls(data["task"], data["target"], FeatureSchema.from_dict(data["schema"]), labels, data["incumbent"])
+        schema = FeatureSchema.from_dict(data["schema"])
+        return cls(data["task"], data["target"], schema, labels, data["incumbent"], tuple(data.get("members", ())))
 
 
 class FittedModel:
@@ -69,19 +75,31 @@ class FittedModel:
     def classes(self) -> np.ndarray | None:
         return np.asarray(self.card.labels.classes, dtype=object) if self.card.labels else None
 
-    def _predict(self, table: pd.DataFrame, source: str, proba: bool) -> Predictions:
-        features = apply_schema(table, self.card.schema, source)
-        outcome, predictions = run_predict(self.paths.model_file, features, PREDICT_LIMITS, want_proba=proba)
-        if predictions is None:
-            raise RunError(
-                f"the model in '{self.paths.root}' failed to predict ({outcome.status}: "
-                f"{outcome.error.splitlines()[-1] if outcome.error else 'no reply'})"
-            )
-        return predictions
+    def predict_features(self, features: pd.DataFrame, limits: Limits = PREDICT_LIMITS) -> Predictions:
+        """Averaged member predictions for rows already in schema form: class codes and probabilities
+        (classification) or values (regression)."""
+        classify = self.card.labels is not None
+        outputs = []
+        for member in self.card.members:
+            model_path = self.paths.members_dir / member["dir"] / "model.joblib"
+            outcome, predictions = run_predict(model_path, features, limits, want_proba=classify)
+            if predictions is None:
+                raise RunError(
+                    f"the model in '{model_path.parent}' failed to predict ({outcome.status}: "
+                    f"{outcome.error.splitlines()[-1] if outcome.error else 'no reply'})"
+                )
+            outputs.append(predictions.proba if classify else predictions.values)
+        if not classify:
+            return Predictions(np.mean(outputs, axis=0), None)
+        proba = np.mean(outputs, axis=0)
+        return Predictions(proba.argmax(axis=1).astype(np.float64), proba)
+
+    def _predict(self, table: pd.DataFrame, source: str) -> Predictions:
+        return self.predict_features(apply_schema(table, self.card.schema, source))
 
     def predict(self, table: pd.DataFrame, source: str = "data") -> np.ndarray:
         """Predictions for the rows of ``table``, as the user's labels or numbers."""
-        values = self._predict(table, source, proba=False).values
+        values = self._predict(table, source).values
         if self.card.labels is None:
             return values
         return self.card.labels.decode(np.rint(values).astype(np.int64))
@@ -90,7 +108,6 @@ class FittedModel:
         """Class probabilities, one column per class in the order of :attr:`classes`."""
         if self.card.labels is None:
             raise RunError("predict_proba needs a classification run; this run is a regression")
-        proba = self._predict(table, source, proba=True).proba
-        if proba is None:
-            raise RunError(f"the model in '{self.paths.root}' has no predict_proba")
+        proba = self._predict(table, source).proba
+        assert proba is not None  # members of a classification run have predict_proba (verified)
         return proba

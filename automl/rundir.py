@@ -29,7 +29,7 @@ class RunPaths:
     smac_dir = property(lambda self: self.root / "smac")
     trials_dir = property(lambda self: self.root / "trials")
     model_dir = property(lambda self: self.root / "model")
-    model_file = property(lambda self: self.root / "model" / "model.joblib")
+    members_dir = property(lambda self: self.root / "model" / "members")
     model_json = property(lambda self: self.root / "model" / "metadata.json")
     result_json = property(lambda self: self.root / "result.json")
     # Data handed to the sandbox: the fit and validation rows only, never the test rows.
@@ -73,9 +73,9 @@ def open_run_dir(path: Path) -> RunPaths:
     paths = RunPaths(Path(path).resolve())
     if not paths.root.is_dir():
         raise ConfigError(f"run directory '{path}' does not exist: pass a directory made by 'automl run'")
-    if not paths.model_json.is_file() or not paths.model_file.is_file():
+    if not paths.model_json.is_file() or not any(paths.members_dir.glob("*/model.joblib")):
         raise ConfigError(
-            f"run directory '{path}' has no final model (model/metadata.json, model/model.joblib): "
+            f"run directory '{path}' has no final model (model/metadata.json, model/members/): "
             "the run did not finish; run 'automl run' again"
         )
     return paths

@@ -34,20 +34,23 @@ from automl.predictor import FittedModel, ModelCard
 from automl.report.progress import Progress, SilentProgress
 from automl.rundir import RunPaths, create_run_dir, create_run_dir_parent
 from automl.verify import sandbox
-from automl.verify.sandbox import Limits, run_predict, run_train
+from automl.verify.sandbox import Limits, run_train
 from automl.verify.verifier import VerifyInputs, verify_train
 from automl.writers import Artifacts, OfflineWriter
 
 logger = logging.getLogger(__name__)
 
+# How many of the best configurations are refit and averaged into the final model.
+ENSEMBLE_SIZE = 5
 # How many trials keep their saved model; the others keep only their log.
 KEEP_TRIAL_MODELS = 3
-# The refit gets this many times the default configuration's verify time, within these bounds.
-REFIT_RESERVE_FACTOR = 3.0
+# The refit gets this many times the default configuration's verify time per ensemble member, within bounds.
+REFIT_RESERVE_FACTOR = 2.0
 REFIT_RESERVE_SHARE = 0.25
+REFIT_MIN_SHARE = 0.1
 # Seconds the smoke tests may take: this share of the run's walltime, within these bounds.
-SMOKE_SHARE = 0.15
-SMOKE_MIN_SECONDS = 3.0
+SMOKE_SHARE = 0.05
+SMOKE_MIN_SECONDS = 1.5
 SMOKE_MAX_SECONDS = 60.0
 # Training tables with at least this many cells get every core per trial.
 THREADED_CELLS = 500_000
@@ -136,10 +139,10 @@ class Runner:
             default_seconds = self._verify(paths, data, artifacts)
         with self._stage("optimize"):
             optimization = self._optimize(paths, artifacts, default_seconds)
-        with self._stage("refit", "refitting the incumbent on all non-test rows"):
-            refit = self._refit(paths, artifacts, optimization)
+        with self._stage("refit", "refitting the best configurations on all non-test rows"):
+            refit = self._refit(paths, data, optimization)
         with self._stage("evaluate", "scoring on the held-out test set"):
-            test_metrics = self._evaluate(paths, data, optimization)
+            test_metrics = self._evaluate(paths, data)
         _prune_trials(paths, optimization.trials)
         self.timings["total"] = round(time.perf_counter() - self._started, 3)
         result = self._result(paths, data, artifacts, optimization, refit, test_metrics)
@@ -184,7 +187,8 @@ class Runner:
     def _optimize(self, paths: RunPaths, artifacts: Artifacts, default_seconds: float) -> OptimizationResult:
         """SMAC gets the time left before the deadline, minus a reserve for the refit."""
         settings = artifacts.scenario
-        reserve = min(max(REFIT_RESERVE_FACTOR * default_seconds, 1.0), REFIT_RESERVE_SHARE * settings.walltime_limit)
+        wanted = max(REFIT_RESERVE_FACTOR * ENSEMBLE_SIZE * default_seconds, REFIT_MIN_SHARE * settings.walltime_limit)
+        reserve = min(max(wanted, 1.0), REFIT_RESERVE_SHARE * settings.walltime_limit)
         walltime = max(self._deadline - time.perf_counter() - reserve, 1.0)
         assert settings.crash_cost is not None
         scenario = build_scenario(
@@ -208,47 +212,52 @@ class Runner:
             )
         return optimization
 
-    def _refit(self, paths: RunPaths, artifacts: Artifacts, optimization: OptimizationResult) -> dict[str, Any]:
-        """Refit the incumbent on every non-test row; if that fails, keep its best trial's model."""
-        remaining = max(self._deadline - time.perf_counter(), 0.0)
-        walltime = max(remaining, self.config.scenario.trial_walltime_limit)
-        outcome = run_train(
-            paths.train_py,
-            paths.space_json,
-            paths.refit_data,
-            optimization.incumbent,
-            self.config.seed,
-            None,
-            paths.model_dir,
-            self._limits(walltime),
-        )
-        if outcome.ok and paths.model_file.is_file():
-            return {"status": "success", "message": "", "seconds": round(outcome.wall_time, 3)}
-        best = min((t for t in optimization.incumbent_trials if t.status == "success"), key=lambda t: t.cost)
-        trial_model = paths.trials_dir / best.model_dir / paths.model_file.name
-        if not trial_model.is_file():
-            raise RunError(
-                f"the refit of the incumbent failed ({outcome.status}: {outcome.error.splitlines()[-1:]}) "
-                f"and its trial saved no model: see {paths.model_dir / 'trial.log'}"
-            )
-        shutil.copy2(trial_model, paths.model_file)
-        message = (
-            f"refit {outcome.status}; using the model of trial {best.model_dir}, "
-            "fitted on the training rows without the validation rows"
-        )
-        logger.warning(message)
-        return {"status": "fallback", "message": message, "seconds": round(outcome.wall_time, 3)}
+    def _refit(self, paths: RunPaths, data: PreparedData, optimization: OptimizationResult) -> dict[str, Any]:
+        """Refit the best few configurations on every non-test row, while time allows, as the ensemble.
 
-    def _evaluate(self, paths: RunPaths, data: PreparedData, optimization: OptimizationResult) -> dict[str, float]:
-        """Predict the test rows in the sandbox and score them here; record the model card."""
-        card = ModelCard(data.task, data.target, data.schema, data.labels, optimization.incumbent)
+        The incumbent is always refit; the others only before the run's deadline. If no refit
+        succeeds, the incumbent's trial model (fitted without the validation rows) stands in.
+        """
+        members: list[dict[str, Any]] = []
+        failures: list[str] = []
+        seconds = 0.0
+        for rank, trial in enumerate(_best_distinct(optimization.trials, ENSEMBLE_SIZE)):
+            remaining = self._deadline - time.perf_counter()
+            if rank > 0 and remaining < seconds / rank:  # the next member would likely end past the deadline
+                break
+            walltime = max(remaining, self.config.scenario.trial_walltime_limit) if rank == 0 else remaining
+            member_dir = paths.members_dir / f"{rank:02d}"
+            outcome = run_train(paths.train_py, paths.space_json, paths.refit_data, trial.config, self.config.seed,
+                                None, member_dir, self._limits(walltime))  # fmt: skip
+            seconds += outcome.wall_time
+            if outcome.ok and (member_dir / "model.joblib").is_file():
+                members.append({"dir": member_dir.name, "config": trial.config, "validation_loss": trial.cost})
+            else:
+                failures.append(f"{trial.model_dir}: {outcome.status}")
+        status, message = "success", ""
+        if not members:
+            best = min(optimization.incumbent_trials, key=lambda t: t.cost)
+            trial_model = paths.trials_dir / best.model_dir / "model.joblib"
+            if not trial_model.is_file():
+                raise RunError(f"every refit failed ({'; '.join(failures)}) and the incumbent's trial saved no "
+                               f"model: see the trial.log files in {paths.members_dir}")  # fmt: skip
+            (paths.members_dir / "00").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(trial_model, paths.members_dir / "00" / "model.joblib")
+            members = [{"dir": "00", "config": best.config, "validation_loss": best.cost}]
+            status = "fallback"
+            message = f"refit failed; using the model of trial {best.model_dir}, fitted without the validation rows"
+            logger.warning(message)
+        elif failures:
+            message = f"left out of the ensemble after a failed refit: {'; '.join(failures)}"
+        card = ModelCard(data.task, data.target, data.schema, data.labels, optimization.incumbent, tuple(members))
         FittedModel.save_card(paths, card)
+        return {"status": status, "message": message, "seconds": round(seconds, 3), "ensemble_size": len(members)}
+
+    def _evaluate(self, paths: RunPaths, data: PreparedData) -> dict[str, float]:
+        """Predict the test rows with the final ensemble (in the sandbox) and score them here."""
+        model = FittedModel.load(paths.root)
+        predictions = model.predict_features(data.X_test, self._limits())
         n_classes = len(data.labels.classes) if data.labels else None
-        outcome, predictions = run_predict(
-            paths.model_file, data.X_test, self._limits(), want_proba=n_classes is not None
-        )
-        if predictions is None:
-            raise RunError(f"the final model failed to predict the test rows ({outcome.status}): {outcome.error}")
         return score_predictions(data.task, data.y_test, predictions.values, predictions.proba, n_classes)
 
     def _result(
@@ -288,6 +297,17 @@ class Runner:
             "sandbox": self.isolation,
             "timings": self.timings,
         }
+
+
+def _best_distinct(trials: tuple[TrialRecord, ...], count: int) -> list[TrialRecord]:
+    """The ``count`` best successful trials with different configurations, best first."""
+    chosen: list[TrialRecord] = []
+    for trial in sorted((t for t in trials if t.status == "success"), key=lambda t: t.cost):
+        if all(trial.config != other.config for other in chosen):
+            chosen.append(trial)
+        if len(chosen) == count:
+            break
+    return chosen
 
 
 def _prune_trials(paths: RunPaths, trials: tuple[TrialRecord, ...]) -> None:

@@ -68,6 +68,10 @@ def startup_child(started: float, out: Path, trials: int) -> None:
     """Do what ``automl run --out OUT --trials N`` does, reporting milestone times as one JSON line."""
     imported_at = time.time() - started
     import automl.cli  # noqa: F401  (the CLI's own import cost, as `automl run` pays it)
+    from automl.rundir import create_run_dir_parent
+    from automl.verify import sandbox
+
+    sandbox.warm_up(create_run_dir_parent(out))  # as automl.cli.run does, before the heavy imports
     from automl.config import RunConfig, ScenarioSettings
     from automl.runner import run
 

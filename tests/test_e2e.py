@@ -48,7 +48,7 @@ def test_default_run_is_quick_accurate_and_complete(tmp_path: Path) -> None:
         "verify.json",
         "result.json",
         "trials.json",
-        "model/model.joblib",
+        "model/members/00/model.joblib",
         "model/metadata.json",
     ):
         assert (run / name).is_file(), name
@@ -63,6 +63,9 @@ def test_default_run_is_quick_accurate_and_complete(tmp_path: Path) -> None:
     assert 0 < scenario["crash_cost"] < float("inf")
     assert json.loads((run / "verify.json").read_text())["accepted"] is True
     assert "seccomp" in result["sandbox"]
+    card = json.loads((run / "model" / "metadata.json").read_text())
+    assert card["members"][0]["config"] == result["incumbent"]
+    assert len(card["members"]) == result["refit"]["ensemble_size"] >= 1
     assert "test accuracy" in done.stdout
 
 

@@ -27,10 +27,22 @@ MIN_ROWS = 20
 
 @dataclass(frozen=True)
 class SplitSizes:
-    """Fractions of the held-out test split and of the validation split inside the rest."""
+    """Fractions of the held-out test split and of the validation split inside the rest.
+
+    Small data gets a larger validation share (up to ``max_validation``) so that it holds at least
+    ``min_validation_rows``: every trial is ranked on it, and ranking many trials on a few dozen rows
+    picks whichever configuration got lucky on them.
+    """
 
     test: float = 0.2
     validation: float = 0.2
+    min_validation_rows: int = 150
+    max_validation: float = 0.35
+
+    def validation_for(self, n_rows: int) -> float:
+        """The validation fraction for ``n_rows`` non-test rows."""
+        wanted = self.min_validation_rows / max(n_rows, 1)
+        return min(max(self.validation, wanted), self.max_validation)
 
 
 @dataclass
@@ -159,7 +171,8 @@ def prepare_table(
         if test.empty:
             raise DataError(f"test data '{test_source}' has no rows with a target value: add rows")
         rest = table
-    train, valid = _split(rest, sizes.validation, rest[target] if stratify else None, seed, "validation")
+    validation = sizes.validation_for(len(rest))
+    train, valid = _split(rest, validation, rest[target] if stratify else None, seed, "validation")
 
     features = [name for name in table.columns if name != target]
     schema = learn_schema(rest[features])

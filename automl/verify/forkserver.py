@@ -39,6 +39,10 @@ PRELOAD = (
     "sklearn.model_selection",
     "sklearn.calibration",
     "pyarrow.pandas_compat",  # pandas' own imports on first use, repaid by every child otherwise
+    "pyarrow.vendored.version",
+    "narwhals._pandas_like.dataframe",  # scikit-learn's DataFrame handling, imported on first fit
+    "narwhals._pandas_like.namespace",
+    "multiprocessing.dummy",  # joblib's thread backend (n_jobs in forests and k-NN)
     "ConfigSpace",
     "threadpoolctl",
     "automl.verify.child",

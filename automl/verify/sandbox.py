@@ -299,8 +299,8 @@ def run_job(job: dict[str, Any], limits: Limits, work_dir: Path, log_path: Path)
     job = {**job, "limits": asdict(limits), "work_dir": str(work_dir), "log_path": str(log_path)}
     server = warm_up(work_dir.parent)  # the parent, so sibling jobs (other trials) reuse the server
     log = _BoundedLog(log_path, limits.log_limit_kb * 1024)
+    pid, reply_fd, output_fd = server.fork(job)  # may wait for a new server's imports: not the job's time
     started = time.monotonic()
-    pid, reply_fd, output_fd = server.fork(job)
     try:
         reply = _watch(reply_fd, output_fd, log, started + limits.walltime_s)
     finally:

@@ -11,8 +11,11 @@ Every failure carries a message fit to send back to the writer for repair.
 from __future__ import annotations
 
 import math
+import os
+import threading
 import time
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,8 @@ MODEL_FILE = "model.joblib"
 # Rows of the subsample the smoke tests train on (fit and validation rows each).
 SMOKE_ROWS = 200
 SMOKE_VALID_ROWS = 100
+# Smoke trials run side by side, one per core (each is single-threaded on its subsample).
+SMOKE_PARALLEL = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,7 @@ class _Checks:
         self.results: list[CheckResult] = []
         self.keys: dict[str, set[str]] = {}
         self.count = 0
+        self._lock = threading.Lock()
 
     def add(self, name: str, ok: bool, seconds: float, message: str = "") -> bool:
         self.results.append(CheckResult(name, ok, seconds, message))
@@ -140,10 +146,11 @@ class _Checks:
 
     def trial(self, name: str, config: Configuration | dict, data_path: Path, budget: float | None = None
               ) -> TrialOutcome:  # fmt: skip
-        """Run ``config`` in the sandbox as check ``name``; record it and the result's keys."""
-        self.count += 1
+        """Run ``config`` in the sandbox as check ``name``; record it and the result's keys (thread-safe)."""
+        with self._lock:
+            self.count += 1
+            model_dir = self.inputs.work_dir / f"{self.count:02d}"
         values = dict(config)
-        model_dir = self.inputs.work_dir / f"{self.count:02d}"
         outcome = run_train(self.inputs.train_path, self.inputs.space_path, data_path, values, self.seed, budget,
                             model_dir, self.limits)  # fmt: skip
         where = f"configuration {values}" + (f", budget {budget:g}" if budget is not None else "")
@@ -230,12 +237,16 @@ def _smoke(checks: _Checks, default: Configuration) -> None:
         plans.append(("smoke:min_budget", default, inputs.min_budget))
     plans += [(f"smoke:{label}", config, inputs.max_budget) for label, config in branch_configurations(checks.space)]
     plans += [(f"smoke:{label}", config, inputs.max_budget) for label, config in edge_configurations(checks.space)]
-    skipped = 0
-    for name, config, budget in plans:
+
+    def run_unless_late(plan: tuple[str, Configuration, float | None]) -> bool:
         if time.perf_counter() >= deadline:
-            skipped += 1
-            continue
-        checks.trial(name, config, small, budget)
+            return False
+        checks.trial(plan[0], plan[1], small, plan[2])
+        return True
+
+    # Independent trials, one per core: the sandbox's children run side by side.
+    with ThreadPoolExecutor(max_workers=SMOKE_PARALLEL) as pool:
+        skipped = sum(not ran for ran in pool.map(run_unless_late, plans))
     if skipped:
         checks.add("smoke:time_budget", True, 0.0, f"{skipped} of {len(plans)} configurations skipped: "
                    f"the smoke tests' {inputs.smoke_seconds:g} s were spent")  # fmt: skip
