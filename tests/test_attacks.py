@@ -252,6 +252,30 @@ print(outcome.status, outcome.result, outcome.error)
     assert secret not in log and "PATH" in log
 
 
+def test_without_bubblewrap_the_fallback_still_contains_and_says_so(tmp_path: Path) -> None:
+    """Where bubblewrap is missing, Landlock and seccomp alone still block writes, programs and sockets."""
+    script = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).parents[1])!r})
+from pathlib import Path
+from automl.verify import sandbox
+sandbox._bubblewrap = False  # as on a machine without bubblewrap
+from tests.test_attacks import Arena, SIGNATURE
+arena = Arena(Path({str(tmp_path)!r}))
+attacks = [
+    "    open(" + repr(str(arena.outside / "x")) + ", 'w').write('x')\\n",
+    "    import subprocess\\n    subprocess.run(['true'])\\n",
+    "    import socket\\n    socket.socket(socket.AF_INET)\\n",
+]
+print([arena.trial(SIGNATURE + attack + "    return {{'loss': 0.0}}\\n").status for attack in attacks])
+print(arena.untouched(), sandbox.isolation_mode())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    lines = done.stdout.strip().splitlines()
+    assert lines[0] == "['crashed', 'crashed', 'crashed']", done.stdout + done.stderr
+    assert lines[1].startswith("True no bubblewrap") and "seccomp" in lines[1]
+
+
 def test_no_process_outlives_a_timeout(arena: Arena) -> None:
     attack = "    threading.Thread(target=time.sleep, args=(600,)).start()\n    time.sleep(600)\n"
     outcome = arena.trial(SIGNATURE + attack, Limits(walltime_s=1.5))

@@ -84,3 +84,15 @@ def test_restricting_choices_drops_their_hyperparameters_transitively() -> None:
         assert config["algorithm"] in {"hgb", "rf"}
     with pytest.raises(ConfigError):
         restrict_choices(space, "algorithm", ("lightgbm",))
+
+
+def test_scenario_files_extend_the_import_allow_list(tmp_path: Path) -> None:
+    from automl.verify.static import check_source, load_allowed_imports
+
+    path = tmp_path / "s.yaml"
+    path.write_text("n_trials: 5\nextra_imports: [lightgbm2]\n")
+    settings = ScenarioSettings.load(path)
+    assert settings.extra_imports == ("lightgbm2",)
+    source = "import lightgbm2\n\n\ndef train(cfg, dataset, seed, budget=None, model_dir=None):\n    return {}\n"
+    assert check_source(source, allowed_imports=load_allowed_imports(settings.extra_imports)) == []
+    assert check_source(source, allowed_imports=load_allowed_imports()) != []

@@ -72,6 +72,17 @@ def test_a_sound_train_is_accepted_with_every_check_listed(tmp_path: Path, space
     assert "seccomp" in report["isolation"]
 
 
+def test_budgets_are_smoke_tested_when_given(tmp_path: Path, space_file: Path) -> None:
+    change = "@    assert budget is None or 0.2 <= budget <= 1.0, budget\n"
+    code, report = verify(tmp_path, GOOD.replace("    #RESULT\n", change.lstrip("@")), space_file,
+                          "--min-budget", "0.2", "--max-budget", "1.0")  # fmt: skip
+    assert code == 0, failed(report)
+    assert "smoke:min_budget" in [check["name"] for check in report["checks"]]
+    code, report = verify(tmp_path, GOOD.replace("    #RESULT\n", change.lstrip("@")), space_file,
+                          "--min-budget", "0.1", "--max-budget", "1.0")  # fmt: skip
+    assert code == 1 and "smoke:min_budget" in failed(report)
+
+
 @pytest.mark.parametrize("task", ["classification", "regression"])
 def test_the_offline_writers_train_is_accepted(tmp_path: Path, task: str) -> None:
     space = Path(__file__).parents[1] / "configs" / f"offline_{task}.json"
