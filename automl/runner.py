@@ -49,7 +49,7 @@ REFIT_RESERVE_FACTOR = 2.0
 REFIT_RESERVE_SHARE = 0.25
 REFIT_MIN_SHARE = 0.1
 # Seconds the smoke tests may take: this share of the run's walltime, within these bounds.
-SMOKE_SHARE = 0.05
+SMOKE_SHARE = 0.03
 SMOKE_MIN_SECONDS = 1.5
 SMOKE_MAX_SECONDS = 60.0
 # Training tables with at least this many cells get every core per trial.
