@@ -20,15 +20,10 @@ class FacadeRecipe:
 
     facade: type[AbstractFacade]
     uses_budget: bool
-    summary: str
 
 
 FACADES: dict[str, FacadeRecipe] = {
-    "hpo": FacadeRecipe(
-        HyperparameterOptimizationFacade,
-        uses_budget=False,
-        summary="Bayesian optimization with a random-forest surrogate, every trial at full budget",
-    ),
+    "hpo": FacadeRecipe(HyperparameterOptimizationFacade, uses_budget=False),
 }
 
 

@@ -12,7 +12,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +61,6 @@ class OptimizationResult:
     incumbent_trials: tuple[TrialRecord, ...]
     trials: tuple[TrialRecord, ...]
     seconds: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "incumbent": self.incumbent,
-            "incumbent_cost": self.incumbent_cost,
-            "trials": [asdict(trial) for trial in self.trials],
-            "seconds": self.seconds,
-        }
 
 
 TrialObserver = Callable[[float, str], None]

@@ -28,12 +28,6 @@ class Plan:
         data["algorithms"] = list(self.algorithms)
         return data
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Plan:
-        return cls(
-            **{**data, "reasons": tuple(data.get("reasons", ())), "algorithms": tuple(data.get("algorithms", ()))}
-        )
-
 
 # Above these training sizes an algorithm's trials take too long for a short run (kernel SVMs scale
 # with the square of the rows, k-NN predicts by scanning every training row, MLPs need many epochs).

@@ -33,7 +33,6 @@ from automl.verify import confine
 from automl.verify.child import LENGTH_FORMAT, PID_FORMAT
 
 LOG_TAIL_CHARS = 4000
-STATUSES = ("success", "crashed", "timeout", "memoryout")
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class TrialOutcome:
-    """What one job did: status (one of STATUSES), the result dict, costs and what it printed."""
+    """What one job did: status (success, crashed, timeout or memoryout), the result, costs, output."""
 
     status: str
     result: dict[str, Any] = field(default_factory=dict)
@@ -61,9 +60,6 @@ class TrialOutcome:
     @property
     def ok(self) -> bool:
         return self.status == "success"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 # Environment variables the fork server keeps; everything else (API keys included) is dropped.
