@@ -52,6 +52,10 @@ class Arena:
         return run_train(train_path, self.run / "space.json", self.run / "data.joblib", {"x": 0.5}, 0, None,
                          model_dir, limits)  # fmt: skip
 
+    def attack(self, lines: str) -> TrialOutcome:
+        """A trial whose train() runs ``lines`` (which may use OUT, the outside folder) then returns."""
+        return self.trial(f"OUT = {str(self.outside)!r}\n" + SIGNATURE + lines + "    return {'loss': 0.0}\n")
+
     def untouched(self) -> bool:
         return sorted(p.name for p in self.outside.iterdir()) == ["precious.txt"] and (
             (self.outside / "precious.txt").read_text() == "keep me"
@@ -76,7 +80,7 @@ def arena(tmp_path: Path) -> Arena:
     ],
 )
 def test_starting_programs_is_refused(arena: Arena, attack: str) -> None:
-    outcome = arena.trial(f"OUT = {str(arena.outside)!r}\n" + SIGNATURE + attack + "    return {'loss': 0.0}\n")
+    outcome = arena.attack(attack)
     if outcome.status != "crashed":  # os.system reports the refusal as a status instead of raising
         assert "os.system" in attack, outcome
     assert arena.untouched() and arena.still_serves()
@@ -113,7 +117,7 @@ def test_no_network_connection_is_made(arena: Arena) -> None:
     ],
 )
 def test_writes_and_deletes_outside_model_dir_are_refused(arena: Arena, attack: str) -> None:
-    outcome = arena.trial(f"OUT = {str(arena.outside)!r}\n" + SIGNATURE + attack + "    return {'loss': 0.0}\n")
+    outcome = arena.attack(attack)
     assert outcome.status == "crashed"
     assert arena.untouched()
 
