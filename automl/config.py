@@ -78,9 +78,17 @@ def _positive(name: str, value: Any, integer: bool = False) -> None:
         raise ConfigError(f"{name} must be {kind} greater than 0, got {value!r}")
 
 
+OFFLINE = "offline"
+FALLBACKS = (OFFLINE,)
+
+
 @dataclass(frozen=True)
 class RunConfig:
-    """The user's request: which data, which limits, where to write."""
+    """The user's request: which data, which limits, which writer, where to write.
+
+    ``llm`` is a litellm model string or ``offline``; ``replay`` is a recorded run whose model
+    answers are used instead of calling a model.
+    """
 
     data: str = DEFAULT_DATASET
     target: str | None = None
@@ -90,10 +98,38 @@ class RunConfig:
     out: Path | None = None
     space: Path | None = None
     scenario: ScenarioSettings = field(default_factory=ScenarioSettings)
-    writer: str = "offline"
+    llm: str = OFFLINE
+    api_base: str | None = None
+    llm_timeout: float = 180.0
+    attempts: int = 3
+    fallback: str | None = None
+    replay: Path | None = None
+
+    def __post_init__(self) -> None:
+        _positive("--attempts", self.attempts, integer=True)
+        _positive("--llm-timeout", self.llm_timeout)
+        if not isinstance(self.llm, str) or not self.llm.strip():
+            raise ConfigError("--llm must be a litellm model string such as openai/gpt-4o-mini, or 'offline'")
+        if self.fallback is not None and self.fallback not in FALLBACKS:
+            raise ConfigError(f"--fallback must be one of {list(FALLBACKS)}, got {self.fallback!r}")
+
+    @property
+    def uses_model(self) -> bool:
+        """Whether a language model (live or replayed) writes the artifacts."""
+        return self.replay is not None or self.llm != OFFLINE
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["out"] = str(self.out) if self.out else None
-        data["space"] = str(self.space) if self.space else None
+        for key in ("out", "space", "replay"):
+            data[key] = str(data[key]) if data[key] is not None else None
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        """The request recorded in a run's ``run.json`` (``to_dict``'s output)."""
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["scenario"] = ScenarioSettings(**values.get("scenario", {}))
+        for key in ("out", "space", "replay"):
+            values[key] = Path(values[key]) if values.get(key) else None
+        return cls(**values)

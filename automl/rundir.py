@@ -22,9 +22,13 @@ class RunPaths:
     dataset_json = property(lambda self: self.root / "dataset.json")
     plan_json = property(lambda self: self.root / "plan.json")
     space_json = property(lambda self: self.root / "config_space.json")
+    space_py = property(lambda self: self.root / "config_space.py")  # the generated code that built it
     scenario_json = property(lambda self: self.root / "scenario.json")
     train_py = property(lambda self: self.root / "train.py")
     verify_json = property(lambda self: self.root / "verify.json")
+    attempts_dir = property(lambda self: self.root / "attempts")  # rejected drafts and their errors
+    drafts_dir = property(lambda self: self.root / "drafts")  # the draft being checked, until it passes
+    llm_dir = property(lambda self: self.root / "llm")  # one record per model call
     verify_dir = property(lambda self: self.root / "verify")
     smac_dir = property(lambda self: self.root / "smac")
     trials_dir = property(lambda self: self.root / "trials")

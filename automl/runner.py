@@ -14,29 +14,40 @@ import os
 import platform
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import pandas as pd
+from ConfigSpace import ConfigurationSpace
 
-from automl._io import write_json, write_text
-from automl.config import RunConfig
+from automl._io import read_json, write_json, write_text
+from automl.config import OFFLINE, RunConfig
 from automl.data import PreparedData, prepare_dataset
 from automl.data.dataset import prepare_table
-from automl.errors import RunError, VerifyError
+from automl.errors import RunError, WriterError
 from automl.evaluate import score_predictions
 from automl.optimize.smac_run import OptimizationResult, TrialRecord, build_scenario, run_smac
 from automl.optimize.target import RunFiles, TrialTarget
 from automl.predictor import FittedModel, ModelCard
+from automl.repair import RepairLoop
 from automl.report.progress import Progress, SilentProgress
 from automl.rundir import RunPaths, create_run_dir, create_run_dir_parent
 from automl.verify import sandbox
 from automl.verify.sandbox import Limits, run_train
+from automl.verify.space_check import check_space_code
+from automl.verify.static import load_allowed_imports
 from automl.verify.verifier import VerifyInputs, verify_train
-from automl.writers import Artifacts, OfflineWriter
+from automl.writers import Artifacts, OfflineWriter, Writer
+from automl.writers.base import DraftRejected, WriteContext
+from automl.writers.scenario import settle_scenario
+from automl.writers.space import load_space, save_space
+
+if TYPE_CHECKING:
+    from automl.llm.client import ModelClient
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +98,18 @@ class Runner:
         self.progress = progress or SilentProgress()
         self.timings: dict[str, float] = {}
         self._started = time.perf_counter()
-        self._deadline = self._started + config.scenario.walltime_limit
+        self._scenario = config.scenario
+        self._model_wait: Callable[[], float] = lambda: 0.0
         self._n_jobs = 1
         self.isolation = ""
+        self.fallback: dict[str, str] | None = None
+        self.scenario_notes: list[str] = []
+        self.repairs = 0
+
+    @property
+    def _deadline(self) -> float:
+        """When the run must end: its walltime after the start, not counting time spent waiting on a model."""
+        return self._started + self._scenario.walltime_limit + self._model_wait()
 
     def _choose_threads(self, data: PreparedData) -> None:
         """Threads per trial: one for small data, where thread start-up costs more than it saves."""
@@ -123,8 +143,9 @@ class Runner:
                 {
                     "arguments": config.to_dict(),
                     "dataset_fingerprint": data.fingerprint,
-                    "writer": config.writer,
-                    "model": None,
+                    "writer": "llm" if config.uses_model else OFFLINE,
+                    "model": None if config.replay is not None or not config.uses_model else config.llm,
+                    "replay_of": str(config.replay) if config.replay is not None else None,
                     "versions": _versions(),
                     "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 },
@@ -133,10 +154,8 @@ class Runner:
             paths.search_data.parent.mkdir(exist_ok=True)
             joblib.dump(data.search_dataset(), paths.search_data)
             joblib.dump(data.refit_dataset(), paths.refit_data)
-        with self._stage("write", f"writing plan, space and train.py ({config.writer} writer)"):
-            artifacts = self._write(paths, data)
-        with self._stage("verify", "verifying train.py in the sandbox"):
-            default_seconds = self._verify(paths, data, artifacts)
+        with self._stage("write"):
+            artifacts, default_seconds = self._write(paths, data)
         with self._stage("optimize"):
             optimization = self._optimize(paths, artifacts, default_seconds)
         with self._stage("refit", "refitting the best configurations on all non-test rows"):
@@ -149,39 +168,122 @@ class Runner:
         write_json(paths.result_json, result)
         return RunResult(paths, result)
 
-    def _write(self, paths: RunPaths, data: PreparedData) -> Artifacts:
-        """Ask the writer for the artifacts and store them."""
-        artifacts = OfflineWriter().write(data.description, self.config)
-        write_json(paths.plan_json, artifacts.plan.to_dict())
-        artifacts.space.to_json(paths.space_json)
-        write_json(paths.scenario_json, artifacts.scenario.to_dict())
-        write_text(paths.train_py, artifacts.train_source)
-        return artifacts
+    def _writer(self, paths: RunPaths) -> Writer:
+        """The offline writer, or a model's: live through litellm, or replayed from a recorded run."""
+        config = self.config
+        if not config.uses_model:
+            return OfflineWriter()
+        from automl.llm.client import LiteLLMClient, ModelSettings, ReplayClient
+        from automl.writers.llm import LLMWriter
+
+        if config.replay is not None:
+            client: ModelClient = ReplayClient(RunPaths(Path(config.replay)).llm_dir, paths.llm_dir)
+        else:
+            settings = ModelSettings(config.llm, config.api_base, timeout_s=config.llm_timeout)
+            client = LiteLLMClient(settings, paths.llm_dir)
+        self._model_wait = lambda: client.waited_seconds
+        return LLMWriter(client)
+
+    def _write(self, paths: RunPaths, data: PreparedData) -> tuple[Artifacts, float]:
+        """Settle every artifact with the chosen writer, or the offline one when that fails and --fallback says so.
+
+        Returns the artifacts and how long train() took on the default configuration.
+        """
+        writer = self._writer(paths)
+        self.progress.stage(f"writing plan, space and train.py ({writer.name} writer)")
+        try:
+            return self._settle(writer, paths, data)
+        except WriterError as error:
+            if self.config.fallback != OFFLINE or isinstance(writer, OfflineWriter):
+                raise
+            self.fallback = {"from": writer.name, "reason": str(error)}
+            logger.warning("falling back to the offline writer: %s", error)
+            self.progress.stage(f"falling back to the offline writer ({error})")
+            return self._settle(OfflineWriter(), paths, data)
+
+    def _settle(self, writer: Writer, paths: RunPaths, data: PreparedData) -> tuple[Artifacts, float]:
+        """Plan, space, scenario, train.py in order, each checked and repaired before the next is asked for."""
+        config = self.config
+        loop = RepairLoop(writer.name, config.attempts if writer.repairs else 1, paths.attempts_dir)
+        allowed = load_allowed_imports(config.scenario.extra_imports)
+        context = WriteContext(data.description, config, allowed_imports=allowed)
+
+        plan = loop.settle("plan", lambda feedback: writer.plan(context, feedback), lambda draft: draft)
+        write_json(paths.plan_json, plan.to_dict())
+        context = context.settled(plan=plan)
+
+        if config.space is not None:
+            space = load_space(config.space)
+        else:
+            space = loop.settle("space", lambda feedback: writer.space(context, feedback),
+                                lambda draft: self._judge_space(paths, draft))  # fmt: skip
+        save_space(space, paths.space_json)
+        context = context.settled(space=space)
+
+        proposal = loop.settle("scenario", lambda feedback: writer.scenario(context, feedback), lambda draft: draft)
+        scenario, self.scenario_notes = settle_scenario(proposal, config.scenario, data.description)
+        for note in self.scenario_notes:
+            self.progress.stage(f"scenario: {note}")
+        write_json(paths.scenario_json, scenario.to_dict())
+        self._scenario = scenario
+        context = context.settled(scenario=scenario)
+
+        self.isolation = sandbox.isolation_mode()
+        self.progress.stage(f"sandbox: {self.isolation}")
+        plan_and_space = Artifacts(writer.name, plan, space, scenario, "")
+        default_seconds = loop.settle(
+            "train",
+            lambda feedback: writer.train(context, feedback),
+            lambda source: self._judge_train(paths, data, plan_and_space, source),
+            hint=f" and {paths.verify_json}",
+        )
+        self.repairs = loop.rejected
+        source = paths.train_py.read_text(encoding="utf-8")
+        return Artifacts(writer.name, plan, space, scenario, source), default_seconds
 
     def _limits(self, walltime: float | None = None) -> Limits:
-        settings = self.config.scenario
+        """One sandbox job's limits under the run's scenario (the settled one, once there is one)."""
+        settings = self._scenario
         return Limits(
             walltime_s=walltime or settings.trial_walltime_limit,
             memory_mb=settings.trial_memory_limit_mb,
             n_jobs=self._n_jobs,
         )
 
-    def _verify(self, paths: RunPaths, data: PreparedData, artifacts: Artifacts) -> float:
-        """Run the verifier; a rejected train.py stops the run with its findings."""
+    def _judge_space(self, paths: RunPaths, draft: str | ConfigurationSpace) -> ConfigurationSpace:
+        """A space made without code stands; generated code is checked and run in the sandbox."""
+        if isinstance(draft, ConfigurationSpace):
+            return draft
+        code_path = paths.drafts_dir / paths.space_py.name
+        write_text(code_path, draft)
+        shutil.rmtree(paths.drafts_dir / "space", ignore_errors=True)
+        checked = check_space_code(code_path, paths.drafts_dir / "space",
+                                   self.config.scenario.trial_memory_limit_mb, self.config.seed)  # fmt: skip
+        if checked.space is None or checked.errors:
+            raise DraftRejected(draft, list(checked.errors))
+        os.replace(code_path, paths.space_py)
+        return checked.space
+
+    def _judge_train(self, paths: RunPaths, data: PreparedData, artifacts: Artifacts, source: str) -> float:
+        """Verify a train.py draft in the sandbox; it becomes train.py only once accepted.
+
+        Returns how long the default configuration took (it sizes the refit's reserve).
+        """
         settings = artifacts.scenario
+        draft_path = paths.drafts_dir / paths.train_py.name
+        write_text(draft_path, source)
+        shutil.rmtree(paths.verify_dir, ignore_errors=True)
         n_classes = len(data.labels.classes) if data.labels else None
         smoke_seconds = min(max(SMOKE_SHARE * settings.walltime_limit, SMOKE_MIN_SECONDS), SMOKE_MAX_SECONDS)
-        inputs = VerifyInputs(paths.train_py, paths.space_json, paths.search_data, data.search_dataset(), n_classes,
+        inputs = VerifyInputs(draft_path, paths.space_json, paths.search_data, data.search_dataset(), n_classes,
                               paths.verify_dir, artifacts.plan.min_budget, artifacts.plan.max_budget, smoke_seconds,
                               settings.extra_imports)  # fmt: skip
-        isolation = self.isolation = sandbox.isolation_mode()
-        self.progress.stage(f"sandbox: {isolation}")
-        report = verify_train(inputs, artifacts.space, self.config.seed, self._limits(), isolation)
+        report = verify_train(inputs, artifacts.space, self.config.seed, self._limits(), self.isolation)
         write_json(paths.verify_json, report.to_dict())
         if not report.accepted:
-            raise VerifyError(
-                f"train.py from the {artifacts.writer} writer was rejected ({report.summary}): see {paths.verify_json}"
-            )
+            raise DraftRejected(source, report.errors)
+        os.replace(draft_path, paths.train_py)
+        shutil.rmtree(paths.drafts_dir, ignore_errors=True)
         return report.seconds("default_configuration")
 
     def _optimize(self, paths: RunPaths, artifacts: Artifacts, default_seconds: float) -> OptimizationResult:
@@ -225,7 +327,7 @@ class Runner:
             remaining = self._deadline - time.perf_counter()
             if rank > 0 and remaining < seconds / rank:  # the next member would likely end past the deadline
                 break
-            walltime = max(remaining, self.config.scenario.trial_walltime_limit) if rank == 0 else remaining
+            walltime = max(remaining, self._limits().walltime_s) if rank == 0 else remaining
             member_dir = paths.members_dir / f"{rank:02d}"
             outcome = run_train(paths.train_py, paths.space_json, paths.refit_data, trial.config, self.config.seed,
                                 None, member_dir, self._limits(walltime))  # fmt: skip
@@ -285,6 +387,10 @@ class Runner:
                 "fingerprint": data.fingerprint,
             },
             "writer": artifacts.writer,
+            "fallback": self.fallback,
+            "rejected_drafts": self.repairs,
+            "scenario_notes": self.scenario_notes,
+            "llm": _model_usage(paths.llm_dir),
             "facade": artifacts.plan.facade,
             "n_trials": len(optimization.trials),
             "trial_statuses": statuses,
@@ -297,6 +403,22 @@ class Runner:
             "sandbox": self.isolation,
             "timings": self.timings,
         }
+
+
+def _model_usage(llm_dir: Path) -> dict[str, Any] | None:
+    """Calls, tokens and cost of the model calls recorded in ``llm/`` (None when no model was asked)."""
+    records = [read_json(path) for path in sorted(llm_dir.glob("*.json"))] if llm_dir.is_dir() else []
+    if not records:
+        return None
+    costs = [record.get("cost_usd") for record in records]
+    return {
+        "model": records[0].get("model"),
+        "calls": len(records),
+        "tokens": sum((record.get("tokens") or {}).get("total") or 0 for record in records),
+        "cost_usd": round(sum(costs), 6) if all(isinstance(cost, int | float) for cost in costs) else None,
+        "waited_s": round(sum(record.get("waited_s") or 0.0 for record in records), 3),
+        "replayed": any(record.get("replayed_from") for record in records),
+    }
 
 
 def _best_distinct(trials: tuple[TrialRecord, ...], count: int) -> list[TrialRecord]:

@@ -6,8 +6,11 @@ the same :class:`Plan`, so the optimizer does not care who planned.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from automl.plan.facades import FACADE_INFO
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,45 @@ class Plan:
         data["reasons"] = list(self.reasons)
         data["algorithms"] = list(self.algorithms)
         return data
+
+    @classmethod
+    def from_proposal(cls, proposal: dict[str, Any]) -> Plan:
+        """A plan from a planner's JSON answer; ValueError lists every problem, for the planner to fix."""
+        problems = []
+        facade = proposal.get("facade")
+        info = FACADE_INFO.get(facade) if isinstance(facade, str) else None
+        if info is None:
+            problems.append(f"'facade' is {facade!r}: use one of {sorted(FACADE_INFO)}")
+        budget_kind = proposal.get("budget_kind") or None
+        budgets = [proposal.get("min_budget"), proposal.get("max_budget")]
+        if info is not None and info.uses_budget:
+            if not isinstance(budget_kind, str):
+                problems.append(f"facade '{facade}' needs 'budget_kind': say what the budget means (e.g. 'max_iter')")
+            if not all(_is_number(value) and value > 0 for value in budgets):
+                problems.append(f"facade '{facade}' needs positive 'min_budget' and 'max_budget', got {budgets}")
+            elif budgets[0] >= budgets[1]:
+                problems.append(f"'min_budget' ({budgets[0]}) must be below 'max_budget' ({budgets[1]})")
+        reasons = proposal.get("reasons") or []
+        algorithms = proposal.get("algorithms") or []
+        train_plan = proposal.get("train_plan") or ""
+        if not isinstance(train_plan, str) or not train_plan.strip():
+            problems.append("'train_plan' must be a non-empty text: the steps train() should follow")
+        if problems:
+            raise ValueError("; ".join(problems))
+        uses_budget = info is not None and info.uses_budget
+        return cls(
+            facade=str(facade),
+            budget_kind=str(budget_kind) if uses_budget else None,
+            min_budget=float(budgets[0]) if uses_budget else None,
+            max_budget=float(budgets[1]) if uses_budget else None,
+            reasons=tuple(str(reason) for reason in (reasons if isinstance(reasons, list) else [reasons])),
+            train_plan=str(train_plan).strip(),
+            algorithms=tuple(str(name) for name in (algorithms if isinstance(algorithms, list) else [algorithms])),
+        )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # Above these training sizes an algorithm's trials take too long for a short run (kernel SVMs scale

@@ -36,6 +36,8 @@ MEGABYTE = 1024 * 1024
 GENERATED_MODULE = "automl_generated_train"
 # The only environment generated code sees (besides thread counts and its scratch directory).
 SAFE_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_WAIT_POLICY": "PASSIVE"}
+# Where a space job leaves the space it built, as ConfigSpace JSON, in its work directory.
+SPACE_FILE = "config_space.json"
 # The reply's length prefix: an unsigned 64-bit big-endian integer.
 LENGTH_FORMAT = "!Q"
 # The fork server answers a job with the child's pid in this format.
@@ -60,13 +62,15 @@ def main(job: dict[str, Any], fds: list[int], preloaded: dict[str, Any] | None =
         started = time.perf_counter()
         if job["kind"] == "train":
             reply["result"] = _run_train(job, preloaded or {})
+        elif job["kind"] == "space":
+            reply["result"] = _run_space(job)
         else:
             reply["result"] = _run_predict(job)
         reply.update(status="success", seconds=time.perf_counter() - started)
     except MemoryError:
         reply.update(status="memoryout", error="MemoryError: the trial passed its memory limit")
     except BaseException as error:  # report every failure of generated code to the parent
-        reply.update(status="crashed", error=format_error(error, job.get("train_path")))
+        reply.update(status="crashed", error=format_error(error, job.get("train_path") or job.get("code_path")))
     reply["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with contextlib.suppress(Exception):
         sys.stdout.flush()
@@ -121,13 +125,13 @@ def compile_train(path: str) -> CodeType:
     return compile(Path(path).read_bytes(), path, "exec", dont_inherit=True)
 
 
-def _load_train(path: str, code: CodeType | None) -> Any:
-    """Run the generated module's code as a fresh module (here, confined) and return its ``train``."""
+def _load_entry(path: str, code: CodeType | None, entry: str = "train") -> Any:
+    """Run the generated module's code as a fresh module (here, confined) and return its function ``entry``."""
     module = types.ModuleType(GENERATED_MODULE)
     module.__file__ = path
     sys.modules[GENERATED_MODULE] = module  # pickling a model that refers to its classes needs this
     exec(code or compile_train(path), module.__dict__)
-    return module.train
+    return getattr(module, entry)
 
 
 def load_inputs(job: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +149,7 @@ def _run_train(job: dict[str, Any], preloaded: dict[str, Any]) -> dict[str, floa
     inputs = preloaded or load_inputs(job)
     config = Configuration(inputs["space"], values=job["config"])
     dataset = dict(inputs["dataset"])  # a fresh dict: generated code may add or remove keys
-    train = _load_train(job["train_path"], inputs.get("code"))
+    train = _load_entry(job["train_path"], inputs.get("code"))
     result = train(config, dataset, job["seed"], job["budget"], job["model_dir"])
     return contract_result(result)
 
@@ -164,6 +168,17 @@ def contract_result(result: Any) -> dict[str, float]:
     if not math.isfinite(plain["loss"]):
         raise ValueError(f"train() returned a non-finite loss ({plain['loss']}): the loss must be a finite float")
     return plain
+
+
+def _run_space(job: dict[str, Any]) -> dict[str, int]:
+    """Call generated get_configspace() and save what it built as ConfigSpace JSON for the parent."""
+    from ConfigSpace import ConfigurationSpace
+
+    space = _load_entry(job["code_path"], None, "get_configspace")()
+    if not isinstance(space, ConfigurationSpace):
+        raise TypeError(f"get_configspace() must return a ConfigSpace.ConfigurationSpace, got {type(space).__name__}")
+    space.to_json(Path(job["work_dir"]) / SPACE_FILE)
+    return {"hyperparameters": len(space)}
 
 
 def _run_predict(job: dict[str, Any]) -> dict[str, Any]:
@@ -199,7 +214,7 @@ def format_error(error: BaseException, generated_path: str | None) -> str:
         chosen = frames[-1:]
     lines = ["Traceback (most recent call last, generated code only):"]
     for frame in chosen:
-        name = "train.py" if frame.filename == generated_path else frame.filename
+        name = Path(frame.filename).name if frame.filename == generated_path else frame.filename
         lines.append(f'  File "{name}", line {frame.lineno}, in {frame.name}')
         if frame.line:
             lines.append(f"    {frame.line.strip()}")

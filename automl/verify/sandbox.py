@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from automl.verify import confine
-from automl.verify.child import LENGTH_FORMAT, PID_FORMAT
+from automl.verify.child import LENGTH_FORMAT, PID_FORMAT, SPACE_FILE
 
 LOG_TAIL_CHARS = 4000
 
@@ -361,6 +361,17 @@ def run_train(
         "model_dir": str(model_dir.resolve()),
     }
     return run_job(job, limits, model_dir, model_dir / "trial.log")
+
+
+def run_space(code_path: Path, work_dir: Path, limits: Limits) -> tuple[TrialOutcome, Path | None]:
+    """Call a generated ``get_configspace()`` inside the sandbox; on success, the JSON file of the space it built.
+
+    The space comes back as ConfigSpace JSON, which the parent parses as data: nothing the code built is unpickled.
+    """
+    job = {"kind": "space", "code_path": str(code_path.resolve())}
+    outcome = run_job(job, limits, work_dir, work_dir / "space.log")
+    space_path = work_dir / SPACE_FILE
+    return outcome, space_path if outcome.ok and space_path.is_file() else None
 
 
 @dataclass(frozen=True)

@@ -157,11 +157,14 @@ def check_source(
     filename: str = "train.py",
     hyperparameters: Collection[str] | None = None,
     allowed_imports: Collection[str] | None = None,
+    entry: str = "train",
 ) -> list[Finding]:
     """Every finding in ``source``, sorted by line; a syntax error is reported alone (nothing else can be read).
 
     ``hyperparameters`` are the config space's names (None skips that check); ``allowed_imports`` are module
-    roots (None reads ``configs/allowed_imports.yaml``).
+    roots (None reads ``configs/allowed_imports.yaml``). ``entry`` is the function the file must define:
+    ``train`` (with the contract's signature) or another that is called without arguments, such as
+    ``get_configspace``.
     """
     try:
         tree = ast.parse(source, filename=filename)
@@ -169,7 +172,7 @@ def check_source(
         return [Finding(error.lineno or 0, f"syntax error: {error.msg}")]
     allowed = load_allowed_imports() if allowed_imports is None else _module_roots(allowed_imports)
     findings = [
-        *_check_train(tree),
+        *_check_entry(tree, entry),
         *_check_imports(tree, allowed),
         *_check_dangerous_names(tree),
         *_check_os_use(tree),
@@ -191,20 +194,31 @@ def hyperparameter_names_used(source: str) -> set[str]:
 # --- 1. signature -------------------------------------------------------------------------------------------
 
 
-def _train_function(tree: ast.Module) -> ast.FunctionDef | None:
-    """The module-level train() that Python would call: the last one defined."""
-    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "train"]
+def _entry_function(tree: ast.Module, entry: str) -> ast.FunctionDef | None:
+    """The module-level function Python would call: the last one defined under that name."""
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == entry]
     return functions[-1] if functions else None
 
 
-def _check_train(tree: ast.Module) -> list[Finding]:
-    """There must be a plain module-level train() with the contract's signature."""
-    function = _train_function(tree)
+def _check_entry(tree: ast.Module, entry: str) -> list[Finding]:
+    """There must be a plain module-level ``entry`` function: train() with the contract's signature."""
+    expected = EXPECTED_SIGNATURE if entry == "train" else f"{entry}()"
+    function = _entry_function(tree, entry)
     if function is not None:
-        return _check_signature(function)
-    async_train = any(isinstance(node, ast.AsyncFunctionDef) and node.name == "train" for node in tree.body)
-    what = "train() must be a plain function, not async" if async_train else "no module-level train() defined"
-    return [Finding(0, f"{what}: define {EXPECTED_SIGNATURE}")]
+        return _check_signature(function) if entry == "train" else _check_no_arguments(function)
+    is_async = any(isinstance(node, ast.AsyncFunctionDef) and node.name == entry for node in tree.body)
+    what = f"{entry}() must be a plain function, not async" if is_async else f"no module-level {entry}() defined"
+    return [Finding(0, f"{what}: define {expected}")]
+
+
+def _check_no_arguments(function: ast.FunctionDef) -> list[Finding]:
+    """A function the runner calls bare: every parameter it has needs a default."""
+    args = function.args
+    required = len(args.posonlyargs + args.args) - len(args.defaults)
+    required += sum(default is None for default in args.kw_defaults)
+    if required <= 0:
+        return []
+    return [Finding(function.lineno, f"{function.name}() is called without arguments: remove its parameters")]
 
 
 def _check_signature(function: ast.FunctionDef) -> list[Finding]:
@@ -499,7 +513,7 @@ def _unknown_name_message(name: str, known: list[str]) -> str:
 
 def _config_lookups(tree: ast.Module) -> list[tuple[int, str]]:
     """(line, name) of every literal name read from a config: train()'s first parameter or cfg/config/configuration."""
-    train = _train_function(tree)
+    train = _entry_function(tree, "train")
     found: set[tuple[int, str]] = set()
     for function in ast.walk(tree):
         if not isinstance(function, FunctionNode):

@@ -1,8 +1,13 @@
-"""What every writer produces, so the runner treats the offline writer and a model the same way."""
+"""The one interface every writer offers, so the runner drives a model and the offline writer alike.
+
+A writer answers four requests in order (plan, config space, scenario, train.py), each given what
+the earlier ones settled. The runner judges every answer and, when one fails its checks, asks again
+with :class:`Feedback`; a writer only writes, it never checks its own work against the sandbox.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ConfigSpace import ConfigurationSpace
@@ -11,9 +16,48 @@ from automl.config import RunConfig, ScenarioSettings
 from automl.plan import Plan
 
 
+class DraftRejected(Exception):
+    """A draft failed: unusable as written, or rejected by a check. Carries the draft and every error.
+
+    ``raw`` marks a draft that is the model's whole reply (nothing usable could be taken from it)
+    rather than the artifact itself.
+    """
+
+    def __init__(self, draft: str, errors: list[str], raw: bool = False) -> None:
+        super().__init__("; ".join(errors))
+        self.draft = draft
+        self.errors = errors
+        self.raw = raw
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Why the previous draft of an artifact failed: the draft itself and the errors, for a repair."""
+
+    attempt: int
+    previous: str
+    errors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    """What a writer may read: the data's description, the request, and the artifacts settled so far."""
+
+    description: dict[str, Any]
+    run: RunConfig
+    allowed_imports: frozenset[str] = field(default_factory=frozenset)
+    plan: Plan | None = None
+    space: ConfigurationSpace | None = None
+    scenario: ScenarioSettings | None = None
+
+    def settled(self, **artifacts: Any) -> WriteContext:
+        """A copy with more artifacts settled."""
+        return replace(self, **artifacts)
+
+
 @dataclass(frozen=True)
 class Artifacts:
-    """A writer's output: the plan, the search space, the scenario and the train.py source."""
+    """A writer's settled output: the plan, the search space, the scenario and the train.py source."""
 
     writer: str
     plan: Plan
@@ -23,8 +67,20 @@ class Artifacts:
 
 
 class Writer(Protocol):
-    """Writes a run's artifacts from the dataset description and the user's request."""
+    """Writes a run's artifacts one request at a time; ``feedback`` is set when a draft is to be repaired."""
 
     name: str
+    # Whether another attempt can change the answer: False for a writer that always answers the same.
+    repairs: bool
 
-    def write(self, description: dict[str, Any], run: RunConfig) -> Artifacts: ...
+    def plan(self, context: WriteContext, feedback: Feedback | None) -> Plan: ...
+
+    def space(self, context: WriteContext, feedback: Feedback | None) -> str | ConfigurationSpace:
+        """Python source defining ``get_configspace()`` (built in the sandbox), or a space made without code."""
+        ...
+
+    def scenario(self, context: WriteContext, feedback: Feedback | None) -> dict[str, Any]:
+        """Proposed scenario settings; the runner keeps them within the user's limits."""
+        ...
+
+    def train(self, context: WriteContext, feedback: Feedback | None) -> str: ...

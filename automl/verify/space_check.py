@@ -1,0 +1,67 @@
+"""Check generated config-space code: statically, then by running ``get_configspace()`` in the sandbox.
+
+The code is untrusted like train.py, so it runs in the same sandbox; the space comes back as
+ConfigSpace JSON. Then the space itself must be usable by SMAC: it has hyperparameters, its default
+is a valid configuration, and it can be sampled.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ConfigSpace import ConfigurationSpace
+
+from automl.verify.sandbox import Limits, run_space
+from automl.verify.static import check_source
+
+# What config-space code may import: it only builds the space.
+SPACE_IMPORTS = frozenset({"ConfigSpace", "math", "numpy", "typing", "__future__"})
+# How long building a space may take, and how many random configurations must sample cleanly.
+SPACE_WALLTIME_S = 30.0
+SAMPLES = 20
+
+
+@dataclass(frozen=True)
+class SpaceCheck:
+    """The space a file built, or the reasons it could not be used."""
+
+    space: ConfigurationSpace | None
+    errors: tuple[str, ...]
+
+
+def check_space_code(code_path: Path, work_dir: Path, memory_mb: int, seed: int = 0) -> SpaceCheck:
+    """Judge the ``get_configspace()`` file at ``code_path``; its sandbox job works in ``work_dir``."""
+    source = code_path.read_text(encoding="utf-8")
+    findings = check_source(source, code_path.name, allowed_imports=SPACE_IMPORTS, entry="get_configspace")
+    if findings:
+        return SpaceCheck(None, tuple(f"static: {finding}" for finding in findings))
+    outcome, json_path = run_space(code_path, work_dir, Limits(walltime_s=SPACE_WALLTIME_S, memory_mb=memory_mb))
+    if json_path is None:
+        return SpaceCheck(None, (f"get_configspace() failed in the sandbox ({outcome.status}): {outcome.error}",))
+    try:
+        space = ConfigurationSpace.from_serialized_dict(json.loads(json_path.read_text(encoding="utf-8")))
+    except Exception as error:  # ConfigSpace raises many kinds on a malformed file
+        return SpaceCheck(None, (f"the space cannot be read back from JSON ({type(error).__name__}: {error})",))
+    return SpaceCheck(space, tuple(_usable(space, seed)))
+
+
+def _usable(space: ConfigurationSpace, seed: int) -> list[str]:
+    """What keeps SMAC from searching ``space``."""
+    if len(space) == 0:
+        return ["get_configspace() returned a space without hyperparameters: add the ones to tune"]
+    errors = [f"hyperparameter name {name!r} is not a plain identifier: use letters, digits and '_'"
+              for name in space if not name.isidentifier()]  # fmt: skip
+    try:
+        space.check_configuration(space.get_default_configuration())
+    except Exception as error:  # ConfigSpace's own validation errors, in its words
+        errors.append(f"the default configuration is invalid ({type(error).__name__}: {error}): fix the defaults, "
+                      "conditions or forbidden clauses")  # fmt: skip
+    try:
+        space.seed(seed)
+        space.sample_configuration(SAMPLES)
+    except Exception as error:
+        errors.append(f"sampling the space fails ({type(error).__name__}: {error}): the forbidden clauses may "
+                      "exclude (almost) everything")  # fmt: skip
+    return errors

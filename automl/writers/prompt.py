@@ -1,0 +1,80 @@
+"""The model's requests: template files in ``prompts/`` filled with the run's real facts.
+
+Templates use ``{{name}}`` placeholders, so code examples with braces need no escaping. Rendering
+fails loudly on a placeholder left unfilled or a value no template asks for: a prompt that silently
+lost its dataset description would still get an answer, just a worse one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ConfigSpace import ConfigurationSpace
+
+from automl.plan import Plan
+
+PROMPTS_DIR = Path(__file__).with_name("prompts")
+PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+# Columns listed one by one in a dataset description; wider tables are summarized past this.
+PROMPT_COLUMNS = 60
+
+
+def render(template: str, **values: Any) -> str:
+    """``prompts/<template>.md`` with every placeholder replaced by its value."""
+    text = (PROMPTS_DIR / f"{template}.md").read_text(encoding="utf-8")
+    wanted = set(PLACEHOLDER.findall(text))
+    if wanted != set(values):
+        raise ValueError(f"prompt '{template}' needs {sorted(wanted)}, got {sorted(values)}")
+    return PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), text)
+
+
+def describe_dataset(description: dict[str, Any]) -> str:
+    """The dataset description as compact JSON, columns beyond ``PROMPT_COLUMNS`` summarized by kind."""
+    shown = dict(description)
+    columns = description.get("columns", [])
+    if len(columns) > PROMPT_COLUMNS:
+        rest = columns[PROMPT_COLUMNS:]
+        counts = {
+            f"{kind}_columns": sum(column["kind"] == kind for column in rest) for kind in ("numeric", "categorical")
+        }
+        shown["columns"] = [*columns[:PROMPT_COLUMNS], {"not_listed": len(rest), **counts}]
+    return "```json\n" + json.dumps(shown, indent=1, default=_plain) + "\n```"
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars (and anything else json cannot write) as plain values."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def describe_space(space: ConfigurationSpace) -> str:
+    """The space as ConfigSpace prints it: every hyperparameter with range and default, then the conditions."""
+    return "```\n" + str(space).strip() + "\n```"
+
+
+def describe_plan(plan: Plan) -> str:
+    return "```json\n" + json.dumps(plan.to_dict(), indent=1) + "\n```"
+
+
+def budget_rules(plan: Plan) -> str:
+    """How train() must read ``budget`` under the plan's facade."""
+    if plan.budget_kind is None:
+        return (f"The `{plan.facade}` facade calls train() with `budget=None`: every trial trains at full "
+                "budget. Keep the parameter in the signature and treat None as the full budget.")  # fmt: skip
+    return (
+        f"The `{plan.facade}` facade passes `budget` as a float between {plan.min_budget:g} and "
+        f"{plan.max_budget:g}; it means `{plan.budget_kind}`. A larger budget must mean more training "
+        f"(more iterations, more trees, more epochs or more rows), so the loss improves with it. "
+        f"`budget=None` (used to verify and to refit the final model) means the full budget, {plan.max_budget:g}.\n"
+        "Examples:\n"
+        "- iterations or epochs: `max_iter = int(round(budget)) if budget is not None else FULL`\n"
+        "- ensembles: `n_estimators = max(1, int(round(budget))) if budget is not None else FULL`\n"
+        "- data fraction: `fraction = min(max(float(budget), 0.05), 1.0) if budget is not None else 1.0`, "
+        "then fit on that fraction of the rows (seeded), score on all validation rows."
+    )
+
+
+def as_json(value: Any) -> str:
+    return "```json\n" + json.dumps(value, indent=1, default=_plain) + "\n```"

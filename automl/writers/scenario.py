@@ -1,0 +1,67 @@
+"""Turn a writer's proposed scenario into the one a run uses: within the user's limits, always finite.
+
+A model may know a search needs fewer trials or shorter trials than the user allowed, but never gets
+more than the user gave, and the crash cost must stay worse than a model that learned nothing, or
+SMAC would learn to prefer configurations that crash.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from automl.config import ScenarioSettings
+
+# A crashed trial costs this many times the loss of predicting the prior when no one says otherwise.
+CRASH_COST_FACTOR = 10.0
+# Proposals that lower a limit: the user's value is the ceiling.
+CAPPED = ("n_trials", "walltime_limit", "trial_walltime_limit", "trial_memory_limit_mb")
+INTEGERS = ("n_trials", "trial_memory_limit_mb")
+
+
+def baseline_loss(description: dict[str, Any]) -> float:
+    """The loss of predicting the prior: the class entropy (log loss) or the target's std (RMSE)."""
+    summary = description["target_summary"]
+    if description["task"] == "regression":
+        return float(summary["summary"].get("std") or 1.0)
+    fractions = np.array([entry["fraction"] for entry in summary["classes"]], dtype=np.float64)
+    fractions = fractions[fractions > 0]
+    return float(-(fractions * np.log(fractions)).sum()) or 1.0
+
+
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def settle_scenario(
+    proposal: dict[str, Any], user: ScenarioSettings, description: dict[str, Any]
+) -> tuple[ScenarioSettings, list[str]]:
+    """The scenario to run and a note for each proposed value that was lowered, ignored or replaced."""
+    notes: list[str] = []
+    settings: dict[str, Any] = {}
+    for name in CAPPED:
+        if name not in proposal:
+            continue
+        value = proposal[name]
+        ceiling = getattr(user, name)
+        if not _positive_number(value):
+            notes.append(f"{name}: ignored the proposed {value!r} (not a positive number)")
+            continue
+        value = int(value) if name in INTEGERS else float(value)
+        if value > ceiling:
+            notes.append(f"{name}: lowered the proposed {value:g} to the user's limit {ceiling:g}")
+            value = ceiling
+        settings[name] = max(value, 1)
+    if isinstance(proposal.get("deterministic"), bool):
+        settings["deterministic"] = proposal["deterministic"]
+    baseline = baseline_loss(description)
+    crash_cost = user.crash_cost if user.crash_cost is not None else proposal.get("crash_cost")
+    if user.crash_cost is None and not (_positive_number(crash_cost) and crash_cost > baseline):
+        if crash_cost is not None:
+            notes.append(f"crash_cost: replaced the proposed {crash_cost!r}: it must be a finite number above "
+                         f"the loss of predicting the prior ({baseline:.4g})")  # fmt: skip
+        crash_cost = CRASH_COST_FACTOR * baseline
+    settings["crash_cost"] = round(float(crash_cost), 6)
+    return user.with_overrides(**settings), notes
