@@ -39,3 +39,12 @@ def regression_parquet(tmp_path: Path) -> Path:
     path = tmp_path / "mixed.parquet"
     mixed_table(task="regression").to_parquet(path)
     return path
+
+
+@pytest.fixture
+def fake_llm():
+    """A running OpenAI-compatible server on 127.0.0.1 (see tests/fake_llm.py), stopped after the test."""
+    from fake_llm import FakeLLMServer
+
+    with FakeLLMServer() as server:
+        yield server
