@@ -38,7 +38,7 @@ def _as_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
 
 
 class AutoML(BaseEstimator):
-    """Tune, refit and score a model on (X, y) with the offline writer and SMAC.
+    """Tune, refit and score a model on (X, y): a writer (a language model or the offline one) and SMAC.
 
     Parameters
     ----------
@@ -48,6 +48,11 @@ class AutoML(BaseEstimator):
     seed : seed for the splits, SMAC and train().
     out : run directory (None: ``runs/<name>-<time>``).
     space : ConfigSpace JSON file to search instead of the writer's.
+    llm : litellm model string (``openai/gpt-4o-mini``, ...) or ``offline``; keys come from the provider's
+        usual environment variables.
+    api_base : URL of an OpenAI-compatible server for ``llm``.
+    attempts : drafts the model may write per artifact.
+    fallback : ``offline`` to continue with the built-in writer when the model fails.
     """
 
     def __init__(
@@ -59,6 +64,10 @@ class AutoML(BaseEstimator):
         seed: int = 0,
         out: str | Path | None = None,
         space: str | Path | None = None,
+        llm: str = "offline",
+        api_base: str | None = None,
+        attempts: int = 3,
+        fallback: str | None = None,
     ) -> None:
         self.trials = trials
         self.walltime = walltime
@@ -67,6 +76,10 @@ class AutoML(BaseEstimator):
         self.seed = seed
         self.out = out
         self.space = space
+        self.llm = llm
+        self.api_base = api_base
+        self.attempts = attempts
+        self.fallback = fallback
 
     def fit(self, X: Any, y: Any) -> AutoML:
         """Run the whole pipeline on X and y; the results are the attributes ending in ``_``."""
@@ -90,6 +103,10 @@ class AutoML(BaseEstimator):
             out=Path(self.out) if self.out else None,
             space=Path(self.space) if self.space else None,
             scenario=settings,
+            llm=self.llm,
+            api_base=self.api_base,
+            attempts=self.attempts,
+            fallback=self.fallback,
         )
         result = run(config, table=table)
         self.model_ = FittedModel.load(result.paths.root)

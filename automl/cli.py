@@ -38,11 +38,30 @@ def run(
     walltime: Annotated[
         float | None, typer.Option(help="Seconds for the whole run (default from the scenario).")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed for splits, SMAC and train().")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Seed for splits, SMAC and train() [default: 0].")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<data>-<time>).")] = None,
     space: Annotated[Path | None, typer.Option(help="ConfigSpace JSON file to search instead of the writer's.")] = None,
     scenario: Annotated[str, typer.Option(help="Scenario preset name (quick, default) or YAML file.")] = "default",
-) -> None:
+    llm: Annotated[
+        str,
+        typer.Option(envvar="AUTOML_LLM", help="litellm model string (openai/gpt-4o-mini, ollama/qwen2.5-coder, ...) "
+                     "or 'offline' for the built-in writer."),
+    ] = "offline",
+    api_base: Annotated[
+        str | None,
+        typer.Option(envvar="AUTOML_API_BASE", help="URL of an OpenAI-compatible server, e.g. http://localhost:8000/v1."),
+    ] = None,
+    attempts: Annotated[int, typer.Option(help="Drafts the model may write per artifact before the run stops.")] = 3,
+    fallback: Annotated[
+        str | None, typer.Option(help="'offline': when the model fails, continue with the built-in writer.")
+    ] = None,
+    llm_timeout: Annotated[float, typer.Option(help="Seconds to wait for one model answer.")] = 180.0,
+    replay: Annotated[
+        Path | None,
+        typer.Option(help="Re-run a recorded run from its llm/ records: no network, no key. Only --out and --seed "
+                     "apply; the rest is the recorded run's."),
+    ] = None,
+) -> None:  # fmt: skip
     """Tune a model on a dataset and save it, scored on a held-out test set."""
     from automl.rundir import create_run_dir_parent
     from automl.verify import sandbox
@@ -51,12 +70,16 @@ def run(
     from automl.config import RunConfig, ScenarioSettings
     from automl.report.progress import ConsoleProgress
     from automl.report.summary import summary_table
+    from automl.rundir import replay_request
     from automl.runner import run as run_pipeline
 
-    settings = ScenarioSettings.load(scenario).with_overrides(n_trials=trials, walltime_limit=walltime)
-    config = RunConfig(
-        data=data, target=target, test_data=test_data, task=task, seed=seed, out=out, space=space, scenario=settings
-    )
+    if replay is not None:
+        config = replay_request(replay, out, seed)
+    else:
+        settings = ScenarioSettings.load(scenario).with_overrides(n_trials=trials, walltime_limit=walltime)
+        config = RunConfig(data=data, target=target, test_data=test_data, task=task, seed=seed or 0, out=out,
+                           space=space, scenario=settings, llm=llm, api_base=api_base, llm_timeout=llm_timeout,
+                           attempts=attempts, fallback=fallback)  # fmt: skip
     result = run_pipeline(config, ConsoleProgress(console))
     console.print(summary_table(result.result))
 

@@ -28,10 +28,13 @@ class AttemptsExhausted(WriterError):
 class RepairLoop:
     """Settles artifacts one at a time, with up to ``attempts`` drafts each, archiving the rejected ones."""
 
-    def __init__(self, writer_name: str, attempts: int, attempts_dir: Path) -> None:
+    def __init__(
+        self, writer_name: str, attempts: int, attempts_dir: Path, announce: Callable[[str], None] = lambda _: None
+    ) -> None:
         self.writer_name = writer_name
         self.attempts = attempts
         self.attempts_dir = attempts_dir
+        self.announce = announce  # tells the user about each rejection as it happens
         self.rejected = 0
 
     def settle(
@@ -53,6 +56,9 @@ class RepairLoop:
             except DraftRejected as rejected:
                 self.rejected += 1
                 self._archive(artifact, attempt, rejected)
+                gist = rejected.errors[0].strip().splitlines()[0][:160] if rejected.errors else ""
+                more = ", asking for a repair" if attempt < self.attempts else ""
+                self.announce(f"{artifact} draft {attempt} rejected ({gist}){more}")
                 feedback = Feedback(attempt, rejected.draft, tuple(rejected.errors))
         assert feedback is not None
         last = feedback.errors[-1].strip().splitlines()[-1] if feedback.errors else "no details"

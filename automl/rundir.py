@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+from automl._io import read_json
+from automl.config import RunConfig
 from automl.errors import ConfigError
 
 DEFAULT_ROOT = Path("runs")
@@ -83,3 +86,25 @@ def open_run_dir(path: Path) -> RunPaths:
             "the run did not finish; run 'automl run' again"
         )
     return paths
+
+
+def replay_request(run_dir: Path, out: Path | None = None, seed: int | None = None) -> RunConfig:
+    """The request recorded in ``run_dir/run.json``, set to answer from its ``llm/`` records instead of a model.
+
+    An offline run has no records and is simply run again. ``out`` and ``seed`` replace the recorded ones.
+    """
+    paths = RunPaths(Path(run_dir).resolve())
+    if not paths.run_json.is_file():
+        raise ConfigError(f"--replay '{run_dir}' is not a run directory (no run.json): pass a directory made by "
+                          "'automl run'")  # fmt: skip
+    try:
+        recorded = RunConfig.from_dict(read_json(paths.run_json)["arguments"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ConfigError(f"--replay '{run_dir}': its run.json cannot be read ({error})") from None
+    changes: dict[str, Any] = {"out": out, "seed": recorded.seed if seed is None else seed}
+    if recorded.uses_model:
+        if not any(paths.llm_dir.glob("*.json")):
+            raise ConfigError(f"--replay '{run_dir}' has no model records in {paths.llm_dir}: the run stopped before "
+                              "its first model call, so there is nothing to replay")  # fmt: skip
+        changes["replay"] = paths.root
+    return replace(recorded, **changes)

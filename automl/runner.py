@@ -189,14 +189,14 @@ class Runner:
 
         Returns the artifacts and how long train() took on the default configuration.
         """
-        writer = self._writer(paths)
-        self.progress.stage(f"writing plan, space and train.py ({writer.name} writer)")
         try:
+            writer = self._writer(paths)
+            self.progress.stage(f"writing plan, space and train.py ({writer.name} writer)")
             return self._settle(writer, paths, data)
         except WriterError as error:
-            if self.config.fallback != OFFLINE or isinstance(writer, OfflineWriter):
+            if self.config.fallback != OFFLINE or not self.config.uses_model:
                 raise
-            self.fallback = {"from": writer.name, "reason": str(error)}
+            self.fallback = {"from": f"llm:{self.config.llm}", "reason": str(error)}
             logger.warning("falling back to the offline writer: %s", error)
             self.progress.stage(f"falling back to the offline writer ({error})")
             return self._settle(OfflineWriter(), paths, data)
@@ -204,7 +204,8 @@ class Runner:
     def _settle(self, writer: Writer, paths: RunPaths, data: PreparedData) -> tuple[Artifacts, float]:
         """Plan, space, scenario, train.py in order, each checked and repaired before the next is asked for."""
         config = self.config
-        loop = RepairLoop(writer.name, config.attempts if writer.repairs else 1, paths.attempts_dir)
+        attempts = config.attempts if writer.repairs else 1
+        loop = RepairLoop(writer.name, attempts, paths.attempts_dir, self.progress.stage)
         allowed = load_allowed_imports(config.scenario.extra_imports)
         context = WriteContext(data.description, config, allowed_imports=allowed)
 
@@ -254,6 +255,7 @@ class Runner:
         """A space made without code stands; generated code is checked and run in the sandbox."""
         if isinstance(draft, ConfigurationSpace):
             return draft
+        self.progress.stage("building the config space in the sandbox")
         code_path = paths.drafts_dir / paths.space_py.name
         write_text(code_path, draft)
         shutil.rmtree(paths.drafts_dir / "space", ignore_errors=True)
@@ -269,6 +271,7 @@ class Runner:
 
         Returns how long the default configuration took (it sizes the refit's reserve).
         """
+        self.progress.stage("verifying train.py in the sandbox")
         settings = artifacts.scenario
         draft_path = paths.drafts_dir / paths.train_py.name
         write_text(draft_path, source)

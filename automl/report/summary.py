@@ -32,6 +32,15 @@ def summary_table(result: dict[str, Any]) -> Table:
         f"{dataset['rows']['test']} held out)",
     )
     table.add_row("writer / facade", f"{result['writer']} / {result['facade']}")
+    if result.get("fallback"):
+        table.add_row("fallback", f"[yellow]offline writer: {result['fallback']['from']} failed "
+                      f"({result['fallback']['reason']})[/]")  # fmt: skip
+    usage = result.get("llm")
+    if usage:
+        cost = f", ${usage['cost_usd']:.4f}" if usage.get("cost_usd") is not None else ""
+        how = "replayed" if usage.get("replayed") else f"{usage['waited_s']:.1f} s waiting"
+        table.add_row("model calls", f"{usage['calls']} ({usage['tokens']} tokens{cost}, {how}); "
+                      f"{result.get('rejected_drafts', 0)} drafts rejected")  # fmt: skip
     statuses = ", ".join(f"{count} {status}" for status, count in result["trial_statuses"].items())
     table.add_row("trials", f"{result['n_trials']} ({statuses})")
     table.add_row("incumbent", ", ".join(f"{k}={_number(v)}" for k, v in result["incumbent"].items()))

@@ -1,0 +1,98 @@
+"""The language-model writer: each artifact is one request to a model, and a repair is the same request
+followed by the rejected draft and what was wrong with it.
+
+Every request carries the whole contract (``prompts/``), so a repair never relies on the model
+remembering an earlier turn. The writer turns replies into artifacts (``extract``) and rejects the
+ones it cannot use; judging whether they work is the runner's job.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from automl.llm.client import ModelClient
+from automl.plan import Plan
+from automl.plan.facades import facade_guide
+from automl.writers.base import DraftRejected, Feedback, WriteContext
+from automl.writers.extract import ReplyError, extract_code, extract_json
+from automl.writers.prompt import as_json, budget_rules, describe_dataset, describe_plan, describe_space, render
+from automl.writers.scenario import baseline_loss
+
+# What the request for each artifact calls it when asking for a repair.
+ARTIFACT_NAMES = {"plan": "plan (JSON)", "space": "config-space file", "scenario": "scenario (JSON)",
+                  "train": "train.py file"}  # fmt: skip
+CODE_STAGES = ("space", "train")
+LIMIT_KEYS = ("n_trials", "walltime_limit", "trial_walltime_limit", "trial_memory_limit_mb")
+
+
+def installed(modules: frozenset[str]) -> list[str]:
+    """The allowed modules that this machine can import: the only ones worth offering a model."""
+    return sorted(name for name in modules if importlib.util.find_spec(name) is not None)
+
+
+class LLMWriter:
+    """Asks a model (through a :class:`ModelClient`, live or replayed) for each artifact."""
+
+    repairs = True
+
+    def __init__(self, client: ModelClient) -> None:
+        self.client = client
+        self.name = f"llm:{client.model}"
+
+    def _ask(self, stage: str, request: str, context: WriteContext, feedback: Feedback | None) -> str:
+        """One model call: the system rules and the request, plus the rejected draft and its errors on a repair."""
+        system = render("system", allowed_imports=", ".join(installed(context.allowed_imports)))
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": request}]
+        if feedback is not None:
+            listed = "\n\n".join(f"{number}. {error}" for number, error in enumerate(feedback.errors, 1))
+            previous = feedback.previous
+            if stage in CODE_STAGES and "```" not in previous:  # extracted code: show it as the model wrote it
+                previous = f"```python\n{previous.rstrip()}\n```"
+            repair = render("repair", artifact=ARTIFACT_NAMES[stage], errors=listed)
+            messages += [{"role": "assistant", "content": previous}, {"role": "user", "content": repair}]
+        return self.client.complete(stage, messages, attempt=1 if feedback is None else feedback.attempt + 1)
+
+    def plan(self, context: WriteContext, feedback: Feedback | None) -> Plan:
+        limits = {key: getattr(context.run.scenario, key) for key in LIMIT_KEYS}
+        request = render("plan", dataset_description=describe_dataset(context.description), facades=facade_guide(),
+                         limits=as_json(limits))  # fmt: skip
+        reply = self._ask("plan", request, context, feedback)
+        try:
+            return Plan.from_proposal(extract_json(reply))
+        except (ReplyError, ValueError) as error:
+            raise DraftRejected(reply, [f"plan: {error}"], raw=True) from None
+
+    def space(self, context: WriteContext, feedback: Feedback | None) -> str:
+        assert context.plan is not None
+        request = render("space", dataset_description=describe_dataset(context.description),
+                         plan=describe_plan(context.plan))  # fmt: skip
+        return self._code(self._ask("space", request, context, feedback), "get_configspace")
+
+    def scenario(self, context: WriteContext, feedback: Feedback | None) -> dict[str, Any]:
+        assert context.plan is not None and context.space is not None
+        limits = {key: getattr(context.run.scenario, key) for key in LIMIT_KEYS}
+        request = render("scenario", dataset_description=describe_dataset(context.description),
+                         plan=describe_plan(context.plan), config_space=describe_space(context.space),
+                         limits=as_json(limits), baseline_loss=f"{baseline_loss(context.description):.4g}")  # fmt: skip
+        reply = self._ask("scenario", request, context, feedback)
+        try:
+            return extract_json(reply)
+        except ReplyError as error:
+            raise DraftRejected(reply, [f"scenario: {error}"], raw=True) from None
+
+    def train(self, context: WriteContext, feedback: Feedback | None) -> str:
+        assert context.plan is not None and context.space is not None and context.scenario is not None
+        plan = context.plan
+        request = render("train", facade=plan.facade, train_plan=plan.train_plan,
+                         dataset_description=describe_dataset(context.description),
+                         config_space=describe_space(context.space), scenario=as_json(context.scenario.to_dict()),
+                         budget_rules=budget_rules(plan))  # fmt: skip
+        return self._code(self._ask("train", request, context, feedback), "train")
+
+    @staticmethod
+    def _code(reply: str, required: str) -> str:
+        try:
+            return extract_code(reply, required)
+        except ReplyError as error:
+            raise DraftRejected(reply, [str(error)], raw=True) from None

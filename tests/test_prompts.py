@@ -1,0 +1,119 @@
+"""The prompts carry the whole train() contract, filled with the run's real facts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float
+
+from automl.config import ScenarioSettings
+from automl.data import prepare_dataset
+from automl.plan import Plan, plan_offline
+from automl.plan.facades import FACADE_INFO
+from automl.writers.prompt import PROMPTS_DIR, budget_rules, describe_dataset, describe_space, render
+
+# Every requirement of ../shared/seed/train_prompt_requirements.txt and DESIGN.md's additions, with the
+# words that state it in the rendered train prompt.
+TRAIN_REQUIREMENTS = {
+    "signature with budget and model_dir": [
+        r"def train\(cfg: Configuration, dataset: dict\[str, Any\], seed: int, budget: float \| None = None,\s+"
+        r"model_dir: str \| None = None\)",
+        r"even when this facade never passes a budget",
+    ],
+    "exact hyperparameter names": [r"EXACT hyperparameter names", r"read only names that\s+exist there"],
+    "conditional hyperparameters": [r"Conditional hyperparameters are present only when"],
+    "multi-algorithm spaces": [r"implement every algorithm it offers"],
+    "numpy types": [r"numpy\.int64, numpy\.float64", r"int\(\.\.\.\)"],
+    "defaults and ranges": [r"sensible default", r"within valid ranges"],
+    "no hard-coded shapes": [r"No hard-coded dimensions or shapes", r"X\.shape\[1\]", r"X\.shape\[0\]"],
+    "X_test/y_test rule": [r"do\s+NOT split again", r"Only when they are absent, split", r"never on the training rows"],
+    "budget handling": [r"## 5\. The budget", r"arrives as a float"],
+    "model saving": [r"joblib\.dump\(model, os\.path\.join\(model_dir, \"model\.joblib\"\)\)"],
+    "saved model predicts": [r"predict\(X\)", r"predict_proba\(X\)", r"library classes only"],
+    "dataset types": [r"`category` dtype", r"float64", r"int64 class codes 0\.\.K-1", r"missing values are NaN"],
+    "return dict with loss": [r"`loss` key", r"lower is better", r"same keys on every call"],
+    "metric sign convention": [r"Accuracy-like metrics are positive", r"error metrics are raw"],
+    "no try/except hiding errors": [r"NO try/except that hides errors", r"Let errors propagate"],
+    "seeding": [r"Seed everything with `seed`"],
+    "overfitting": [r"Prevent overfitting", r"early stopping"],
+    "efficiency": [r"memory use", r"vectorized"],
+    "output format": [r"one ```python block", r"No example usage"],
+    "cfg.get access": [r"cfg\.get\(\"name\"\)"],
+}
+
+
+@pytest.fixture(scope="module")
+def description() -> dict:
+    return prepare_dataset("sklearn:wine", None, "auto", None, 0).description
+
+
+def small_space() -> ConfigurationSpace:
+    space = ConfigurationSpace()
+    algorithm = Categorical("algorithm", ["rf", "linear"], default="rf")
+    c = Float("linear_C", (1e-3, 1e3), log=True, default=1.0)
+    space.add([algorithm, c, EqualsCondition(c, algorithm, "linear")])
+    return space
+
+
+def train_prompt(description: dict, plan: Plan) -> str:
+    scenario = ScenarioSettings(n_trials=37)
+    return render("train", facade=plan.facade, train_plan=plan.train_plan,
+                  dataset_description=describe_dataset(description), config_space=describe_space(small_space()),
+                  scenario=scenario.to_dict(), budget_rules=budget_rules(plan))  # fmt: skip
+
+
+@pytest.mark.parametrize("requirement", sorted(TRAIN_REQUIREMENTS))
+def test_the_train_prompt_states_every_requirement(description: dict, requirement: str) -> None:
+    prompt = train_prompt(description, plan_offline(description))
+    for pattern in TRAIN_REQUIREMENTS[requirement]:
+        assert re.search(pattern, prompt), f"{requirement}: {pattern!r} missing from the train prompt"
+
+
+def test_the_train_prompt_is_filled_with_the_run_facts(description: dict) -> None:
+    plan = plan_offline(description)
+    prompt = train_prompt(description, plan)
+    assert "{{" not in prompt
+    assert "proline" in prompt  # a column of the wine data
+    assert "linear_C" in prompt and "algorithm" in prompt  # the space's names and its condition
+    assert "37" in prompt  # the scenario
+    assert plan.train_plan in prompt and f"`{plan.facade}`" in prompt
+    assert "budget=None" in prompt  # the hpo facade's budget rule
+
+
+def test_budget_rules_follow_the_facade() -> None:
+    multi_fidelity = Plan(facade="mf", budget_kind="n_estimators", min_budget=10, max_budget=300, train_plan="x")
+    rules = budget_rules(multi_fidelity)
+    assert "between 10 and 300" in rules and "`n_estimators`" in rules
+    assert "`budget=None`" in rules and "full budget, 300" in rules
+    assert "budget=None" in budget_rules(Plan(facade="hpo", train_plan="x"))
+
+
+def test_every_template_renders_only_with_exactly_its_placeholders() -> None:
+    names = {path.stem for path in PROMPTS_DIR.glob("*.md")}
+    assert names == {"system", "plan", "space", "scenario", "train", "repair"}
+    with pytest.raises(ValueError, match="needs"):
+        render("repair", artifact="train.py file")  # 'errors' left out
+    with pytest.raises(ValueError, match="needs"):
+        render("repair", artifact="x", errors="y", surplus="z")
+
+
+def test_the_plan_prompt_lists_the_facades_and_the_space_prompt_the_configspace_api(description: dict) -> None:
+    from automl.plan.facades import facade_guide
+
+    plan_prompt = render("plan", dataset_description=describe_dataset(description), facades=facade_guide(),
+                         limits="{}")  # fmt: skip
+    for name in FACADE_INFO:
+        assert f"`{name}`" in plan_prompt
+    for key in ("facade", "budget_kind", "min_budget", "max_budget", "train_plan", "reasons"):
+        assert f"`{key}`" in plan_prompt
+    space_prompt = render("space", dataset_description="d", plan="p")
+    assert "def get_configspace() -> ConfigurationSpace" in space_prompt
+    assert "EqualsCondition" in space_prompt and "ForbiddenAndConjunction" in space_prompt
+
+
+def test_wide_tables_are_summarized_in_the_prompt() -> None:
+    columns = [{"name": f"c{i}", "kind": "numeric" if i % 3 else "categorical"} for i in range(500)]
+    text = describe_dataset({"task": "classification", "columns": columns})
+    assert "c59" in text and "c60" not in text
+    assert '"not_listed": 440' in text

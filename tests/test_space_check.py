@@ -1,0 +1,84 @@
+"""Generated config-space code is judged like train.py: statically, then run in the sandbox."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from automl.verify.space_check import check_space_code
+
+GOOD = '''
+from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, Integer
+
+
+def get_configspace() -> ConfigurationSpace:
+    space = ConfigurationSpace()
+    algorithm = Categorical("algorithm", ["rf", "linear"], default="rf")
+    trees = Integer("rf_n_estimators", (10, 300), log=True, default=100)
+    c = Float("linear_C", (1e-3, 1e3), log=True, default=1.0)
+    space.add([algorithm, trees, c])
+    space.add([EqualsCondition(trees, algorithm, "rf"), EqualsCondition(c, algorithm, "linear")])
+    return space
+'''
+
+
+def check(tmp_path: Path, source: str):
+    path = tmp_path / "config_space.py"
+    path.write_text(source)
+    return check_space_code(path, tmp_path / "work", memory_mb=2048)
+
+
+def test_a_good_space_is_built_in_the_sandbox_and_read_back(tmp_path: Path) -> None:
+    checked = check(tmp_path, GOOD)
+    assert checked.errors == ()
+    assert checked.space is not None
+    assert set(checked.space) == {"algorithm", "rf_n_estimators", "linear_C"}
+    assert len(checked.space.conditions) == 2
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import sklearn\n" + GOOD, "static: line 1: .*sklearn"),
+        ("from ConfigSpace import ConfigurationSpace\ndef make():\n    return ConfigurationSpace()\n",
+         "no module-level get_configspace"),
+        ("def get_configspace(n):\n    return None\n", "called without arguments"),
+        ("def get_configspace():\n    return {'a': 1}\n", "must return a ConfigSpace.ConfigurationSpace, got dict"),
+        ("from ConfigSpace import ConfigurationSpace, Float\ndef get_configspace():\n"
+         "    return ConfigurationSpace({'lr': Float('lr', (0.0, 1.0), log=True)})\n", "crashed.*config_space.py"),
+        ("from ConfigSpace import ConfigurationSpace\ndef get_configspace():\n    return ConfigurationSpace()\n",
+         "without hyperparameters"),
+        ("from ConfigSpace import ConfigurationSpace\ndef get_configspace():\n"
+         "    open('/tmp/automl-space-escape', 'w').write('x')\n    return ConfigurationSpace({'a': (0, 1)})\n",
+         "crashed"),
+        ("from ConfigSpace import ConfigurationSpace\ndef get_configspace():\n    while True:\n        pass\n",
+         "timeout"),
+    ],
+    ids=["import", "no-function", "parameters", "not-a-space", "invalid-range", "empty", "write-outside", "hangs"],
+)
+def test_bad_space_code_is_rejected_with_a_reason(tmp_path: Path, source: str, expected: str, monkeypatch) -> None:
+    monkeypatch.setattr("automl.verify.space_check.SPACE_WALLTIME_S", 3.0)
+    checked = check(tmp_path, source)
+    assert checked.errors, "the draft should have been rejected"
+    assert any(re.search(expected, error, re.DOTALL) for error in checked.errors), checked.errors
+    assert not Path("/tmp/automl-space-escape").exists()
+
+
+def test_a_space_that_forbids_every_configuration_is_rejected(tmp_path: Path) -> None:
+    source = '''
+from ConfigSpace import Categorical, ConfigurationSpace, ForbiddenEqualsClause
+
+
+def get_configspace():
+    space = ConfigurationSpace()
+    a = Categorical("a", ["x", "y"], default="x")
+    space.add(a)
+    space.add([ForbiddenEqualsClause(a, "y"), ForbiddenEqualsClause(a, "x")])
+    return space
+'''
+    checked = check(tmp_path, source)
+    # ConfigSpace refuses a forbidden default while building, or sampling fails: either way, no space.
+    assert checked.errors
+    assert re.search("forbidden|sampling", " ".join(checked.errors), re.IGNORECASE)
