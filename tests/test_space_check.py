@@ -9,7 +9,7 @@ import pytest
 
 from automl.verify.space_check import check_space_code
 
-GOOD = '''
+GOOD = """
 from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, Integer
 
 
@@ -21,7 +21,7 @@ def get_configspace() -> ConfigurationSpace:
     space.add([algorithm, trees, c])
     space.add([EqualsCondition(trees, algorithm, "rf"), EqualsCondition(c, algorithm, "linear")])
     return space
-'''
+"""
 
 
 def check(tmp_path: Path, source: str):
@@ -42,19 +42,30 @@ def test_a_good_space_is_built_in_the_sandbox_and_read_back(tmp_path: Path) -> N
     ("source", "expected"),
     [
         ("import sklearn\n" + GOOD, "static: line 1: .*sklearn"),
-        ("from ConfigSpace import ConfigurationSpace\ndef make():\n    return ConfigurationSpace()\n",
-         "no module-level get_configspace"),
+        (
+            "from ConfigSpace import ConfigurationSpace\ndef make():\n    return ConfigurationSpace()\n",
+            "no module-level get_configspace",
+        ),
         ("def get_configspace(n):\n    return None\n", "called without arguments"),
         ("def get_configspace():\n    return {'a': 1}\n", "must return a ConfigSpace.ConfigurationSpace, got dict"),
-        ("from ConfigSpace import ConfigurationSpace, Float\ndef get_configspace():\n"
-         "    return ConfigurationSpace({'lr': Float('lr', (0.0, 1.0), log=True)})\n", "crashed.*config_space.py"),
-        ("from ConfigSpace import ConfigurationSpace\ndef get_configspace():\n    return ConfigurationSpace()\n",
-         "without hyperparameters"),
-        ("from ConfigSpace import ConfigurationSpace\ndef get_configspace():\n"
-         "    open('/tmp/automl-space-escape', 'w').write('x')\n    return ConfigurationSpace({'a': (0, 1)})\n",
-         "crashed"),
-        ("from ConfigSpace import ConfigurationSpace\ndef get_configspace():\n    while True:\n        pass\n",
-         "timeout"),
+        (
+            "from ConfigSpace import ConfigurationSpace, Float\ndef get_configspace():\n"
+            "    return ConfigurationSpace({'lr': Float('lr', (0.0, 1.0), log=True)})\n",
+            "crashed.*config_space.py",
+        ),
+        (
+            "from ConfigSpace import ConfigurationSpace\ndef get_configspace():\n    return ConfigurationSpace()\n",
+            "without hyperparameters",
+        ),
+        (
+            "from ConfigSpace import ConfigurationSpace\ndef get_configspace():\n"
+            "    open('/tmp/automl-space-escape', 'w').write('x')\n    return ConfigurationSpace({'a': (0, 1)})\n",
+            "crashed",
+        ),
+        (
+            "from ConfigSpace import ConfigurationSpace\ndef get_configspace():\n    while True:\n        pass\n",
+            "timeout",
+        ),
     ],
     ids=["import", "no-function", "parameters", "not-a-space", "invalid-range", "empty", "write-outside", "hangs"],
 )
@@ -67,7 +78,7 @@ def test_bad_space_code_is_rejected_with_a_reason(tmp_path: Path, source: str, e
 
 
 def test_a_space_that_forbids_every_configuration_is_rejected(tmp_path: Path) -> None:
-    source = '''
+    source = """
 from ConfigSpace import Categorical, ConfigurationSpace, ForbiddenEqualsClause
 
 
@@ -77,7 +88,7 @@ def get_configspace():
     space.add(a)
     space.add([ForbiddenEqualsClause(a, "y"), ForbiddenEqualsClause(a, "x")])
     return space
-'''
+"""
     checked = check(tmp_path, source)
     # ConfigSpace refuses a forbidden default while building, or sampling fails: either way, no space.
     assert checked.errors

@@ -54,7 +54,7 @@ def _usable(space: ConfigurationSpace, seed: int) -> list[str]:
     errors = [f"hyperparameter name {name!r} is not a plain identifier: use letters, digits and '_'"
               for name in space if not name.isidentifier()]  # fmt: skip
     try:
-        space.check_configuration(space.get_default_configuration())
+        space.get_default_configuration().check_valid_configuration()
     except Exception as error:  # ConfigSpace's own validation errors, in its words
         errors.append(f"the default configuration is invalid ({type(error).__name__}: {error}): fix the defaults, "
                       "conditions or forbidden clauses")  # fmt: skip
