@@ -9,6 +9,7 @@ group is killed.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -182,6 +183,7 @@ def warm_up(writable: Path | None = None) -> ForkServer:
     if _bubblewrap is None:
         _bubblewrap = _bubblewrap_works()
         confine.protect_from_children()
+        atexit.register(_shut_down)
     if writable is not None:
         writable.mkdir(parents=True, exist_ok=True)  # bubblewrap can only bind what exists
     wanted = writable.resolve() if writable is not None else None
@@ -193,6 +195,12 @@ def warm_up(writable: Path | None = None) -> ForkServer:
         current.close()
     _server, _server_pid = ForkServer(roots, _bubblewrap), os.getpid()
     return _server
+
+
+def _shut_down() -> None:
+    """Stop this process's fork server at exit, so its scratch directory does not outlive the run."""
+    if _server is not None and _server_pid == os.getpid():
+        _server.close()
 
 
 def isolation_mode() -> str:
