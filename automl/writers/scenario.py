@@ -16,8 +16,9 @@ from automl.config import ScenarioSettings
 
 # A crashed trial costs this many times the loss of predicting the prior when no one says otherwise.
 CRASH_COST_FACTOR = 10.0
-# Proposals that lower a limit: the user's value is the ceiling.
-CAPPED = ("n_trials", "walltime_limit", "trial_walltime_limit", "trial_memory_limit_mb")
+# Proposals that lower a limit: the user's value is the ceiling, and these floors (or the user's
+# value, if lower) keep a model from starving the search.
+FLOORS = {"n_trials": 10, "walltime_limit": 30.0, "trial_walltime_limit": 10.0, "trial_memory_limit_mb": 1024}
 INTEGERS = ("n_trials", "trial_memory_limit_mb")
 
 
@@ -41,7 +42,7 @@ def settle_scenario(
     """The scenario to run and a note for each proposed value that was lowered, ignored or replaced."""
     notes: list[str] = []
     settings: dict[str, Any] = {}
-    for name in CAPPED:
+    for name, floor in FLOORS.items():
         if name not in proposal:
             continue
         value = proposal[name]
@@ -53,7 +54,10 @@ def settle_scenario(
         if value > ceiling:
             notes.append(f"{name}: lowered the proposed {value:g} to the user's limit {ceiling:g}")
             value = ceiling
-        settings[name] = max(value, 1)
+        elif value < min(floor, ceiling):
+            notes.append(f"{name}: raised the proposed {value:g} to {min(floor, ceiling):g}, the least a search needs")
+            value = min(floor, ceiling)
+        settings[name] = value
     if isinstance(proposal.get("deterministic"), bool):
         settings["deterministic"] = proposal["deterministic"]
     baseline = baseline_loss(description)

@@ -1,0 +1,94 @@
+"""A writer's plan and scenario proposals become a Plan and ScenarioSettings only within the rules."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from automl.config import ScenarioSettings
+from automl.plan import Plan
+from automl.writers.scenario import baseline_loss, settle_scenario
+
+DESCRIPTION = {
+    "task": "classification",
+    "target_summary": {"classes": [{"fraction": 0.5}, {"fraction": 0.25}, {"fraction": 0.25}]},
+}
+USER = ScenarioSettings(n_trials=50, walltime_limit=120, trial_walltime_limit=60, trial_memory_limit_mb=4096)
+
+
+def test_the_baseline_is_the_class_entropy_or_the_target_spread() -> None:
+    assert baseline_loss(DESCRIPTION) == pytest.approx(-(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25)))
+    assert baseline_loss({"task": "regression", "target_summary": {"summary": {"std": 3.5}}}) == 3.5
+
+
+def test_proposals_within_the_limits_are_kept() -> None:
+    proposal = {"n_trials": 30, "walltime_limit": 90, "trial_walltime_limit": 20, "trial_memory_limit_mb": 2048,
+                "crash_cost": 5.0, "deterministic": False}  # fmt: skip
+    settled, notes = settle_scenario(proposal, USER, DESCRIPTION)
+    assert (settled.n_trials, settled.walltime_limit, settled.trial_walltime_limit) == (30, 90, 20)
+    assert settled.trial_memory_limit_mb == 2048 and isinstance(settled.n_trials, int)
+    assert settled.crash_cost == 5.0 and settled.deterministic is False
+    assert notes == []
+
+
+def test_proposals_above_the_users_limits_are_lowered_and_starving_ones_raised() -> None:
+    proposal = {"n_trials": 10_000, "walltime_limit": 1e6, "trial_walltime_limit": 0.5, "trial_memory_limit_mb": 64}
+    settled, notes = settle_scenario(proposal, USER, DESCRIPTION)
+    assert (settled.n_trials, settled.walltime_limit) == (50, 120)
+    assert (settled.trial_walltime_limit, settled.trial_memory_limit_mb) == (10, 1024)
+    assert len(notes) == 4 and all(("lowered" in note) or ("raised" in note) for note in notes)
+    small_user = ScenarioSettings(trial_walltime_limit=5)
+    assert settle_scenario({"trial_walltime_limit": 1}, small_user, DESCRIPTION)[0].trial_walltime_limit == 5
+
+
+@pytest.mark.parametrize("bad", ["fast", None, -3, math.inf, True])
+def test_values_that_are_not_positive_numbers_are_ignored(bad: object) -> None:
+    settled, notes = settle_scenario({"n_trials": bad}, USER, DESCRIPTION)
+    assert settled.n_trials == 50
+    assert notes and "ignored" in notes[0]
+
+
+def test_a_crash_cost_not_worse_than_the_prior_is_replaced_and_the_users_wins() -> None:
+    baseline = baseline_loss(DESCRIPTION)
+    settled, notes = settle_scenario({"crash_cost": 0.01}, USER, DESCRIPTION)
+    assert settled.crash_cost == pytest.approx(10 * baseline, rel=1e-6) and "crash_cost" in notes[0]
+    assert settle_scenario({}, USER, DESCRIPTION)[0].crash_cost == pytest.approx(10 * baseline, rel=1e-6)
+    user_cost = USER.with_overrides(crash_cost=7.0)
+    assert settle_scenario({"crash_cost": 99.0}, user_cost, DESCRIPTION)[0].crash_cost == 7.0
+
+
+def test_a_plan_proposal_becomes_a_plan() -> None:
+    plan = Plan.from_proposal({"facade": "hpo", "budget_kind": "n_estimators", "min_budget": 1, "max_budget": 9,
+                               "algorithms": ["rf"], "train_plan": " fit it ", "reasons": "small data"})  # fmt: skip
+    # hpo takes no budgets: whatever the planner said about them is dropped.
+    assert (plan.facade, plan.budget_kind, plan.min_budget, plan.max_budget) == ("hpo", None, None, None)
+    assert plan.train_plan == "fit it" and plan.reasons == ("small data",) and plan.algorithms == ("rf",)
+
+
+@pytest.mark.parametrize(
+    ("proposal", "problem"),
+    [
+        ({"facade": "bayes", "train_plan": "x"}, "'facade' is 'bayes': use one of"),
+        ({"facade": None, "train_plan": "x"}, "'facade' is None"),
+        ({"facade": "hpo"}, "'train_plan' must be a non-empty text"),
+        ({"facade": "hpo", "train_plan": ["a"]}, "'train_plan' must be a non-empty text"),
+    ],
+)
+def test_a_bad_plan_proposal_says_what_to_fix(proposal: dict, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem.replace("(", r"\(")):
+        Plan.from_proposal(proposal)
+
+
+def test_budgeted_facades_need_an_ordered_budget_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    from automl.plan import facades
+
+    monkeypatch.setitem(facades.FACADE_INFO, "mf", facades.FacadeInfo(uses_budget=True, summary="test"))
+    with pytest.raises(ValueError, match=r"needs 'budget_kind'.*positive 'min_budget'"):
+        Plan.from_proposal({"facade": "mf", "train_plan": "x", "min_budget": 0, "max_budget": 10})
+    with pytest.raises(ValueError, match="must be below"):
+        Plan.from_proposal({"facade": "mf", "budget_kind": "epochs", "train_plan": "x", "min_budget": 9,
+                            "max_budget": 3})  # fmt: skip
+    plan = Plan.from_proposal({"facade": "mf", "budget_kind": "epochs", "train_plan": "x", "min_budget": 1,
+                               "max_budget": 27})  # fmt: skip
+    assert (plan.budget_kind, plan.min_budget, plan.max_budget) == ("epochs", 1.0, 27.0)
