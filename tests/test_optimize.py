@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -10,8 +13,10 @@ import joblib
 import numpy as np
 import pandas as pd
 from ConfigSpace import Categorical, ConfigurationSpace
+from smac import HyperparameterOptimizationFacade
 
 from automl.config import ScenarioSettings
+from automl.optimize.acquisition import acquisition_maximizer
 from automl.optimize.initial_design import algorithm_defaults
 from automl.optimize.smac_run import build_scenario, run_smac
 from automl.optimize.target import RunFiles, TrialTarget
@@ -71,3 +76,76 @@ def test_initial_design_starts_from_each_algorithm_default() -> None:
     starts = algorithm_defaults(space)
     assert starts[0] == space.get_default_configuration()
     assert sorted(config["algorithm"] for config in starts) == sorted(space["algorithm"].choices)
+
+
+REPO = Path(__file__).parents[1]
+# One SMAC run on the bundled classification space with a cheap, deterministic loss; prints the
+# configurations in the order SMAC proposed them.
+REPLAY = """
+import json, math, sys
+from pathlib import Path
+from ConfigSpace import ConfigurationSpace
+from automl.config import ScenarioSettings
+from automl.optimize.smac_run import build_scenario, run_smac
+from automl.plan import Plan
+
+BASE = {"hgb": 0.3, "rf": 0.35, "et": 0.4, "linear": 0.2, "knn": 0.5, "svm": 0.45, "mlp": 0.1}
+
+class Target:
+    def train(self, config, seed=0, budget=None):
+        values = dict(config)
+        loss = BASE[values.pop("algorithm")]
+        for _, value in sorted(values.items()):
+            if isinstance(value, float):
+                loss += 0.005 * abs(math.log10(abs(value) + 1e-9) + 2)
+            elif isinstance(value, int):
+                loss += 0.001 * (value % 7)
+        return loss, {}
+
+space_path, out, seed, n_trials = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+settings = ScenarioSettings(n_trials=n_trials, walltime_limit=600, crash_cost=9.0)
+plan = Plan(facade="hpo")
+space = ConfigurationSpace.from_json(space_path)
+scenario = build_scenario(space, plan, settings, out, seed=seed, walltime=600, crash_cost=9.0)
+result = run_smac(scenario, plan, Target())
+print(json.dumps([trial.config for trial in result.trials], default=str))
+"""
+
+
+def test_same_seed_proposes_the_same_configurations_in_every_process(tmp_path: Path) -> None:
+    """Each run is a new process with its own string-hash salt, as two `automl run` calls are."""
+    space = REPO / "configs" / "offline_classification.json"
+    n_trials = 16  # past the initial design (the 7 algorithm defaults), into model-based proposals
+
+    def start(seed: int, hash_seed: int) -> subprocess.Popen[str]:
+        env = {**os.environ, "PYTHONHASHSEED": str(hash_seed), "PYTHONPATH": str(REPO)}
+        out = tmp_path / f"seed{seed}-hash{hash_seed}"
+        command = [sys.executable, "-c", REPLAY, str(space), str(out), str(seed), str(n_trials)]
+        return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    runs = [start(0, 1), start(0, 2), start(1, 1)]
+    sequences = []
+    for run in runs:
+        stdout, stderr = run.communicate(timeout=120)
+        assert run.returncode == 0, stderr[-2000:]
+        sequences.append(json.loads(stdout.strip().splitlines()[-1]))
+    first, again, other_seed = sequences
+    assert len(first) == n_trials
+    assert first == again
+    assert first != other_seed
+
+
+def test_acquisition_maximizer_keeps_the_hpo_facade_settings(tmp_path: Path) -> None:
+    space = ConfigurationSpace.from_json(REPO / "configs" / "offline_classification.json")
+    settings = ScenarioSettings(n_trials=10, walltime_limit=60, crash_cost=9.0)
+    scenario = build_scenario(space, Plan(facade="hpo"), settings, tmp_path, seed=3, walltime=60, crash_cost=9.0)
+    ours = acquisition_maximizer(HyperparameterOptimizationFacade, scenario)
+    assert ours is not None
+    theirs = HyperparameterOptimizationFacade.get_acquisition_maximizer(scenario)
+
+    def settings_of(meta: dict) -> dict:
+        return {key: settings_of(value) if isinstance(value, dict) else value
+                for key, value in meta.items() if key != "name"}  # fmt: skip
+
+    assert settings_of(ours.meta) == settings_of(theirs.meta)
+    assert ours._local_search_iterations == theirs._local_search_iterations  # not in meta

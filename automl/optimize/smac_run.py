@@ -2,7 +2,10 @@
 
 The scenario comes from the user's limits (a finite crash cost always: an infinite one makes SMAC's
 models fail on the first crash), SMAC writes inside the run directory, and a callback reports each
-finished trial so the console can show progress.
+finished trial so the console can show progress. The acquisition maximizer is SMAC's own with its
+local search started in a fixed order (see :mod:`automl.optimize.acquisition`), so a run bounded by
+``n_trials`` proposes the same configurations, and finds the same incumbent, every time it is run
+with the same seed.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from smac import Callback, Scenario
 from smac.runhistory import TrialInfo, TrialValue
 
 from automl.config import ScenarioSettings
+from automl.optimize.acquisition import acquisition_maximizer
 from automl.optimize.facades import get_recipe
 from automl.optimize.initial_design import algorithm_defaults
 from automl.optimize.target import TrialTarget
@@ -126,6 +130,7 @@ def run_smac(
         scenario,
         target.train,
         initial_design=initial_design,
+        acquisition_maximizer=acquisition_maximizer(recipe.facade, scenario),  # same proposals in every process
         overwrite=True,
         logging_level=SMAC_LOGGING_LEVEL,
         callbacks=callbacks,
