@@ -173,7 +173,8 @@ class Runner:
         config = self.config
         if not config.uses_model:
             return OfflineWriter()
-        from automl.llm.client import LiteLLMClient, ModelSettings, ReplayClient
+        from automl.llm.client import LiteLLMClient, ModelSettings
+        from automl.llm.replay import ReplayClient
         from automl.writers.llm import LLMWriter
 
         if config.replay is not None:

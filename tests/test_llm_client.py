@@ -13,7 +13,8 @@ import pytest
 from fake_llm import FakeLLMServer, FakeReply, invalid_key, rate_limited, server_error, unknown_model
 
 from automl.errors import WriterError
-from automl.llm.client import LiteLLMClient, ModelSettings, ReplayClient
+from automl.llm.client import LiteLLMClient, ModelSettings
+from automl.llm.replay import ReplayClient
 from automl.llm.secrets import redact, redact_obj, secret_values
 
 MESSAGES = [

@@ -4,7 +4,8 @@ Importing this package does not import litellm; only making a :class:`LiteLLMCli
 offline writer never loads it and never touches the network.
 """
 
-from automl.llm.client import LiteLLMClient, ModelClient, ModelSettings, ReplayClient
+from automl.llm.client import LiteLLMClient, ModelClient, ModelSettings
+from automl.llm.replay import ReplayClient
 from automl.llm.secrets import redact, redact_obj, secret_values
 
 __all__ = ["LiteLLMClient", "ModelClient", "ModelSettings", "ReplayClient", "redact", "redact_obj", "secret_values"]
