@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 
 import pytest
@@ -117,3 +118,29 @@ def test_wide_tables_are_summarized_in_the_prompt() -> None:
     text = describe_dataset({"task": "classification", "columns": columns})
     assert "c59" in text and "c60" not in text
     assert '"not_listed": 440' in text
+
+
+def test_the_system_prompt_offers_only_allowed_modules_that_are_installed() -> None:
+    from automl.verify.static import load_allowed_imports
+    from automl.writers.llm import installed
+
+    offered = installed(load_allowed_imports())
+    assert {"numpy", "pandas", "sklearn", "joblib", "ConfigSpace"} <= set(offered)
+    assert all(importlib.util.find_spec(name) is not None for name in offered)
+    assert "subprocess" not in offered and "socket" not in offered
+    system = render("system", allowed_imports=", ".join(offered))
+    assert "sklearn" in system and "no network" in system and "`model_dir`" in system
+
+
+def test_the_scenario_prompt_carries_the_limits_and_the_baseline(description: dict) -> None:
+    from automl.writers.prompt import as_json, describe_plan
+    from automl.writers.scenario import baseline_loss
+
+    limits = {"n_trials": 40, "walltime_limit": 50.0, "trial_walltime_limit": 60.0, "trial_memory_limit_mb": 4096}
+    prompt = render("scenario", dataset_description=describe_dataset(description),
+                    plan=describe_plan(plan_offline(description)), config_space=describe_space(small_space()),
+                    limits=as_json(limits), baseline_loss=f"{baseline_loss(description):.4g}")  # fmt: skip
+    assert f"{baseline_loss(description):.4g}" in prompt and '"trial_memory_limit_mb": 4096' in prompt
+    for key in ("n_trials", "walltime_limit", "trial_walltime_limit", "trial_memory_limit_mb", "crash_cost"):
+        assert f"`{key}`" in prompt
+    assert "linear_C" in prompt and "{{" not in prompt
