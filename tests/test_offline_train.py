@@ -1,7 +1,8 @@
 """The offline writer's train.py template and its two search spaces, run on small data.
 
-The template is rendered the way the writer does it (TASK filled in), written to a temporary file and
-imported from there, exactly like a run directory's train.py.
+The template is rendered the way the writer does it (``render_train``, here without a budget kind),
+written to a temporary file and imported from there, exactly like a run directory's train.py. The budget
+kinds and checkpoints have their own tests in test_offline_budgets.py.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from sklearn import datasets
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
+from automl.writers.offline import render_train
+
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "automl" / "writers" / "offline_train.py"
 ALGORITHMS = ["hgb", "rf", "et", "linear", "knn", "svm", "mlp"]
-CLASSIFICATION_KEYS = {"loss", "accuracy", "balanced_accuracy", "f1_macro", "log_loss"}
-REGRESSION_KEYS = {"loss", "rmse", "mae", "r2"}
+BUDGET_KEYS = {"warm_started", "budget_used"}
+CLASSIFICATION_KEYS = {"loss", "accuracy", "balanced_accuracy", "f1_macro", "log_loss"} | BUDGET_KEYS
+REGRESSION_KEYS = {"loss", "rmse", "mae", "r2"} | BUDGET_KEYS
 
 
 @pytest.fixture(autouse=True)
@@ -36,9 +40,8 @@ def _one_thread():
 
 
 def _load(task: str, tmp_dir: Path) -> ModuleType:
-    source = TEMPLATE.read_text(encoding="utf-8").replace('TASK = "__TASK__"', f'TASK = "{task}"')
     path = tmp_dir / f"train_{task}.py"
-    path.write_text(source, encoding="utf-8")
+    path.write_text(render_train(task), encoding="utf-8")
     spec = importlib.util.spec_from_file_location(f"offline_train_{task}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -228,5 +231,18 @@ def test_spaces_have_the_writer_structure(task):
             assert parents[name] == name.split(":")[0], name
 
 
-def test_template_has_one_task_placeholder():
-    assert TEMPLATE.read_text(encoding="utf-8").count('TASK = "__TASK__"') == 1
+def test_template_has_each_placeholder_line_once():
+    lines = TEMPLATE.read_text(encoding="utf-8").splitlines()
+    for placeholder in ('TASK = "__TASK__"', "BUDGET_KIND = None", "MAX_BUDGET = None"):
+        assert lines.count(placeholder) == 1, placeholder
+
+
+def test_rendering_without_a_budget_keeps_the_row_fraction_meaning(modules):
+    """No budget kind: a budget is the fraction of training rows, as before budgets had kinds."""
+    X, y = _mixed_data("classification")
+    data = _split(X, y, "classification")
+    config = _config(_space("classification"), "rf")
+    train = modules["classification"].train
+    full, part = train(config, data, 0), train(config, data, 0, budget=0.3)
+    assert (full["budget_used"], full["warm_started"]) == (1.0, 0.0)
+    assert part["budget_used"] == pytest.approx(0.3, abs=0.02) and part["loss"] != full["loss"]

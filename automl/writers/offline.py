@@ -3,31 +3,70 @@
 It plans by rules (``automl.plan``), takes its search space from ``configs/offline_<task>.json``
 narrowed to the algorithms the data size allows, leaves the scenario to the user's limits (with a
 crash cost derived from the task's baseline loss), and writes ``train.py`` from the template module
-``offline_train.py`` with the task filled in. Its answers never change, so it is never asked twice.
+``offline_train.py`` with the task and the plan's budget filled in. Its answers never change, so it is
+never asked twice.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from ConfigSpace import ConfigurationSpace
 
+from automl.errors import WriterError
 from automl.plan import Plan, plan_offline
+from automl.plan.plan import BUDGET_KINDS
 from automl.resources import bundled_dir
 from automl.writers.base import Feedback, WriteContext
-from automl.writers.space import load_space, restrict_choices
+from automl.writers.space import drop_hyperparameters, load_space, restrict_choices
 
 TEMPLATE = Path(__file__).with_name("offline_train.py")
 TASK_PLACEHOLDER = 'TASK = "__TASK__"'
+BUDGET_KIND_PLACEHOLDER = "BUDGET_KIND = None"
+MAX_BUDGET_PLACEHOLDER = "MAX_BUDGET = None"
+# The counting kinds (of BUDGET_KINDS, which the template honours) need max_budget to scale the row-fraction fallback.
+COUNTING_KINDS = ("n_estimators", "max_iter")
+# Hyperparameters that a budget kind sets instead of the search (tuning both would fight over one knob).
+BUDGET_HYPERPARAMETERS = {
+    "n_estimators": ("rf:n_estimators", "et:n_estimators", "hgb:max_iter"),
+    "max_iter": ("hgb:max_iter",),
+}
 
 
-def render_train(task: str) -> str:
-    """The train.py source for ``task``: the template with its one placeholder filled."""
+def render_train(task: str, budget_kind: str | None = None, max_budget: float | None = None) -> str:
+    """The train.py source for ``task`` and the plan's budget: the template with its placeholder lines filled.
+
+    Without a budget kind the rendered file behaves as the template always did (a budget, if any, is a
+    row fraction).
+    """
+    _check_budget(budget_kind, max_budget)
     source = TEMPLATE.read_text(encoding="utf-8")
-    if source.count(TASK_PLACEHOLDER) != 1:
-        raise RuntimeError(f"{TEMPLATE} must contain the line {TASK_PLACEHOLDER!r} exactly once")
-    return source.replace(TASK_PLACEHOLDER, f"TASK = {task!r}")
+    source = _fill(source, TASK_PLACEHOLDER, f"TASK = {task!r}")
+    source = _fill(source, BUDGET_KIND_PLACEHOLDER, f"BUDGET_KIND = {budget_kind!r}")
+    return _fill(source, MAX_BUDGET_PLACEHOLDER, f"MAX_BUDGET = {None if max_budget is None else float(max_budget)!r}")
+
+
+def _check_budget(budget_kind: str | None, max_budget: float | None) -> None:
+    """A plan the template cannot honour fails here, naming the fix, not later in every trial."""
+    if budget_kind is not None and budget_kind not in BUDGET_KINDS:
+        raise WriterError(f"the offline train.py cannot honour budget_kind {budget_kind!r}: use one of {BUDGET_KINDS}")
+    if max_budget is not None and not (math.isfinite(max_budget) and max_budget > 0):
+        raise WriterError(f"max_budget must be a positive number, got {max_budget!r}")
+    if budget_kind in COUNTING_KINDS and max_budget is None:
+        raise WriterError(f"budget_kind {budget_kind!r} needs max_budget: the full number of trees or iterations")
+    if budget_kind == "data_fraction" and max_budget is not None and max_budget > 1:
+        raise WriterError(f"a data_fraction budget is at most 1 (all rows), but max_budget is {max_budget:g}")
+
+
+def _fill(source: str, placeholder: str, line: str) -> str:
+    """Replace the one line that is exactly ``placeholder``; a template edited out of shape fails loudly."""
+    lines = source.split("\n")
+    if lines.count(placeholder) != 1:
+        raise RuntimeError(f"{TEMPLATE} must contain the line {placeholder!r} exactly once")
+    lines[lines.index(placeholder)] = line
+    return "\n".join(lines)
 
 
 class OfflineWriter:
@@ -37,15 +76,19 @@ class OfflineWriter:
     repairs = False
 
     def plan(self, context: WriteContext, feedback: Feedback | None) -> Plan:
-        return plan_offline(context.description)
+        run = context.run
+        return plan_offline(context.description, run.requested_facade, run.budget_kind, run.scenario.n_trials)
 
     def space(self, context: WriteContext, feedback: Feedback | None) -> ConfigurationSpace:
         assert context.plan is not None
         space = load_space(bundled_dir("configs") / f"offline_{context.description['task']}.json")
-        return restrict_choices(space, "algorithm", context.plan.algorithms)
+        space = restrict_choices(space, "algorithm", context.plan.algorithms)
+        set_by_budget = BUDGET_HYPERPARAMETERS.get(context.plan.budget_kind or "", ())
+        return drop_hyperparameters(space, [name for name in set_by_budget if name in space])
 
     def scenario(self, context: WriteContext, feedback: Feedback | None) -> dict[str, Any]:
         return {}  # the user's limits as they are
 
     def train(self, context: WriteContext, feedback: Feedback | None) -> str:
-        return render_train(context.description["task"])
+        assert context.plan is not None
+        return render_train(context.description["task"], context.plan.budget_kind, context.plan.max_budget)

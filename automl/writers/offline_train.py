@@ -4,11 +4,35 @@ SMAC3 calls ``train(cfg, dataset, seed, budget, model_dir)`` once per trial. ``c
 the model family (hgb, rf, et, linear, knn, svm, mlp) and the ``<algorithm>:<name>`` entries set its
 hyperparameters. Preprocessing follows the column dtypes and the model family, and everything lives in
 one fitted scikit-learn object, so the saved ``model.joblib`` predicts on raw DataFrames by itself.
-The only line that differs between tasks is ``TASK`` below.
+The lines that differ between runs are ``TASK``, ``BUDGET_KIND`` and ``MAX_BUDGET`` below.
+
+Budgets (multi-fidelity facades pass a float between the plan's min_budget and max_budget). ``budget=None``
+(verification, the final refit) is the full budget ``MAX_BUDGET``; a larger budget is clipped to it, a
+count is ``round(budget)``, and a budget below the smallest sensible fit (one tree or iteration,
+``MIN_ROWS_*`` rows) is raised to it. What the budget means is ``BUDGET_KIND``:
+
+- ``None`` (facades without budgets): a budget, if one is passed anyway, is the fraction of training rows.
+- ``"data_fraction"``: fit on a seeded, class-stratified fraction ``budget`` (0 < budget <= 1) of the
+  training rows; score on all validation rows.
+- ``"n_estimators"``: rf and et grow ``budget`` trees, hgb boosts ``budget`` rounds (early stopping off,
+  so the budget is the number of rounds); linear, knn, svm and mlp fit on the row fraction
+  ``budget / MAX_BUDGET``.
+- ``"max_iter"``: mlp trains ``budget`` epochs and hgb ``budget`` rounds (both without early stopping),
+  logistic regression runs at most ``budget`` lbfgs iterations; rf, et, knn, svm and Ridge (solved in
+  closed form, it has no iterations) fit on the row fraction ``budget / MAX_BUDGET``.
+
+Checkpoints. Under n_estimators and max_iter the runner may copy the same configuration's model from a
+lower-budget trial into ``model_dir`` as ``warm_start.joblib``, with ``warm_start.json`` holding
+``{"budget": <that budget>}``. Forests (more trees), hgb (more rounds) and, under max_iter, the MLP
+(more epochs) continue training it instead of starting over. A checkpoint of another kind, algorithm or
+configuration, one at this budget or above, or one that cannot be read is ignored (the log says why).
+Besides the task's metrics, every call returns ``warm_started`` (1.0 or 0.0) and ``budget_used``: the
+trees, rounds, epochs or iterations trained to, else the fraction of training rows fitted on.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import warnings
@@ -45,6 +69,8 @@ from sklearn.preprocessing import (
 from sklearn.svm import SVC, SVR
 
 TASK = "__TASK__"
+BUDGET_KIND = None
+MAX_BUDGET = None
 
 MAX_ONEHOT_LEVELS = 32  # above this a categorical column is target-encoded instead of one-hot / native
 MIN_ROWS_PER_CLASS = 5  # a budget subsample keeps this many rows of every class (if it has them)
@@ -55,6 +81,16 @@ HOLDOUT_FRACTION = 0.1  # internal early-stopping split of hgb and mlp
 MIN_HOLDOUT_ROWS = {"hgb": 10, "mlp": 100}
 PROBA_FLOOR = 1e-7  # one over-confident mistake costs at most -log(1e-7) ~ 16 in the log loss
 SCALE_SENSITIVE = {"linear", "knn", "svm", "mlp"}
+# The algorithms whose trees, rounds, epochs or iterations a budget kind sets; the others fit on a share of
+# the rows. WARM_STARTS: those of them that can continue a lower-budget checkpoint (scikit-learn's warm_start).
+LENGTH_BUDGETS = {"n_estimators": ("rf", "et", "hgb"), "max_iter": ("hgb", "mlp", "linear")}
+WARM_STARTS = {"n_estimators": ("rf", "et", "hgb"), "max_iter": ("hgb", "mlp")}
+CHECKPOINT_MODEL, CHECKPOINT_INFO = "warm_start.joblib", "warm_start.json"
+FORESTS = (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier, ExtraTreesRegressor)
+BOOSTERS = (HistGradientBoostingClassifier, HistGradientBoostingRegressor)
+# Parameters that only say how long to train or on how many cores: a checkpoint may differ in these alone.
+LENGTH_PARAMS = {"n_estimators", "max_iter", "warm_start", "n_jobs"}
+NEVER = 10**9  # epochs without improvement before the MLP stops, when the budget is its number of epochs
 
 
 def _params(cfg: Any, algorithm: str) -> dict[str, Any]:
@@ -153,44 +189,23 @@ def _preprocessor(algorithm: str, params: dict[str, Any], columns: tuple, n_rows
     return transformer, native
 
 
-def _estimator(algorithm: str, p: dict[str, Any], y: np.ndarray, native: list | None, seed: int) -> Any:
-    """The model of one algorithm family with the trial's hyperparameters ``p``."""
+def _estimator(
+    algorithm: str, p: dict[str, Any], y: np.ndarray, native: list | None, seed: int, length: int | None
+) -> Any:
+    """The model of one algorithm family with the trial's hyperparameters ``p``.
+
+    ``length`` (trees, rounds, epochs or iterations), when the budget sets it, replaces the configured one.
+    """
     clf = TASK == "classification"
     n_jobs = int(os.environ.get("AUTOML_N_JOBS", "1"))
     weights: dict[str, Any] = {"class_weight": _class_weight(p)} if "class_weight" in p else {}
     if algorithm == "hgb":
-        model = HistGradientBoostingClassifier if clf else HistGradientBoostingRegressor
-        return model(
-            learning_rate=float(p["learning_rate"]),
-            max_iter=int(p["max_iter"]),
-            max_leaf_nodes=int(p["max_leaf_nodes"]),
-            min_samples_leaf=int(p["min_samples_leaf"]),
-            l2_regularization=float(p["l2_regularization"]),
-            max_features=float(p["max_features"]),
-            categorical_features=native,
-            early_stopping=_early_stopping(y, "hgb"),
-            validation_fraction=HOLDOUT_FRACTION,
-            n_iter_no_change=15,
-            random_state=seed,
-            **weights,
-        )
+        return _boosting(p, y, native, seed, length, weights)
     if algorithm in ("rf", "et"):
-        forest = {
-            "rf": (RandomForestClassifier, RandomForestRegressor),
-            "et": (ExtraTreesClassifier, ExtraTreesRegressor),
-        }[algorithm][0 if clf else 1]
-        return forest(
-            n_estimators=int(p["n_estimators"]),
-            max_features=float(p["max_features"]),
-            min_samples_leaf=int(p["min_samples_leaf"]),
-            bootstrap=p["bootstrap"] == "true",
-            n_jobs=n_jobs,
-            random_state=seed,
-            **weights,
-        )
+        return _forest(algorithm, p, seed, length, n_jobs, weights)
     if algorithm == "linear":  # lbfgs fits the multinomial model directly, fine for many classes
         if clf:
-            return LogisticRegression(C=float(p["C"]), max_iter=1000, **weights)
+            return LogisticRegression(C=float(p["C"]), max_iter=1000 if length is None else length, **weights)
         return Ridge(alpha=float(p["alpha"]))
     if algorithm == "knn":  # a budget subsample may have fewer rows than the configured neighbours
         knn = KNeighborsClassifier if clf else KNeighborsRegressor
@@ -205,25 +220,71 @@ def _estimator(algorithm: str, p: dict[str, Any], y: np.ndarray, native: list | 
         svc = SVC(C=float(p["C"]), gamma=float(p["gamma"]), **weights)
         return CalibratedClassifierCV(svc, cv=StratifiedKFold(n_splits=folds), ensemble=False, n_jobs=n_jobs)
     if algorithm == "mlp":
-        mlp = MLPClassifier if clf else MLPRegressor
-        return mlp(
-            hidden_layer_sizes=(int(p["hidden_size"]),) * int(p["n_layers"]),
-            alpha=float(p["alpha"]),
-            learning_rate_init=float(p["learning_rate_init"]),
-            batch_size=min(64, len(y)),
-            max_iter=200,
-            early_stopping=_early_stopping(y, "mlp"),
-            validation_fraction=HOLDOUT_FRACTION,
-            random_state=seed,
-        )
+        return _network(p, y, seed, length)
     raise ValueError(f"unknown algorithm {algorithm!r}: expected one of hgb, rf, et, linear, knn, svm, mlp")
 
 
-def _build_model(algorithm: str, cfg: Any, X: pd.DataFrame, y: np.ndarray, columns: tuple, seed: int) -> Any:
+def _boosting(
+    p: dict[str, Any], y: np.ndarray, native: list | None, seed: int, length: int | None, weights: dict
+) -> Any:
+    """Gradient-boosted trees; when the budget counts rounds, early stopping is off so that it trains them all."""
+    model = HistGradientBoostingClassifier if TASK == "classification" else HistGradientBoostingRegressor
+    return model(
+        learning_rate=float(p["learning_rate"]),
+        max_iter=int(p["max_iter"]) if length is None else length,
+        max_leaf_nodes=int(p["max_leaf_nodes"]),
+        min_samples_leaf=int(p["min_samples_leaf"]),
+        l2_regularization=float(p["l2_regularization"]),
+        max_features=float(p["max_features"]),
+        categorical_features=native,
+        early_stopping=length is None and _early_stopping(y, "hgb"),
+        validation_fraction=HOLDOUT_FRACTION,
+        n_iter_no_change=15,
+        random_state=seed,
+        **weights,
+    )
+
+
+def _forest(algorithm: str, p: dict[str, Any], seed: int, length: int | None, n_jobs: int, weights: dict) -> Any:
+    """A random or extremely randomized forest of the configured size, or of ``length`` trees."""
+    forest = {
+        "rf": (RandomForestClassifier, RandomForestRegressor),
+        "et": (ExtraTreesClassifier, ExtraTreesRegressor),
+    }[algorithm][0 if TASK == "classification" else 1]
+    return forest(
+        n_estimators=int(p["n_estimators"]) if length is None else length,
+        max_features=float(p["max_features"]),
+        min_samples_leaf=int(p["min_samples_leaf"]),
+        bootstrap=p["bootstrap"] == "true",
+        n_jobs=n_jobs,
+        random_state=seed,
+        **weights,
+    )
+
+
+def _network(p: dict[str, Any], y: np.ndarray, seed: int, length: int | None) -> Any:
+    """The MLP; when the budget counts epochs it trains exactly that many (no early stopping, no plateau stop)."""
+    mlp = MLPClassifier if TASK == "classification" else MLPRegressor
+    return mlp(
+        hidden_layer_sizes=(int(p["hidden_size"]),) * int(p["n_layers"]),
+        alpha=float(p["alpha"]),
+        learning_rate_init=float(p["learning_rate_init"]),
+        batch_size=min(64, len(y)),
+        max_iter=200 if length is None else length,
+        early_stopping=length is None and _early_stopping(y, "mlp"),
+        validation_fraction=HOLDOUT_FRACTION,
+        n_iter_no_change=10 if length is None else NEVER,
+        random_state=seed,
+    )
+
+
+def _build_model(
+    algorithm: str, cfg: Any, X: pd.DataFrame, y: np.ndarray, columns: tuple, seed: int, length: int | None
+) -> Any:
     """Preprocessing and model in one Pipeline, so the saved object predicts on raw DataFrames."""
     params = _params(cfg, algorithm)
     transformer, native = _preprocessor(algorithm, params, columns, len(X), seed)
-    estimator = _estimator(algorithm, params, y, native, seed)
+    estimator = _estimator(algorithm, params, y, native, seed, length)
     model: Any = Pipeline([("preprocess", transformer), ("model", estimator)])
     if TASK != "classification" and algorithm in ("svm", "mlp"):
         # SVR's epsilon and the MLP's initialisation assume a target of unit scale.
@@ -285,14 +346,210 @@ def _train_validation(dataset: dict, seed: int) -> tuple[pd.DataFrame, np.ndarra
     return X.iloc[train_rows], y[train_rows], X.iloc[val_rows], y[val_rows]
 
 
-def _subsample(X: pd.DataFrame, y: np.ndarray, budget: float | None, seed: int) -> tuple:
-    """A seeded, class-stratified fraction ``budget`` of the training rows; None, >= 1 or NaN: all rows."""
-    fraction = 1.0 if budget is None else float(budget)
+def _subsample(X: pd.DataFrame, y: np.ndarray, fraction: float | None, seed: int) -> tuple:
+    """A seeded, class-stratified ``fraction`` of the training rows; None, >= 1 or NaN: all rows."""
+    fraction = 1.0 if fraction is None else float(fraction)
     if not fraction < 1.0:
         return X, y
     min_rows = MIN_ROWS_PER_CLASS if TASK == "classification" else MIN_ROWS_REGRESSION
     rows = _sample_per_group(_groups(y), max(fraction, 0.0), min_rows, np.random.default_rng([seed, 1]))
     return X.iloc[rows], y[rows]
+
+
+def _check_settings() -> None:
+    """A wrongly rendered file fails on its first call, naming the line to fix."""
+    if TASK not in ("classification", "regression"):
+        raise ValueError(f"TASK must be 'classification' or 'regression', not {TASK!r}")
+    if BUDGET_KIND not in (None, "data_fraction", *LENGTH_BUDGETS):
+        raise ValueError(
+            f"BUDGET_KIND must be None, 'data_fraction', 'n_estimators' or 'max_iter', not {BUDGET_KIND!r}"
+        )
+    if BUDGET_KIND in LENGTH_BUDGETS and not (MAX_BUDGET and MAX_BUDGET > 0):
+        raise ValueError(f"BUDGET_KIND {BUDGET_KIND!r} needs MAX_BUDGET, the full number of trees or iterations")
+
+
+def _clipped(budget: float | None) -> float:
+    """The budget within its range's top: None (verification, the refit) is the full budget, MAX_BUDGET."""
+    full = 1.0 if MAX_BUDGET is None else float(MAX_BUDGET)
+    if budget is None:
+        return full
+    if math.isnan(float(budget)):
+        raise ValueError(f"budget must be a number or None, got {budget!r}")
+    return min(float(budget), full)
+
+
+def _counts_length(algorithm: str) -> bool:
+    """Whether the budget sets this algorithm's trees, rounds, epochs or iterations rather than its rows.
+
+    Ridge is solved in closed form: with no iterations to count, it fits on a share of the rows instead.
+    """
+    if algorithm == "linear" and TASK == "regression":
+        return False
+    return algorithm in LENGTH_BUDGETS.get(str(BUDGET_KIND), ())
+
+
+def _resources(algorithm: str, budget: float | None) -> tuple[int | None, float | None]:
+    """What the budget buys: a length (trees, rounds, epochs, iterations; at least 1) or a row fraction."""
+    if BUDGET_KIND is None:
+        return None, budget  # a row fraction, as before budgets had kinds (None: all rows)
+    amount = _clipped(budget)
+    if BUDGET_KIND == "data_fraction":
+        return None, amount
+    if _counts_length(algorithm):
+        return max(1, round(amount)), None
+    return None, amount / _clipped(None)
+
+
+def _can_continue(algorithm: str) -> bool:
+    """Whether a higher-budget trial can continue this algorithm's model rather than train it again."""
+    return algorithm in WARM_STARTS.get(str(BUDGET_KIND), ())
+
+
+def _note(message: str) -> None:
+    """Say in the trial log why a checkpoint was left unused; the trial then trains from scratch."""
+    print(f"warm start: {message}; training from scratch")
+
+
+def _checkpoint(model_dir: str | None, algorithm: str, budget: float | None) -> Any | None:
+    """The lower-budget model the runner left in ``model_dir`` for this trial to continue, if there is one."""
+    if model_dir is None or not _can_continue(algorithm):
+        return None
+    model_path, info_path = os.path.join(model_dir, CHECKPOINT_MODEL), os.path.join(model_dir, CHECKPOINT_INFO)
+    if not (os.path.isfile(model_path) and os.path.isfile(info_path)):
+        return None
+    try:
+        with open(info_path, encoding="utf-8") as file:
+            lower = float(json.load(file)["budget"])
+    except (OSError, ValueError, LookupError, TypeError) as error:
+        _note(f"{CHECKPOINT_INFO} has no usable budget ({type(error).__name__}: {error})")
+        return None
+    if not lower < _clipped(budget):  # also false for NaN
+        _note(f"the checkpoint's budget {lower:g} is not below this trial's {_clipped(budget):g}")
+        return None
+    try:
+        return joblib.load(model_path)
+    except (OSError, EOFError, ValueError, LookupError, TypeError, AttributeError, ImportError) as error:
+        _note(f"{CHECKPOINT_MODEL} cannot be loaded ({type(error).__name__}: {error})")
+        return None
+
+
+def _pipeline(model: Any) -> Pipeline | None:
+    """The Pipeline inside ``model``: itself, or the (fitted, if fitted) regressor of a TransformedTargetRegressor."""
+    if isinstance(model, TransformedTargetRegressor):
+        model = getattr(model, "regressor_", model.regressor)
+    return model if isinstance(model, Pipeline) else None
+
+
+def _settings(estimator: Any) -> dict[str, Any]:
+    """An estimator's parameters apart from how long it trains: equal ones mean the same configuration and seed."""
+    return {key: value for key, value in estimator.get_params(deep=False).items() if key not in LENGTH_PARAMS}
+
+
+def _same_structure(checkpoint: Any, fresh: Any) -> bool:
+    """Whether the checkpoint is what this file builds for this configuration, up to its length."""
+    old, new = _pipeline(checkpoint), _pipeline(fresh)
+    if type(checkpoint) is not type(fresh) or old is None or new is None:
+        return False
+    if isinstance(fresh, TransformedTargetRegressor) and not isinstance(
+        getattr(checkpoint, "transformer_", None), type(fresh.transformer)
+    ):
+        return False
+    if [name for name, _ in old.steps] != ["preprocess", "model"] or len(new.steps) != 2:
+        return False
+    before, after = old.steps[-1][1], new.steps[-1][1]
+    if type(before) is not type(after) or type(old.steps[0][1]) is not type(new.steps[0][1]):
+        return False
+    return _settings(before) == _settings(after)
+
+
+def _trained_length(estimator: Any) -> int:
+    """Trees, boosting rounds or epochs a fitted estimator holds (0 if it is not fitted).
+
+    The MLP's ``n_iter_`` counts only the epochs of its last fit; its loss curve has one entry per epoch ever.
+    """
+    if isinstance(estimator, FORESTS):
+        return len(getattr(estimator, "estimators_", ()))
+    if isinstance(estimator, BOOSTERS):
+        return int(getattr(estimator, "n_iter_", 0))
+    return len(getattr(estimator, "loss_curve_", ()))
+
+
+def _fingerprint(X: pd.DataFrame, y: np.ndarray) -> str:
+    """Names the rows a model was fitted on: a checkpoint is continued only on the very rows it saw.
+
+    Stored on the saved Pipeline as ``fitted_rows_``; the runner hands over the same configuration's
+    model, but a refit on more rows or another run's file must not pass for it.
+    """
+    return str(joblib.hash((X, y)))
+
+
+def _model_target(checkpoint: Any, y: np.ndarray) -> np.ndarray:
+    """The target the pipeline fits: ``y``, or ``y`` scaled by the checkpoint's TransformedTargetRegressor."""
+    if isinstance(checkpoint, TransformedTargetRegressor):
+        return checkpoint.transformer_.transform(y.reshape(-1, 1)).ravel()
+    return y
+
+
+def _train_on(estimator: Any, like: Any, X: np.ndarray, y: np.ndarray, goal: int) -> None:
+    """Continue a fitted estimator to ``goal`` trees, rounds or epochs; leave its parameters as a fresh fit's.
+
+    Forests and hgb count ``n_estimators``/``max_iter`` in total; the MLP's ``max_iter`` is the epochs of one fit.
+    """
+    name = "n_estimators" if isinstance(estimator, FORESTS) else "max_iter"
+    more = goal if isinstance(estimator, FORESTS + BOOSTERS) else goal - _trained_length(estimator)
+    cores = {"n_jobs": like.n_jobs} if "n_jobs" in estimator.get_params(deep=False) else {}
+    estimator.set_params(warm_start=True, **{name: more}, **cores)
+    with warnings.catch_warnings():
+        # The rows are the checkpoint's own, so "balanced" class weights are the same in both fits.
+        warnings.filterwarnings("ignore", message="class_weight presets", category=UserWarning)
+        estimator.fit(X, y)
+    estimator.set_params(warm_start=False, **{name: goal})
+
+
+def _continue(checkpoint: Any, fresh: Any, X: pd.DataFrame, y: np.ndarray, rows: str) -> Any | None:
+    """The checkpoint trained on to this trial's length, or None when it is not this trial's model to continue.
+
+    The preprocessing is fitted again on the same rows (deterministic, so it encodes as the checkpoint's
+    did); then only the estimator trains on.
+    """
+    if not _same_structure(checkpoint, fresh):
+        _note("the checkpoint is not the pipeline of this configuration and seed")
+        return None
+    old, new = _pipeline(checkpoint), _pipeline(fresh)
+    if getattr(old, "fitted_rows_", None) != rows:
+        _note("the checkpoint was fitted on other rows")
+        return None
+    estimator, planned = old.steps[-1][1], new.steps[-1][1]
+    goal = planned.n_estimators if isinstance(planned, FORESTS) else planned.max_iter
+    if not 0 < _trained_length(estimator) < goal:
+        _note(f"the checkpoint holds {_trained_length(estimator)} of this trial's {goal} trees, rounds or epochs")
+        return None
+    y_model = _model_target(checkpoint, y)
+    preprocess = new.steps[0][1]
+    X_model = preprocess.fit_transform(X, y_model)
+    _train_on(estimator, planned, X_model, y_model, goal)
+    pipeline = Pipeline([("preprocess", preprocess), ("model", estimator)])
+    if isinstance(checkpoint, TransformedTargetRegressor):  # keep its fitted target scaler: same rows, same y
+        checkpoint.regressor, checkpoint.regressor_ = fresh.regressor, pipeline
+        return checkpoint
+    return pipeline
+
+
+def _fit(model: Any, checkpoint: Any | None, X: pd.DataFrame, y: np.ndarray, rows: str | None) -> tuple[Any, bool]:
+    """The fitted model and whether it continued the checkpoint (else it trained from scratch).
+
+    ``rows`` (the fit rows' fingerprint, for models a later trial may continue) is stored on the Pipeline.
+    """
+    with warnings.catch_warnings():
+        # Hitting max_iter (lbfgs, the MLP) is a property of this configuration; SMAC sees it in the loss.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        continued = None if checkpoint is None or rows is None else _continue(checkpoint, model, X, y, rows)
+        if continued is None:
+            model.fit(X, y)
+    fitted = model if continued is None else continued
+    if rows is not None:
+        _pipeline(fitted).fitted_rows_ = rows
+    return fitted, continued is not None
 
 
 def train(
@@ -301,25 +558,26 @@ def train(
     """Fit the configured pipeline on the training rows, score it on the validation rows, optionally save it.
 
     Returns ``loss`` (log loss for classification, RMSE for regression; lower is better) and metrics,
-    always with the same keys for a task (``roc_auc`` only for two classes).
+    always with the same keys for a task (``roc_auc`` only for two classes), plus ``warm_started`` and
+    ``budget_used`` (see the module docstring).
     """
-    if TASK not in ("classification", "regression"):
-        raise ValueError(f"TASK must be 'classification' or 'regression', not {TASK!r}")
+    _check_settings()
     seed = int(seed)
     algorithm = str(cfg.get("algorithm"))
     X_train, y_train, X_val, y_val = _train_validation(dataset, seed)
     columns = _column_groups(X_train)
-    X_fit, y_fit = _subsample(X_train, y_train, budget, seed)
-    model = _build_model(algorithm, cfg, X_fit, y_fit, columns, seed)
-    with warnings.catch_warnings():
-        # Hitting max_iter (lbfgs, the MLP) is a property of this configuration; SMAC sees it in the loss.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X_fit, y_fit)
+    length, fraction = _resources(algorithm, budget)
+    X_fit, y_fit = _subsample(X_train, y_train, fraction, seed)
+    model = _build_model(algorithm, cfg, X_fit, y_fit, columns, seed, length)
+    rows = _fingerprint(X_fit, y_fit) if model_dir is not None and _can_continue(algorithm) else None
+    model, warm_started = _fit(model, _checkpoint(model_dir, algorithm, budget), X_fit, y_fit, rows)
     if TASK == "classification":
         n_classes = int(max(y_train.max(), y_val.max())) + 1  # labels are 0..K-1
         scores = _classification_metrics(y_val, _full_proba(model, X_val, n_classes), n_classes)
     else:
         scores = _regression_metrics(y_val, model.predict(X_val))
+    scores["warm_started"] = float(warm_started)
+    scores["budget_used"] = float(length) if length is not None else len(y_fit) / len(y_train)
     if model_dir is not None:
         os.makedirs(model_dir, exist_ok=True)
         joblib.dump(model, os.path.join(model_dir, "model.joblib"))

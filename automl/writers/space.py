@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,44 @@ def restrict_choices(space: ConfigurationSpace, name: str, allowed: tuple[str, .
     for condition in data["conditions"]:
         _narrow(condition, name, kept)
     return space_from_dict(data)
+
+
+def drop_hyperparameters(space: ConfigurationSpace, names: Iterable[str]) -> ConfigurationSpace:
+    """The space without ``names``, e.g. a count that a multi-fidelity budget sets instead of the search.
+
+    Hyperparameters that can only be active through a dropped one go too, transitively. A condition that
+    still holds through another parent (an OR) keeps its other parts; a forbidden clause that mentions a
+    dropped name goes, since it can no longer match.
+    """
+    data = space_to_dict(space)
+    known = {hp["name"] for hp in data["hyperparameters"]}
+    removed = set(names)
+    if removed - known:
+        raise ConfigError(f"the config space has no hyperparameter(s) {sorted(removed - known)} to drop")
+    changed = True
+    while changed:
+        alive = [c for c in data["conditions"] if c["child"] not in removed]
+        newly = {c["child"] for c in alive if _prune(c, removed) is None}
+        removed |= newly
+        changed = bool(newly)
+    data["hyperparameters"] = [hp for hp in data["hyperparameters"] if hp["name"] not in removed]
+    data["conditions"] = [_prune(c, removed) for c in data["conditions"] if c["child"] not in removed]
+    data["forbiddens"] = [f for f in data["forbiddens"] if not (_names(f) & removed)]
+    return space_from_dict(data)
+
+
+def _prune(condition: dict[str, Any], removed: set[str]) -> dict[str, Any] | None:
+    """``condition`` without its parts on ``removed`` parents, or None when it can no longer hold."""
+    kind = condition.get("type")
+    if kind not in {"AND", "OR"}:
+        return None if condition.get("parent") in removed else condition
+    parts = [_prune(part, removed) for part in condition["conditions"]]
+    alive = [part for part in parts if part is not None]
+    if not alive or (kind == "AND" and len(alive) < len(parts)):
+        return None
+    if len(alive) == 1:  # ConfigSpace's conjunctions need two parts
+        return {**alive[0], "child": condition["child"]}
+    return {**condition, "conditions": alive}
 
 
 def _dead(condition: dict[str, Any], name: str, kept: list[str], removed: set[str]) -> bool:
