@@ -6,13 +6,14 @@ Every :class:`AutomlError` is caught here, once, and printed as one line with ex
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from automl.errors import AutomlError
+from automl.errors import AutomlError, ConfigError
 
 app = typer.Typer(
     add_completion=False, pretty_exceptions_enable=False, help="AutoML: a writer writes train(), SMAC tunes it."
@@ -61,26 +62,48 @@ def run(
         typer.Option(help="Re-run a recorded run from its llm/ records: no network, no key. Only --out and --seed "
                      "apply; the rest is the recorded run's."),
     ] = None,
+    facade: Annotated[str, typer.Option(help="SMAC facade: auto, hpo, mf, hyperband, blackbox or random.")] = "auto",
+    budget_kind: Annotated[
+        str, typer.Option(help="What a multi-fidelity budget means: auto, data_fraction, n_estimators, max_iter.")
+    ] = "auto",
+    cv: Annotated[
+        int | None, typer.Option(help="Cross-validation folds as SMAC instances (facades without budgets).")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Trials run side by side on this many local dask workers.")] = 1,
+    dask_scheduler: Annotated[
+        str | None, typer.Option(help="Address (tcp://host:8786) or scheduler file of a running dask cluster.")
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Continue an interrupted run in its directory, with its recorded options."),
+    ] = None,
 ) -> None:  # fmt: skip
     """Tune a model on a dataset and save it, scored on a held-out test set."""
     from automl.rundir import create_run_dir_parent
     from automl.verify import sandbox
 
-    sandbox.warm_up(create_run_dir_parent(out))  # its imports overlap ours: the first trial comes sooner
+    sandbox.warm_up(create_run_dir_parent(resume or out))  # its imports overlap ours: the first trial comes sooner
     from automl.config import RunConfig, ScenarioSettings
     from automl.report.progress import ConsoleProgress
     from automl.report.summary import summary_table
-    from automl.rundir import replay_request
+    from automl.rundir import replay_request, resume_request
     from automl.runner import run as run_pipeline
 
-    if replay is not None:
+    if resume is not None:
+        if trials is not None or walltime is not None:
+            raise ConfigError("--resume continues the recorded scenario: leave out --trials and --walltime")
+        config = resume_request(resume)
+        if workers > 1 or dask_scheduler:  # where trials run may change; what the search is may not
+            config = replace(config, workers=workers, dask_scheduler=dask_scheduler)
+    elif replay is not None:
         config = replay_request(replay, out, seed)
     else:
         settings = ScenarioSettings.load(scenario).with_overrides(n_trials=trials, walltime_limit=walltime)
         config = RunConfig(data=data, target=target, test_data=test_data, task=task, seed=seed or 0, out=out,
                            space=space, scenario=settings, llm=llm, api_base=api_base, llm_timeout=llm_timeout,
-                           attempts=attempts, fallback=fallback)  # fmt: skip
-    result = run_pipeline(config, ConsoleProgress(console))
+                           attempts=attempts, fallback=fallback, facade=facade, budget_kind=budget_kind, cv=cv,
+                           workers=workers, dask_scheduler=dask_scheduler)  # fmt: skip
+    result = run_pipeline(config, ConsoleProgress(console), resume=resume is not None)
     console.print(summary_table(result.result))
 
 

@@ -16,6 +16,8 @@ import yaml
 
 from automl.data.load import DEFAULT_DATASET
 from automl.errors import ConfigError
+from automl.plan.facades import FACADE_INFO
+from automl.plan.plan import AUTO, BUDGET_KINDS
 from automl.resources import resolve_file
 
 
@@ -98,6 +100,11 @@ class RunConfig:
     out: Path | None = None
     space: Path | None = None
     scenario: ScenarioSettings = field(default_factory=ScenarioSettings)
+    facade: str = AUTO
+    budget_kind: str = AUTO
+    cv: int | None = None
+    workers: int = 1
+    dask_scheduler: str | None = None
     llm: str = OFFLINE
     api_base: str | None = None
     llm_timeout: float = 180.0
@@ -106,12 +113,30 @@ class RunConfig:
     replay: Path | None = None
 
     def __post_init__(self) -> None:
+        if self.facade != AUTO and self.facade not in FACADE_INFO:
+            raise ConfigError(f"--facade must be auto or one of {sorted(FACADE_INFO)}, got {self.facade!r}")
+        if self.budget_kind != AUTO and self.budget_kind not in BUDGET_KINDS:
+            raise ConfigError(f"--budget-kind must be auto or one of {list(BUDGET_KINDS)}, got {self.budget_kind!r}")
+        if self.cv is not None:
+            if isinstance(self.cv, bool) or not isinstance(self.cv, int) or self.cv < 2:
+                raise ConfigError(f"--cv must be a whole number of folds of at least 2, got {self.cv!r}")
+            if self.facade != AUTO and FACADE_INFO[self.facade].uses_budget:
+                raise ConfigError(f"--cv works with the facades without budgets (hpo, blackbox, random), not "
+                                  f"{self.facade!r}: drop --cv or choose another --facade")  # fmt: skip
+        _positive("--workers", self.workers, integer=True)
+        if self.workers > 1 and self.dask_scheduler:
+            raise ConfigError("give either --workers (a local dask cluster) or --dask-scheduler (an existing one)")
         _positive("--attempts", self.attempts, integer=True)
         _positive("--llm-timeout", self.llm_timeout)
         if not isinstance(self.llm, str) or not self.llm.strip():
             raise ConfigError("--llm must be a litellm model string such as openai/gpt-4o-mini, or 'offline'")
         if self.fallback is not None and self.fallback not in FALLBACKS:
             raise ConfigError(f"--fallback must be one of {list(FALLBACKS)}, got {self.fallback!r}")
+
+    @property
+    def requested_facade(self) -> str:
+        """The facade the user asked for; cross-validation folds need one without budgets (hpo by default)."""
+        return "hpo" if self.cv and self.facade == AUTO else self.facade
 
     @property
     def uses_model(self) -> bool:

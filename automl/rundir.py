@@ -43,6 +43,10 @@ class RunPaths:
     search_data = property(lambda self: self.root / "data" / "search.joblib")
     refit_data = property(lambda self: self.root / "data" / "refit.joblib")
 
+    def fold_data(self, fold: int) -> Path:
+        """The dataset of cross-validation fold ``fold`` (its file stem is the SMAC instance name)."""
+        return self.root / "data" / f"fold-{fold}.joblib"
+
 
 def _slug(text: str) -> str:
     """A file-system-safe short name from a data source (``sklearn:iris`` -> ``iris``)."""
@@ -88,19 +92,24 @@ def open_run_dir(path: Path) -> RunPaths:
     return paths
 
 
+def recorded_request(run_dir: Path, option: str) -> tuple[RunPaths, RunConfig]:
+    """A run directory and the request its ``run.json`` recorded; ``option`` names the flag in errors."""
+    paths = RunPaths(Path(run_dir).resolve())
+    if not paths.run_json.is_file():
+        raise ConfigError(f"{option} '{run_dir}' is not a run directory (no run.json): pass a directory made by "
+                          "'automl run'")  # fmt: skip
+    try:
+        return paths, RunConfig.from_dict(read_json(paths.run_json)["arguments"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ConfigError(f"{option} '{run_dir}': its run.json cannot be read ({error})") from None
+
+
 def replay_request(run_dir: Path, out: Path | None = None, seed: int | None = None) -> RunConfig:
     """The request recorded in ``run_dir/run.json``, set to answer from its ``llm/`` records instead of a model.
 
     An offline run has no records and is simply run again. ``out`` and ``seed`` replace the recorded ones.
     """
-    paths = RunPaths(Path(run_dir).resolve())
-    if not paths.run_json.is_file():
-        raise ConfigError(f"--replay '{run_dir}' is not a run directory (no run.json): pass a directory made by "
-                          "'automl run'")  # fmt: skip
-    try:
-        recorded = RunConfig.from_dict(read_json(paths.run_json)["arguments"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise ConfigError(f"--replay '{run_dir}': its run.json cannot be read ({error})") from None
+    paths, recorded = recorded_request(run_dir, "--replay")
     changes: dict[str, Any] = {"out": out, "seed": recorded.seed if seed is None else seed}
     if recorded.uses_model:
         if not any(paths.llm_dir.glob("*.json")):
@@ -108,3 +117,9 @@ def replay_request(run_dir: Path, out: Path | None = None, seed: int | None = No
                               "its first model call, so there is nothing to replay")  # fmt: skip
         changes["replay"] = paths.root
     return replace(recorded, **changes)
+
+
+def resume_request(run_dir: Path) -> RunConfig:
+    """The request of the interrupted run in ``run_dir``, to continue it in place (``automl run --resume``)."""
+    paths, recorded = recorded_request(run_dir, "--resume")
+    return replace(recorded, out=paths.root)

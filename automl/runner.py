@@ -9,13 +9,14 @@ for the final refit.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import platform
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,13 +26,16 @@ import pandas as pd
 from ConfigSpace import ConfigurationSpace
 
 from automl._io import read_json, write_json, write_text
-from automl.config import OFFLINE, RunConfig
+from automl.config import OFFLINE, RunConfig, ScenarioSettings
 from automl.data import PreparedData, prepare_dataset
 from automl.data.dataset import prepare_table
-from automl.errors import RunError, WriterError
+from automl.errors import ConfigError, RunError, WriterError
 from automl.evaluate import score_predictions
-from automl.optimize.smac_run import OptimizationResult, TrialRecord, build_scenario, run_smac
+from automl.optimize.smac_run import OptimizationResult, TrialRecord, build_scenario, run_smac, saved_scenario
+from automl.optimize.stopping import graceful_interrupts
 from automl.optimize.target import RunFiles, TrialTarget
+from automl.optimize.workers import dask_client
+from automl.plan import Plan
 from automl.predictor import FittedModel, ModelCard
 from automl.repair import RepairLoop
 from automl.report.progress import Progress, SilentProgress
@@ -59,6 +63,8 @@ KEEP_TRIAL_MODELS = 3
 REFIT_RESERVE_FACTOR = 2.0
 REFIT_RESERVE_SHARE = 0.25
 REFIT_MIN_SHARE = 0.1
+# The incumbent's refit may run this share of the walltime past the deadline at most (else its trial model serves).
+REFIT_MIN_SECONDS_SHARE = 0.05
 # Seconds the smoke tests may take: this share of the run's walltime, within these bounds.
 SMOKE_SHARE = 0.03
 SMOKE_MIN_SECONDS = 1.5
@@ -93,8 +99,10 @@ def _loss_name(task: str) -> str:
 class Runner:
     """Runs the stages for one :class:`RunConfig`, timing each."""
 
-    def __init__(self, config: RunConfig, progress: Progress | None = None) -> None:
+    def __init__(self, config: RunConfig, progress: Progress | None = None, resume: bool = False) -> None:
         self.config = config
+        self.resume = resume  # continue the interrupted run in config.out instead of starting one
+        self.interrupted = False
         self.progress = progress or SilentProgress()
         self.timings: dict[str, float] = {}
         self._started = time.perf_counter()
@@ -137,27 +145,14 @@ class Runner:
                 target = config.target or "target"
                 data = prepare_table(table, target, config.task, seed=config.seed, source=config.data)
             self._choose_threads(data)
-            paths = create_run_dir(config.out, config.data)
-            write_json(
-                paths.run_json,
-                {
-                    "arguments": config.to_dict(),
-                    "dataset_fingerprint": data.fingerprint,
-                    "writer": "llm" if config.uses_model else OFFLINE,
-                    "model": None if config.replay is not None or not config.uses_model else config.llm,
-                    "replay_of": str(config.replay) if config.replay is not None else None,
-                    "versions": _versions(),
-                    "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                },
-            )
-            write_json(paths.dataset_json, data.description)
-            paths.search_data.parent.mkdir(exist_ok=True)
-            joblib.dump(data.search_dataset(), paths.search_data)
-            joblib.dump(data.refit_dataset(), paths.refit_data)
-        with self._stage("write"):
-            artifacts, default_seconds = self._write(paths, data)
+            paths = self._resumed_dir(data) if self.resume else self._new_dir(data)
+        if self.resume:
+            artifacts, default_seconds = self._recorded_artifacts(paths)
+        else:
+            with self._stage("write"):
+                artifacts, default_seconds = self._write(paths, data)
         with self._stage("optimize"):
-            optimization = self._optimize(paths, artifacts, default_seconds)
+            optimization = self._optimize(paths, data, artifacts, default_seconds)
         with self._stage("refit", "refitting the best configurations on all non-test rows"):
             refit = self._refit(paths, data, optimization)
         with self._stage("evaluate", "scoring on the held-out test set"):
@@ -167,6 +162,58 @@ class Runner:
         result = self._result(paths, data, artifacts, optimization, refit, test_metrics)
         write_json(paths.result_json, result)
         return RunResult(paths, result)
+
+    def _new_dir(self, data: PreparedData) -> RunPaths:
+        """A fresh run directory holding the request and the data train() will see."""
+        config = self.config
+        paths = create_run_dir(config.out, config.data)
+        write_json(
+            paths.run_json,
+            {
+                "arguments": config.to_dict(),
+                "dataset_fingerprint": data.fingerprint,
+                "writer": "llm" if config.uses_model else OFFLINE,
+                "model": None if config.replay is not None or not config.uses_model else config.llm,
+                "replay_of": str(config.replay) if config.replay is not None else None,
+                "versions": _versions(),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            },
+        )
+        write_json(paths.dataset_json, data.description)
+        paths.search_data.parent.mkdir(exist_ok=True)
+        joblib.dump(data.search_dataset(), paths.search_data)
+        joblib.dump(data.refit_dataset(), paths.refit_data)
+        if config.cv:
+            for fold, dataset in enumerate(data.fold_datasets(config.cv, config.seed)):
+                joblib.dump(dataset, paths.fold_data(fold))
+        return paths
+
+    def _resumed_dir(self, data: PreparedData) -> RunPaths:
+        """The interrupted run's directory, after checking the data is the same as when it started."""
+        assert self.config.out is not None
+        paths = RunPaths(Path(self.config.out).resolve())
+        recorded = read_json(paths.run_json)
+        if recorded.get("dataset_fingerprint") != data.fingerprint:
+            raise ConfigError(f"--resume {paths.root}: the data in {self.config.data} changed since the run started "
+                              "(its fingerprint differs): start a new run instead")  # fmt: skip
+        recorded.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        write_json(paths.run_json, recorded)
+        return paths
+
+    def _recorded_artifacts(self, paths: RunPaths) -> tuple[Artifacts, float]:
+        """The plan, space, scenario and verified train.py an interrupted run already settled."""
+        report = read_json(paths.verify_json) if paths.verify_json.is_file() else {}
+        if not report.get("accepted") or not paths.train_py.is_file():
+            raise ConfigError(f"--resume {paths.root}: the run stopped before its train.py was verified, so there "
+                              "is no search to continue: start a new run")  # fmt: skip
+        plan = Plan.from_dict(read_json(paths.plan_json))
+        scenario = ScenarioSettings(**read_json(paths.scenario_json))
+        self._scenario = scenario
+        self.isolation = report.get("isolation", "")
+        default_seconds = next((c["seconds"] for c in report["checks"] if c["name"] == "default_configuration"), 0.0)
+        writer = str(read_json(paths.run_json).get("writer") or OFFLINE)
+        source = paths.train_py.read_text(encoding="utf-8")
+        return Artifacts(writer, plan, load_space(paths.space_json), scenario, source), float(default_seconds)
 
     def _writer(self, paths: RunPaths) -> Writer:
         """The offline writer, or a model's: live through litellm, or replayed from a recorded run."""
@@ -290,27 +337,40 @@ class Runner:
         shutil.rmtree(paths.drafts_dir, ignore_errors=True)
         return report.seconds("default_configuration")
 
-    def _optimize(self, paths: RunPaths, artifacts: Artifacts, default_seconds: float) -> OptimizationResult:
+    def _optimize(
+        self, paths: RunPaths, data: PreparedData, artifacts: Artifacts, default_seconds: float
+    ) -> OptimizationResult:
         """SMAC gets the time left before the deadline, minus a reserve for the refit."""
-        settings = artifacts.scenario
+        settings, plan, config = artifacts.scenario, artifacts.plan, self.config
         wanted = max(REFIT_RESERVE_FACTOR * ENSEMBLE_SIZE * default_seconds, REFIT_MIN_SHARE * settings.walltime_limit)
         reserve = min(max(wanted, 1.0), REFIT_RESERVE_SHARE * settings.walltime_limit)
-        walltime = max(self._deadline - time.perf_counter() - reserve, 1.0)
-        assert settings.crash_cost is not None
-        scenario = build_scenario(
-            artifacts.space, artifacts.plan, settings, paths.smac_dir, self.config.seed, walltime, settings.crash_cost
-        )
+        scenario = saved_scenario(paths.smac_dir, config.seed) if self.resume else None
+        if scenario is not None:  # SMAC continues with the time its saved state says is left
+            used = read_json(Path(scenario.output_directory) / "optimization.json").get("used_walltime", 0.0)
+            walltime = max(scenario.walltime_limit - float(used), 1.0)
+            # ... and the run's deadline moves to now + that time + the refit's reserve.
+            self._started = time.perf_counter() - (settings.walltime_limit - walltime - reserve)
+        else:
+            walltime = max(self._deadline - time.perf_counter() - reserve, 1.0)
+            folds = [paths.fold_data(fold).stem for fold in range(config.cv)] if config.cv else None
+            scenario = build_scenario(artifacts.space, plan, settings, paths.smac_dir, config.seed, walltime,
+                                      settings.crash_cost, folds)  # fmt: skip
         files = RunFiles(paths.train_py, paths.space_json, paths.search_data, paths.trials_dir)
-        target = TrialTarget(files, self._limits(), deadline=time.time() + walltime)
-        self.progress.stage(
-            f"optimizing with SMAC ({artifacts.plan.facade}): up to {settings.n_trials} trials in {walltime:.0f} s"
-        )
+        warm_start = plan.budget_kind is not None and plan.budget_kind != "data_fraction"
+        target = TrialTarget(files, self._limits(), deadline=time.time() + walltime, warm_start=warm_start)
+        where = f"{config.workers} dask workers" if config.workers > 1 else config.dask_scheduler or ""
+        self.progress.stage(f"optimizing with SMAC ({plan.facade}{', ' + where if where else ''}): "
+                            f"up to {settings.n_trials} trials in {walltime:.0f} s")  # fmt: skip
         self.progress.start_trials(settings.n_trials)
         try:
-            optimization = run_smac(scenario, artifacts.plan, target, self.progress.trial_done)
+            with dask_client(config.workers, config.dask_scheduler, paths.root / ".dask") as client, \
+                    graceful_interrupts(self.progress.stage) as stop:  # fmt: skip
+                optimization = run_smac(scenario, plan, target, self.progress.trial_done, dask_client=client,
+                                        resume=self.resume, should_stop=stop)  # fmt: skip
+                self.interrupted = stop.requested
         finally:
             self.progress.stop_trials()
-        write_json(paths.root / "trials.json", [trial.__dict__ for trial in optimization.trials])
+        write_json(paths.root / "trials.json", [asdict(trial) for trial in optimization.trials])
         if not any(trial.status == "success" for trial in optimization.trials):
             raise RunError(
                 f"every one of {len(optimization.trials)} trials failed: see the logs in "
@@ -327,11 +387,13 @@ class Runner:
         members: list[dict[str, Any]] = []
         failures: list[str] = []
         seconds = 0.0
-        for rank, trial in enumerate(_best_distinct(optimization.trials, ENSEMBLE_SIZE)):
+        for rank, trial in enumerate(ranked_configurations(optimization.trials)[:ENSEMBLE_SIZE]):
             remaining = self._deadline - time.perf_counter()
             if rank > 0 and remaining < seconds / rank:  # the next member would likely end past the deadline
                 break
-            walltime = max(remaining, self._limits().walltime_s) if rank == 0 else remaining
+            # The incumbent always gets a short minimum: if even that fails, its trial model stands in.
+            floor = max(REFIT_MIN_SECONDS_SHARE * self._scenario.walltime_limit, 1.0)
+            walltime = max(remaining, floor) if rank == 0 else remaining
             member_dir = paths.members_dir / f"{rank:02d}"
             outcome = run_train(paths.train_py, paths.space_json, paths.refit_data, trial.config, self.config.seed,
                                 None, member_dir, self._limits(walltime))  # fmt: skip
@@ -342,7 +404,8 @@ class Runner:
                 failures.append(f"{trial.model_dir}: {outcome.status}")
         status, message = "success", ""
         if not members:
-            best = min(optimization.incumbent_trials, key=lambda t: t.cost)
+            saved = [t for t in optimization.incumbent_trials if t.status == "success" and t.model_dir]
+            best = min(saved or optimization.incumbent_trials, key=lambda t: (-(t.budget or 0.0), t.cost))
             trial_model = paths.trials_dir / best.model_dir / "model.joblib"
             if not trial_model.is_file():
                 raise RunError(f"every refit failed ({'; '.join(failures)}) and the incumbent's trial saved no "
@@ -378,7 +441,12 @@ class Runner:
         statuses: dict[str, int] = {}
         for trial in optimization.trials:
             statuses[trial.status] = statuses.get(trial.status, 0) + 1
-        best = min(optimization.incumbent_trials, key=lambda t: t.cost, default=None)
+        best = min(optimization.incumbent_trials, key=lambda t: (-(t.budget or 0.0), t.cost), default=None)
+        budgets = sorted({trial.budget for trial in optimization.trials if trial.budget is not None})
+        top_budget = max((t.budget or 0.0 for t in optimization.incumbent_trials), default=0.0)
+        folds = {t.instance for t in optimization.incumbent_trials if t.instance and (t.budget or 0.0) == top_budget}
+        plan = artifacts.plan
+        budget = {"kind": plan.budget_kind, "min": plan.min_budget, "max": plan.max_budget, "seen": budgets}
         splits = data.description["splits"]
         return {
             "run_dir": str(paths.root),
@@ -396,6 +464,11 @@ class Runner:
             "scenario_notes": self.scenario_notes,
             "llm": _model_usage(paths.llm_dir),
             "facade": artifacts.plan.facade,
+            "budget": budget if plan.budget_kind is not None else None,
+            "cv_folds": self.config.cv,
+            "incumbent_folds": len(folds) if self.config.cv else None,
+            "workers": self.config.dask_scheduler or self.config.workers,
+            "interrupted": self.interrupted,
             "n_trials": len(optimization.trials),
             "trial_statuses": statuses,
             "incumbent": optimization.incumbent,
@@ -425,15 +498,23 @@ def _model_usage(llm_dir: Path) -> dict[str, Any] | None:
     }
 
 
-def _best_distinct(trials: tuple[TrialRecord, ...], count: int) -> list[TrialRecord]:
-    """The ``count`` best successful trials with different configurations, best first."""
-    chosen: list[TrialRecord] = []
-    for trial in sorted((t for t in trials if t.status == "success"), key=lambda t: t.cost):
-        if all(trial.config != other.config for other in chosen):
-            chosen.append(trial)
-        if len(chosen) == count:
-            break
-    return chosen
+def ranked_configurations(trials: tuple[TrialRecord, ...]) -> list[TrialRecord]:
+    """One entry per successful configuration, best first: judged at the highest budget it reached,
+    by its mean cost over the folds it ran there (the entry's ``cost``).
+
+    A configuration that reached a higher budget ranks above every one that did not, as successive
+    halving promoted it; within a budget, lower mean cost ranks first.
+    """
+    groups: dict[str, list[TrialRecord]] = {}
+    for trial in trials:
+        if trial.status == "success":
+            groups.setdefault(json.dumps(trial.config, sort_keys=True, default=str), []).append(trial)
+    ranked = []
+    for group in groups.values():
+        top = max(trial.budget or 0.0 for trial in group)
+        at_top = [trial for trial in group if (trial.budget or 0.0) == top]
+        ranked.append(replace(at_top[0], cost=sum(trial.cost for trial in at_top) / len(at_top)))
+    return sorted(ranked, key=lambda trial: (-(trial.budget or 0.0), trial.cost))
 
 
 def _prune_trials(paths: RunPaths, trials: tuple[TrialRecord, ...]) -> None:
@@ -450,6 +531,8 @@ def _prune_trials(paths: RunPaths, trials: tuple[TrialRecord, ...]) -> None:
                 shutil.rmtree(item) if item.is_dir() else item.unlink()
 
 
-def run(config: RunConfig, progress: Progress | None = None, table: pd.DataFrame | None = None) -> RunResult:
-    """Run the whole pipeline for ``config`` (see :class:`Runner`)."""
-    return Runner(config, progress).run(table)
+def run(
+    config: RunConfig, progress: Progress | None = None, table: pd.DataFrame | None = None, resume: bool = False
+) -> RunResult:
+    """Run the whole pipeline for ``config`` (see :class:`Runner`); ``resume`` continues the run in ``config.out``."""
+    return Runner(config, progress, resume).run(table)

@@ -92,3 +92,35 @@ def test_budgeted_facades_need_an_ordered_budget_range(monkeypatch: pytest.Monke
     plan = Plan.from_proposal({"facade": "mf", "budget_kind": "epochs", "train_plan": "x", "min_budget": 1,
                                "max_budget": 27})  # fmt: skip
     assert (plan.budget_kind, plan.min_budget, plan.max_budget) == ("epochs", 1.0, 27.0)
+
+
+def _description(rows: int) -> dict:
+    return {"splits": {"train": rows}, "task": "classification", "n_numeric": 3, "n_categorical": 1}
+
+
+def test_the_offline_planner_chooses_multi_fidelity_for_large_data_only() -> None:
+    from automl.plan import plan_offline
+
+    small, large = plan_offline(_description(5_000)), plan_offline(_description(60_000))
+    assert (small.facade, small.budget_kind, small.min_budget) == ("hpo", None, None)
+    assert (large.facade, large.budget_kind) == ("mf", "data_fraction")
+    assert large.max_budget == 1.0 and large.min_budget == pytest.approx(1 / 9)  # 40 trials: three rungs
+    assert any("mf:" in reason for reason in large.reasons)
+    assert plan_offline(_description(60_000), facade="random").facade == "random"
+
+
+@pytest.mark.parametrize(("n_trials", "low"), [(10, 90.0), (40, 30.0), (200, 10.0)])
+def test_budget_ranges_have_as_many_rungs_as_the_trials_can_climb(n_trials: int, low: float) -> None:
+    from automl.plan import plan_offline
+
+    plan = plan_offline(_description(500), facade="hyperband", budget_kind="n_estimators", n_trials=n_trials)
+    assert (plan.min_budget, plan.max_budget) == (low, 270.0)
+
+
+def test_a_small_table_keeps_enough_rows_at_the_smallest_fraction() -> None:
+    from automl.plan import plan_offline
+
+    plan = plan_offline(_description(3_000), facade="mf", n_trials=200)
+    assert plan.min_budget == pytest.approx(1_000 / 3_000)  # 1/27 of 3000 rows would be 111 rows
+    tiny = plan_offline(_description(100), facade="mf", n_trials=200)
+    assert tiny.min_budget == pytest.approx(1 / 3)  # never fewer than two rungs

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from automl.data.describe import describe_columns, describe_target, missing_overview
 from automl.data.features import FeatureSchema, apply_schema, learn_schema
@@ -71,6 +71,28 @@ class PreparedData:
         X_all = pd.concat([self.X_train, self.X_valid], ignore_index=True)
         y_all = np.concatenate([self.y_train, self.y_valid])
         return {"X": X_all, "y": y_all, "X_test": self.X_valid, "y_test": self.y_valid}
+
+    def fold_datasets(self, k: int, seed: int) -> list[dict[str, Any]]:
+        """``k`` cross-validation folds of every non-test row: fold i validates on its i-th part.
+
+        Stratified for classification, so every fold sees every class; the test rows stay out.
+        """
+        rows = self.refit_dataset()
+        X, y = rows["X"], rows["y"]
+        if k > len(y):
+            raise DataError(f"--cv {k} needs at least {k} rows to tune on, the data has {len(y)}: lower --cv")
+        splitter = StratifiedKFold(k, shuffle=True, random_state=seed) if self.task == "classification" else None
+        if splitter is not None and np.bincount(y).min() < k:
+            raise DataError(f"--cv {k}: the rarest class has only {np.bincount(y).min()} rows to tune on, fewer than "
+                            f"the folds; lower --cv")  # fmt: skip
+        parts = (splitter or KFold(k, shuffle=True, random_state=seed)).split(X, y)
+        return [_rows(X, y, fit, valid) for fit, valid in parts]
+
+
+def _rows(X: pd.DataFrame, y: np.ndarray, fit: np.ndarray, valid: np.ndarray) -> dict[str, Any]:
+    """A train() dataset fitting on rows ``fit`` and validating on rows ``valid``."""
+    return {"X": X.iloc[fit].reset_index(drop=True), "y": y[fit],
+            "X_test": X.iloc[valid].reset_index(drop=True), "y_test": y[valid]}  # fmt: skip
 
 
 def fingerprint(table: pd.DataFrame) -> str:

@@ -1,17 +1,24 @@
 """The facade registry: a table of SMAC recipes, as SMAC's own facades are recipes of parts.
 
-Each entry names the SMAC facade class and whether its trials take a budget; the optimizer reads
-the table and adds no per-facade logic of its own.
+Each entry names the SMAC facade class; whether its trials take a budget is planning knowledge
+(:mod:`automl.plan.facades`), so the planner and the optimizer read one table for that.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smac import HyperparameterOptimizationFacade
+from smac import (
+    BlackBoxFacade,
+    HyperbandFacade,
+    HyperparameterOptimizationFacade,
+    MultiFidelityFacade,
+    RandomFacade,
+)
 from smac.facade.abstract_facade import AbstractFacade
 
 from automl.errors import ConfigError
+from automl.plan.facades import FACADE_INFO
 
 
 @dataclass(frozen=True)
@@ -22,8 +29,15 @@ class FacadeRecipe:
     uses_budget: bool
 
 
+_CLASSES: dict[str, type[AbstractFacade]] = {
+    "hpo": HyperparameterOptimizationFacade,
+    "mf": MultiFidelityFacade,
+    "hyperband": HyperbandFacade,
+    "blackbox": BlackBoxFacade,
+    "random": RandomFacade,
+}
 FACADES: dict[str, FacadeRecipe] = {
-    "hpo": FacadeRecipe(HyperparameterOptimizationFacade, uses_budget=False),
+    name: FacadeRecipe(facade, FACADE_INFO[name].uses_budget) for name, facade in _CLASSES.items()
 }
 
 

@@ -10,6 +10,7 @@ with the same seed.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 from ConfigSpace import ConfigurationSpace
 from smac import Callback, Scenario
+from smac.facade.abstract_facade import AbstractFacade
 from smac.runhistory import TrialInfo, TrialValue
 
 from automl.config import ScenarioSettings
@@ -48,6 +50,7 @@ class TrialRecord:
     config: dict[str, Any]
     seed: int | None
     budget: float | None
+    instance: str | None
     status: str
     cost: float
     wall_time: float
@@ -79,14 +82,18 @@ logging.getLogger("smac.runner.target_function_runner").addFilter(_hide_unused_b
 
 
 class _ObserverCallback(Callback):
-    """Forwards each told trial's cost and status to an observer (the progress bar)."""
+    """Forwards each told trial's cost and status to an observer, and stops SMAC when asked to."""
 
-    def __init__(self, observer: TrialObserver) -> None:
+    def __init__(self, observer: TrialObserver | None, should_stop: Callable[[], bool] | None) -> None:
         super().__init__()
         self._observer = observer
+        self._should_stop = should_stop
 
     def on_tell_end(self, smbo: Any, info: TrialInfo, value: TrialValue) -> bool | None:
-        self._observer(float(value.cost), value.status.name.lower())
+        if self._observer is not None:
+            self._observer(float(value.cost), value.status.name.lower())
+        if self._should_stop is not None and self._should_stop():
+            return False  # SMAC finishes this tell, saves, and leaves its loop
         return None
 
 
@@ -98,10 +105,14 @@ def build_scenario(
     seed: int,
     walltime: float,
     crash_cost: float,
+    instances: list[str] | None = None,
 ) -> Scenario:
-    """SMAC's scenario: limits from the settings, budgets from the plan, output inside the run."""
+    """SMAC's scenario: limits from the settings, budgets from the plan, folds as instances, output in the run."""
     recipe = get_recipe(plan.facade)
     budgets = {"min_budget": plan.min_budget, "max_budget": plan.max_budget} if recipe.uses_budget else {}
+    folds = {}
+    if instances:
+        folds = {"instances": instances, "instance_features": {name: [float(i)] for i, name in enumerate(instances)}}
     return Scenario(
         configspace=space,
         name="smac",
@@ -112,28 +123,58 @@ def build_scenario(
         walltime_limit=walltime,
         seed=seed,
         **budgets,
+        **folds,
     )
 
 
-def run_smac(
-    scenario: Scenario, plan: Plan, target: TrialTarget, observer: TrialObserver | None = None
-) -> OptimizationResult:
-    """Optimize, then collect every trial and the incumbent from the run history."""
-    recipe = get_recipe(plan.facade)
-    space = scenario.configspace
-    starts = algorithm_defaults(space)[: scenario.n_trials]  # SMAC refuses more starts than trials
+def saved_scenario(output_dir: Path, seed: int) -> Scenario | None:
+    """The scenario a run saved under ``output_dir`` (SMAC's ``smac/<seed>``), or None if it has none."""
+    path = Path(output_dir) / "smac" / str(seed)
+    return Scenario.load(path) if (path / "scenario.json").is_file() else None
+
+
+def _initial_design(facade: type[AbstractFacade], scenario: Scenario) -> Any:
+    """The facade's own initial design, started from each algorithm's defaults (and random ones where it has them)."""
+    starts = algorithm_defaults(scenario.configspace)[: scenario.n_trials]  # SMAC refuses more starts than trials
+    if "n_configs" not in inspect.signature(facade.get_initial_design).parameters:
+        return facade.get_initial_design(scenario, additional_configs=starts)  # random and hyperband
     n_initial = min(math.ceil(scenario.n_trials * INITIAL_DESIGN_RATIO), INITIAL_DESIGN_MAX)
-    n_random = max(0, n_initial - len(starts))
-    initial_design = recipe.facade.get_initial_design(scenario, n_configs=n_random, additional_configs=starts)
-    callbacks = [_ObserverCallback(observer)] if observer else []
+    return facade.get_initial_design(scenario, n_configs=max(0, n_initial - len(starts)), additional_configs=starts)
+
+
+def _intensifier(facade: type[AbstractFacade], scenario: Scenario, uses_budget: bool) -> Any:
+    """With folds, a configuration may be run on every fold (SMAC's default stops at three)."""
+    if uses_budget or not scenario.instances:
+        return facade.get_intensifier(scenario)
+    return facade.get_intensifier(scenario, max_config_calls=max(len(scenario.instances), 1))
+
+
+def run_smac(
+    scenario: Scenario,
+    plan: Plan,
+    target: TrialTarget,
+    observer: TrialObserver | None = None,
+    *,
+    dask_client: Any = None,
+    resume: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+) -> OptimizationResult:
+    """Optimize, then collect every trial (resumed ones included) and the incumbent from the run history.
+
+    ``resume`` continues the run saved under the scenario's output directory, which must have been
+    made with an equal scenario (see :func:`saved_scenario`); otherwise any earlier output is replaced.
+    """
+    recipe = get_recipe(plan.facade)
     smac = recipe.facade(
         scenario,
         target.train,
-        initial_design=initial_design,
+        initial_design=_initial_design(recipe.facade, scenario),
+        intensifier=_intensifier(recipe.facade, scenario, recipe.uses_budget),
         acquisition_maximizer=acquisition_maximizer(recipe.facade, scenario),  # same proposals in every process
-        overwrite=True,
+        overwrite=not resume,
         logging_level=SMAC_LOGGING_LEVEL,
-        callbacks=callbacks,
+        callbacks=[_ObserverCallback(observer, should_stop)],
+        dask_client=dask_client,
     )
     started = time.perf_counter()
     with warnings.catch_warnings():
@@ -153,6 +194,7 @@ def run_smac(
                 config=config,
                 seed=key.seed,
                 budget=key.budget,
+                instance=key.instance,
                 status=value.status.name.lower(),
                 cost=float(value.cost),
                 wall_time=float(info.get("wall_time", value.time)),

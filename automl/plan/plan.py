@@ -32,13 +32,25 @@ class Plan:
         return data
 
     @classmethod
-    def from_proposal(cls, proposal: dict[str, Any]) -> Plan:
-        """A plan from a planner's JSON answer; ValueError lists every problem, for the planner to fix."""
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        """The plan a run recorded in ``plan.json`` (``to_dict``'s output)."""
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**{**known, "reasons": tuple(known.get("reasons", ())),
+                      "algorithms": tuple(known.get("algorithms", ()))})  # fmt: skip
+
+    @classmethod
+    def from_proposal(cls, proposal: dict[str, Any], required_facade: str = "auto") -> Plan:
+        """A plan from a planner's JSON answer; ValueError lists every problem, for the planner to fix.
+
+        ``required_facade`` is the user's ``--facade`` (``auto``: the planner's choice stands).
+        """
         problems = []
         facade = proposal.get("facade")
         info = FACADE_INFO.get(facade) if isinstance(facade, str) else None
         if info is None:
             problems.append(f"'facade' is {facade!r}: use one of {sorted(FACADE_INFO)}")
+        elif required_facade != "auto" and facade != required_facade:
+            problems.append(f"'facade' is {facade!r} but the user chose {required_facade!r}: plan for that facade")
         budget_kind = proposal.get("budget_kind") or None
         budgets = [proposal.get("min_budget"), proposal.get("max_budget")]
         if info is not None and info.uses_budget:
@@ -77,22 +89,79 @@ ALGORITHM_ROW_LIMITS = {"svm": 10_000, "knn": 50_000, "mlp": 100_000}
 ALL_ALGORITHMS = ("hgb", "rf", "et", "linear", "knn", "svm", "mlp")
 
 
-def plan_offline(description: dict[str, Any]) -> Plan:
-    """Plan by rules: full-budget Bayesian optimization over the algorithms the data size allows."""
+# From this many training rows on, a full fit is slow enough that cheap low-budget trials pay off.
+MULTI_FIDELITY_ROWS = 20_000
+# The budget kinds the offline train.py honours and their full budgets. A data fraction's smallest
+# budget keeps about MIN_FRACTION_ROWS rows.
+BUDGET_KINDS = ("data_fraction", "n_estimators", "max_iter")
+MAX_BUDGETS = {"data_fraction": 1.0, "n_estimators": 270.0, "max_iter": 270.0}
+MIN_FRACTION_ROWS = 1_000
+# Successive halving's factor (SMAC's default eta): each rung has a third of the configurations at three
+# times the budget. Its first bracket runs ETA ** (rungs - 1) trials at the smallest budget, so short
+# runs get fewer rungs, or they would never reach a larger budget.
+ETA = 3
+AUTO = "auto"
+
+
+def _rungs(n_trials: int) -> int:
+    """How many budget levels a run of ``n_trials`` trials can climb: 2, 3 or 4."""
+    return 2 if n_trials < ETA**3 else 3 if n_trials < ETA**4 else 4
+
+
+def _budget_range(kind: str, n_rows: int, n_trials: int) -> tuple[float, float]:
+    """The plan's budget range: ``rungs`` levels a factor ETA apart, ending at the full budget."""
+    high = MAX_BUDGETS[kind]
+    low = high / ETA ** (_rungs(n_trials) - 1)
+    if kind == "data_fraction":  # the smallest fit still needs enough rows, and the range two rungs
+        low = min(max(low, MIN_FRACTION_ROWS / max(n_rows, 1)), high / ETA)
+    return round(low, 6), high
+
+
+def _choose_facade(n_rows: int, facade: str) -> tuple[str, str]:
+    """The facade (the user's, or by the data's size) and the reason for it."""
+    if facade != AUTO:
+        return facade, f"{facade}: chosen by the user (--facade {facade})."
+    if n_rows >= MULTI_FIDELITY_ROWS:
+        return "mf", (
+            f"mf: with {n_rows} training rows a full fit is slow, so Hyperband's cheap low-budget trials "
+            "weed out weak configurations and SMAC's random-forest model picks new ones."
+        )
+    return "hpo", (
+        "hpo: SMAC's random-forest Bayesian optimization handles the conditional, mixed-type space of "
+        f"several algorithm families and stays cheap per trial on {n_rows} rows; every trial runs at full budget."
+    )
+
+
+def plan_offline(description: dict[str, Any], facade: str = AUTO, budget_kind: str = AUTO, n_trials: int = 40) -> Plan:
+    """Plan by rules: the facade by the data's size (or the user's), the algorithms the size allows.
+
+    Budgeted facades get a data fraction by default, which every algorithm can honour; the user may
+    ask for ``n_estimators`` or ``max_iter`` instead. The budget range has as many rungs as
+    ``n_trials`` can climb.
+    """
     n_rows = int(description["splits"]["train"])
     algorithms = tuple(name for name in ALL_ALGORITHMS if n_rows <= ALGORITHM_ROW_LIMITS.get(name, n_rows))
     dropped = [name for name in ALL_ALGORITHMS if name not in algorithms]
-    reasons = [
-        "hpo: SMAC's random-forest Bayesian optimization handles the conditional, mixed-type space of "
-        "several algorithm families and stays cheap per trial; every trial runs at full budget.",
-        f"algorithms: {', '.join(algorithms)} on {n_rows} training rows.",
-    ]
+    facade, why = _choose_facade(n_rows, facade)
+    reasons = [why, f"algorithms: {', '.join(algorithms)} on {n_rows} training rows."]
     if dropped:
         reasons.append(f"left out {', '.join(dropped)}: their trials grow too slow at {n_rows} rows.")
+    kind, low, high = None, None, None
+    if FACADE_INFO[facade].uses_budget:
+        kind = "data_fraction" if budget_kind == AUTO else budget_kind
+        low, high = _budget_range(kind, n_rows, n_trials)
+        meaning = {
+            "data_fraction": "the fraction of training rows a trial fits on",
+            "n_estimators": "trees (rf, et) or boosting rounds (hgb); other algorithms fit on that share of the rows",
+            "max_iter": "epochs (mlp), boosting rounds (hgb) or solver iterations (linear); others fit on that "
+            "share of the rows",
+        }[kind]
+        reasons.append(f"budget: {kind} from {low:g} to {high:g}, {meaning}.")
     task = description["task"]
     train_plan = (
         f"Impute and encode the {description['n_numeric']} numeric and {description['n_categorical']} categorical "
         f"columns per algorithm, fit the {task} model chosen by cfg['algorithm'] on X/y, "
         f"score it on X_test/y_test ({'log loss' if task == 'classification' else 'RMSE'} as loss) and save it."
     )
-    return Plan(facade="hpo", reasons=tuple(reasons), train_plan=train_plan, algorithms=algorithms)
+    return Plan(facade=facade, budget_kind=kind, min_budget=low, max_budget=high, reasons=tuple(reasons),
+                train_plan=train_plan, algorithms=algorithms)  # fmt: skip

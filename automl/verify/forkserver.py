@@ -48,6 +48,8 @@ PRELOAD = (
     "automl.verify.child",
 )
 MAX_JOB_BYTES = 1 << 20
+# How many runs' (or cross-validation folds') inputs stay loaded at once.
+CACHED_INPUTS = 10
 
 
 def serve(channel: socket.socket) -> None:
@@ -141,7 +143,8 @@ def _inputs(job: dict, cache: dict[tuple, dict]) -> tuple[tuple | None, dict | N
         paths = (job["data_path"], job["space_path"], job["train_path"])
         key = tuple((path, os.stat(path).st_mtime_ns) for path in paths)
         if key not in cache:
-            cache.clear()  # one run's inputs at a time
+            if len(cache) >= CACHED_INPUTS:  # the oldest goes: dicts keep insertion order
+                del cache[next(iter(cache))]
             cache[key] = load_inputs(job)
     except Exception:
         return None, None

@@ -55,11 +55,13 @@ class LLMWriter:
 
     def plan(self, context: WriteContext, feedback: Feedback | None) -> Plan:
         limits = {key: getattr(context.run.scenario, key) for key in LIMIT_KEYS}
+        facade = context.run.requested_facade
+        choice = "yours to choose" if facade == "auto" else f"`{facade}`, chosen by the user: plan for it"
         request = render("plan", dataset_description=describe_dataset(context.description), facades=facade_guide(),
-                         limits=as_json(limits))  # fmt: skip
+                         limits=as_json(limits), facade_choice=choice)  # fmt: skip
         reply = self._ask("plan", request, context, feedback)
         try:
-            return Plan.from_proposal(extract_json(reply))
+            return Plan.from_proposal(extract_json(reply), facade)
         except (ReplyError, ValueError) as error:
             raise DraftRejected(reply, [f"plan: {error}"], raw=True) from None
 

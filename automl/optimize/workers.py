@@ -1,0 +1,62 @@
+"""Where trials run: in this process, on N local dask workers, or on an existing dask cluster.
+
+Each dask worker unpickles the trial target, loads train.py from the run directory and starts its
+own sandbox fork server, so trials run side by side exactly as they would alone. The cluster is
+always closed when the search ends: SMAC's own dask runner can otherwise keep the process alive for a
+minute at exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from automl.errors import ConfigError
+
+# Seconds to wait for an existing scheduler to answer before giving up with a clear error.
+CONNECT_TIMEOUT_S = 20
+logger = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def dask_client(workers: int, scheduler: str | None, local_directory: Path) -> Iterator[Any]:
+    """A dask ``Client`` for SMAC (None for a single local worker), closed on exit.
+
+    ``workers`` > 1 starts a local cluster of that many single-threaded worker processes;
+    ``scheduler`` connects to a running one (``tcp://host:8786`` or a scheduler file's path).
+    """
+    if workers <= 1 and not scheduler:
+        yield None
+        return
+    import dask
+    from distributed import Client, LocalCluster
+
+    # Worker processes must be allowed children: each starts a sandbox fork server.
+    dask.config.set({"distributed.worker.daemon": False, "distributed.logging.distributed": "error"})
+    with contextlib.ExitStack() as stack:
+        if scheduler:
+            client = _connect(Client, scheduler)
+        else:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   local_directory=str(local_directory), silence_logs=logging.ERROR)  # fmt: skip
+            stack.callback(cluster.close)
+            client = Client(cluster)
+        stack.callback(client.close)
+        yield client
+
+
+def _connect(client_class: type, scheduler: str) -> Any:
+    """A client of the scheduler at ``scheduler``; one clear line if it cannot be reached."""
+    is_file = Path(scheduler).is_file()
+    try:
+        if is_file:
+            return client_class(scheduler_file=scheduler, timeout=CONNECT_TIMEOUT_S)
+        return client_class(scheduler, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise ConfigError(
+            f"--dask-scheduler '{scheduler}' cannot be reached ({type(error).__name__}): start the scheduler "
+            "(dask scheduler) and its workers first, or check the address"
+        ) from None
