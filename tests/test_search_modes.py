@@ -1,0 +1,202 @@
+"""Every SMAC facade, budgets, cross-validation folds, dask workers and resume, end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from ConfigSpace import ConfigurationSpace, Float, Integer, Normal
+
+from automl.optimize.pickling import NUMERIC_HYPERPARAMETERS  # importing it registers what dask relies on
+
+pytestmark = pytest.mark.e2e
+
+
+def automl(*args: str | Path, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "automl.cli", *map(str, args)]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def start(*args: str | Path, cwd: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "automl.cli", *map(str, args)]
+    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def read(run: Path, name: str):
+    return json.loads((run / name).read_text())
+
+
+def smac_history(run: Path) -> list[dict]:
+    """SMAC's saved run history (configuration, instance, seed, budget, cost): what a killed run keeps."""
+    path = next((run / "smac").glob("smac/*/runhistory.json"))
+    data = json.loads(path.read_text())
+    return [{"key": [data["configs"][str(entry["config_id"])], entry["instance"], entry["seed"], entry["budget"]],
+             "cost": entry["cost"]} for entry in data["data"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("facade", ["hpo", "mf", "hyperband", "blackbox", "random"])
+def test_every_facade_runs_end_to_end(tmp_path: Path, facade: str) -> None:
+    run = tmp_path / "run"
+    done = automl("run", "--data", "sklearn:iris", "--facade", facade, "--trials", "12", "--walltime", "90",
+                  "--out", run, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result, plan = read(run, "result.json"), read(run, "plan.json")
+    assert result["facade"] == plan["facade"] == facade
+    assert result["test_metrics"]["accuracy"] > 0.8
+    trials = read(run, "trials.json")
+    assert sum(trial["status"] == "success" for trial in trials) >= 5
+    if facade in ("mf", "hyperband"):
+        assert plan["budget_kind"] == "data_fraction" and 0 < plan["min_budget"] < plan["max_budget"] == 1
+        budgets = {trial["budget"] for trial in trials}
+        assert len(budgets) > 1, "successive halving ran every trial at one budget"
+        assert all(plan["min_budget"] - 1e-9 <= budget <= plan["max_budget"] + 1e-9 for budget in budgets)
+        # train() saw those budgets: it reports the row fraction it fitted on.
+        assert all(trial["metrics"]["budget_used"] == pytest.approx(trial["budget"], abs=0.02) for trial in trials
+                   if trial["status"] == "success")  # fmt: skip
+        assert result["budget"]["seen"] == sorted(budgets)
+    else:
+        assert plan["budget_kind"] is None and all(trial["budget"] is None for trial in trials)
+
+
+def test_tree_budgets_continue_from_the_lower_budget_model(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    done = automl("run", "--data", "sklearn:breast_cancer", "--facade", "mf", "--budget-kind", "n_estimators",
+                  "--trials", "24", "--walltime", "120", "--out", run, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    plan, trials = read(run, "plan.json"), read(run, "trials.json")
+    # 24 trials climb two rungs of successive halving: 90 and 270 trees.
+    assert plan["budget_kind"] == "n_estimators" and (plan["min_budget"], plan["max_budget"]) == (90, 270)
+    space = read(run, "config_space.json")
+    assert "rf:n_estimators" not in {hp["name"] for hp in space["hyperparameters"]}  # the budget sets it
+    done_trials = [trial for trial in trials if trial["status"] == "success"]
+    assert len({trial["budget"] for trial in done_trials}) > 1
+    for trial in done_trials:
+        if trial["config"]["algorithm"] in ("rf", "et", "hgb"):  # trees or boosting rounds = round(budget)
+            assert trial["metrics"]["budget_used"] == round(trial["budget"])
+    promoted = [trial for trial in done_trials if trial["metrics"]["warm_started"] == 1.0]
+    assert promoted, "no trial at a higher budget continued its configuration's lower-budget model"
+    assert all(trial["config"]["algorithm"] in ("rf", "et", "hgb") for trial in promoted)
+
+
+def test_cross_validation_folds_are_instances(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    done = automl("run", "--data", "sklearn:wine", "--cv", "3", "--trials", "15", "--walltime", "90", "--out", run,
+                  cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result, trials = read(run, "result.json"), read(run, "trials.json")
+    assert result["facade"] == "hpo" and result["cv_folds"] == 3
+    assert {trial["instance"] for trial in trials} == {"fold-0", "fold-1", "fold-2"}
+    assert all((run / "data" / f"fold-{fold}.joblib").is_file() for fold in range(3))
+    assert result["incumbent_folds"] == 3
+    incumbent = [t for t in trials if t["config"] == result["incumbent"] and t["status"] == "success"]
+    assert result["validation_loss"] == pytest.approx(sum(t["cost"] for t in incumbent) / len(incumbent))
+
+
+def test_cv_with_a_budgeted_facade_is_a_clear_error(tmp_path: Path) -> None:
+    done = automl("run", "--facade", "mf", "--cv", "3", cwd=tmp_path)
+    assert done.returncode == 2 and "--cv works with the facades without budgets" in done.stderr
+
+
+def test_two_local_workers_finish_promptly_and_keep_the_walltime(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    began = time.monotonic()
+    done = automl("run", "--data", "sklearn:breast_cancer", "--workers", "2", "--trials", "500", "--walltime", "40",
+                  "--out", run, cwd=tmp_path)  # fmt: skip
+    elapsed = time.monotonic() - began
+    assert done.returncode == 0, done.stderr
+    result = read(run, "result.json")
+    assert result["workers"] == 2 and result["n_trials"] >= 10
+    assert result["timings"]["total"] <= 40 * 1.1  # the whole run keeps its walltime within 10%
+    assert elapsed - result["timings"]["total"] < 15  # interpreter start and a clean cluster shutdown, no hang
+    assert len({trial["model_dir"] for trial in read(run, "trials.json")}) == result["n_trials"]
+
+
+def test_an_external_dask_scheduler_runs_the_trials(tmp_path: Path) -> None:
+    scheduler_file = tmp_path / "scheduler.json"
+    python = [sys.executable, "-m"]
+    scheduler = subprocess.Popen([*python, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+                                  "--no-dashboard", "--scheduler-file", scheduler_file], cwd=tmp_path,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    worker = None
+    try:
+        for _ in range(100):
+            if scheduler_file.is_file():
+                break
+            time.sleep(0.2)
+        worker = subprocess.Popen([*python, "distributed.cli.dask_worker", "--scheduler-file", scheduler_file,
+                                   "--nworkers", "2", "--nthreads", "1", "--no-dashboard"], cwd=tmp_path,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        run = tmp_path / "run"
+        done = automl("run", "--data", "sklearn:iris", "--dask-scheduler", scheduler_file, "--trials", "10",
+                      "--walltime", "90", "--out", run, cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        result = read(run, "result.json")
+        assert result["workers"] == str(scheduler_file) and result["n_trials"] >= 5
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
+
+
+def test_a_killed_run_resumes_without_losing_a_finished_trial(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    process = start("run", "--data", "sklearn:breast_cancer", "--trials", "30", "--walltime", "300", "--out", run,
+                    cwd=tmp_path)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            history = list((run / "smac").glob("smac/*/runhistory.json"))
+            if history and len(smac_history(run)) >= 6:
+                break
+            time.sleep(0.5)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    before = smac_history(run)
+    assert 6 <= len(before) < 30 and not (run / "result.json").exists()
+
+    changed = automl("run", "--resume", run, "--trials", "50", cwd=tmp_path)
+    assert changed.returncode == 2 and "leave out --trials" in changed.stderr
+
+    resumed = automl("run", "--resume", run, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    after = {json.dumps(row["key"]): row["cost"] for row in smac_history(run)}
+    for row in before:
+        assert after[json.dumps(row["key"])] == row["cost"]  # every finished trial kept, unchanged
+    result = read(run, "result.json")
+    assert result["n_trials"] == 30 and len(read(run, "trials.json")) == 30
+    assert "resumed" in read(run, "run.json")
+
+
+def test_ctrl_c_stops_gracefully_with_the_best_so_far(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    process = start("run", "--data", "sklearn:breast_cancer", "--trials", "200", "--walltime", "300", "--out", run,
+                    cwd=tmp_path)  # fmt: skip
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (list((run / "smac").glob("smac/*/runhistory.json"))
+                                               and len(smac_history(run)) >= 4):  # fmt: skip
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    result = read(run, "result.json")
+    assert result["interrupted"] is True and 4 <= result["n_trials"] < 200
+    assert (run / "model" / "members" / "00" / "model.joblib").is_file()
+    assert "stopping after the running trial" in stdout
+
+
+def test_configurations_survive_a_pickle_round_trip() -> None:
+    space = ConfigurationSpace()
+    space.add([Integer("n", (1, 500), log=True), Float("lr", (1e-4, 1.0), log=True),
+               Float("mu", (0.0, 10.0), distribution=Normal(5, 2))])  # fmt: skip
+    assert NUMERIC_HYPERPARAMETERS
+    for config in space.sample_configuration(20):
+        assert pickle.loads(pickle.dumps(config)) == config
+    assert pickle.loads(pickle.dumps(space)) == space
