@@ -72,7 +72,10 @@ def budget_rules(plan: Plan) -> str:
         "- iterations or epochs: `max_iter = int(round(budget)) if budget is not None else FULL`\n"
         "- ensembles: `n_estimators = max(1, int(round(budget))) if budget is not None else FULL`\n"
         "- data fraction: `fraction = min(max(float(budget), 0.05), 1.0) if budget is not None else 1.0`, "
-        "then fit on that fraction of the rows (seeded), score on all validation rows."
+        "then fit on that fraction of the rows (seeded), score on all validation rows.\n"
+        "Optional: when the budget counts trees or iterations, `model_dir` may hold `warm_start.joblib`, the same "
+        "configuration's model saved at a lower budget (that budget is in `warm_start.json` as "
+        '`{"budget": ...}`); you may continue training it (scikit-learn `warm_start=True`) instead of starting over.'
     )
 
 
