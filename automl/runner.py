@@ -107,6 +107,7 @@ class Runner:
         self.timings: dict[str, float] = {}
         self._started = time.perf_counter()
         self._scenario = config.scenario
+        self._clock_start = self._started  # the walltime counts from here (moved on --resume)
         self._model_wait: Callable[[], float] = lambda: 0.0
         self._n_jobs = 1
         self.isolation = ""
@@ -117,7 +118,7 @@ class Runner:
     @property
     def _deadline(self) -> float:
         """When the run must end: its walltime after the start, not counting time spent waiting on a model."""
-        return self._started + self._scenario.walltime_limit + self._model_wait()
+        return self._clock_start + self._scenario.walltime_limit + self._model_wait()
 
     def _choose_threads(self, data: PreparedData) -> None:
         """Threads per trial: one for small data, where thread start-up costs more than it saves."""
@@ -349,7 +350,7 @@ class Runner:
             used = read_json(Path(scenario.output_directory) / "optimization.json").get("used_walltime", 0.0)
             walltime = max(scenario.walltime_limit - float(used), 1.0)
             # ... and the run's deadline moves to now + that time + the refit's reserve.
-            self._started = time.perf_counter() - (settings.walltime_limit - walltime - reserve)
+            self._clock_start = time.perf_counter() - (settings.walltime_limit - walltime - reserve)
         else:
             walltime = max(self._deadline - time.perf_counter() - reserve, 1.0)
             folds = [paths.fold_data(fold).stem for fold in range(config.cv)] if config.cv else None

@@ -28,6 +28,27 @@ def start(*args: str | Path, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def descendants(pid: int) -> set[int]:
+    """Every living process started (directly or not) by ``pid``, from /proc's parent links."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "State:\tZ" not in status.read_text()
+
+
 def read(run: Path, name: str):
     return json.loads((run / name).read_text())
 
@@ -145,10 +166,10 @@ def test_an_external_dask_scheduler_runs_the_trials(tmp_path: Path) -> None:
                 process.wait(timeout=30)
 
 
-def test_a_killed_run_resumes_without_losing_a_finished_trial(tmp_path: Path) -> None:
+def test_a_killed_run_with_two_workers_resumes_without_losing_a_finished_trial(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    process = start("run", "--data", "sklearn:breast_cancer", "--trials", "30", "--walltime", "300", "--out", run,
-                    cwd=tmp_path)  # fmt: skip
+    process = start("run", "--data", "sklearn:breast_cancer", "--workers", "2", "--trials", "30", "--walltime", "300",
+                    "--out", run, cwd=tmp_path)  # fmt: skip
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -156,6 +177,7 @@ def test_a_killed_run_resumes_without_losing_a_finished_trial(tmp_path: Path) ->
             if history and len(smac_history(run)) >= 6:
                 break
             time.sleep(0.5)
+        started = descendants(process.pid)  # dask workers, fork servers, trial processes
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait(timeout=30)
@@ -165,7 +187,11 @@ def test_a_killed_run_resumes_without_losing_a_finished_trial(tmp_path: Path) ->
     changed = automl("run", "--resume", run, "--trials", "50", cwd=tmp_path)
     assert changed.returncode == 2 and "leave out --trials" in changed.stderr
 
-    resumed = automl("run", "--resume", run, cwd=tmp_path)
+    assert started, "the run had started no worker processes"
+    time.sleep(10)  # the killed run's dask workers and sandboxes notice their parent is gone and exit
+    assert [pid for pid in started if alive(pid)] == [], "processes of the killed run outlived it"
+
+    resumed = automl("run", "--resume", run, "--workers", "2", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     after = {json.dumps(row["key"]): row["cost"] for row in smac_history(run)}
     for row in before:

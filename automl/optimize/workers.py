@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,12 +42,31 @@ def dask_client(workers: int, scheduler: str | None, local_directory: Path) -> I
         if scheduler:
             client = _connect(Client, scheduler)
         else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   local_directory=str(local_directory), silence_logs=logging.ERROR)  # fmt: skip
+            with _ctrl_c_ignored():  # the worker processes inherit it: Ctrl-C stops the search, not them
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, local_directory=str(local_directory),
+                                       silence_logs=logging.ERROR)  # fmt: skip
             stack.callback(cluster.close)
             client = Client(cluster)
         stack.callback(client.close)
         yield client
+
+
+@contextlib.contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """Ignore SIGINT while worker processes start, so a Ctrl-C in the terminal reaches only the runner.
+
+    An ignored signal stays ignored in a child, even across exec (and Python keeps it so). The
+    runner then stops the search gracefully instead of the workers dying under their running trials.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _connect(client_class: type, scheduler: str) -> Any:
