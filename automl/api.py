@@ -53,6 +53,9 @@ class AutoML(BaseEstimator):
     api_base : URL of an OpenAI-compatible server for ``llm``.
     attempts : drafts the model may write per artifact.
     fallback : ``offline`` to continue with the built-in writer when the model fails.
+    facade, budget_kind : the SMAC facade and the meaning of its budget (``auto``: by rule or by the model).
+    cv : cross-validation folds as SMAC instances (None: one validation split).
+    workers, dask_scheduler : trials side by side on local dask workers, or on a running dask cluster.
     """
 
     def __init__(
@@ -68,6 +71,11 @@ class AutoML(BaseEstimator):
         api_base: str | None = None,
         attempts: int = 3,
         fallback: str | None = None,
+        facade: str = "auto",
+        budget_kind: str = "auto",
+        cv: int | None = None,
+        workers: int = 1,
+        dask_scheduler: str | None = None,
     ) -> None:
         self.trials = trials
         self.walltime = walltime
@@ -80,6 +88,11 @@ class AutoML(BaseEstimator):
         self.api_base = api_base
         self.attempts = attempts
         self.fallback = fallback
+        self.facade = facade
+        self.budget_kind = budget_kind
+        self.cv = cv
+        self.workers = workers
+        self.dask_scheduler = dask_scheduler
 
     def fit(self, X: Any, y: Any) -> AutoML:
         """Run the whole pipeline on X and y; the results are the attributes ending in ``_``."""
@@ -107,6 +120,11 @@ class AutoML(BaseEstimator):
             api_base=self.api_base,
             attempts=self.attempts,
             fallback=self.fallback,
+            facade=self.facade,
+            budget_kind=self.budget_kind,
+            cv=self.cv,
+            workers=self.workers,
+            dask_scheduler=self.dask_scheduler,
         )
         result = run(config, table=table)
         self.model_ = FittedModel.load(result.paths.root)
