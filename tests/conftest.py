@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
 import pytest
+
+
+def load_source(source: str, path: Path, name: str) -> ModuleType:
+    """Write ``source`` to ``path`` and import it as module ``name``, in-process (for template tests)."""
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def mixed_table(n_rows: int = 240, task: str = "classification", seed: int = 0) -> pd.DataFrame:

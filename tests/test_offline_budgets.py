@@ -7,11 +7,9 @@ into the next trial's ``model_dir`` as ``warm_start.joblib`` next to ``warm_star
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import shutil
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -42,6 +40,7 @@ from automl.plan import Plan
 from automl.writers.base import WriteContext
 from automl.writers.offline import OfflineWriter, render_train
 from automl.writers.space import drop_hyperparameters
+from tests.conftest import load_source
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX = 100.0  # MAX_BUDGET of the rendered files: trees, rounds or epochs at full budget
@@ -69,14 +68,7 @@ def trains(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str | No
 
 
 def _load(tmp_dir: Path, source: str, name: str) -> ModuleType:
-    path = tmp_dir / f"{name}.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(f"offline_budgets_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_source(source, tmp_dir / f"{name}.py", f"offline_budgets_{name}")
 
 
 def _space(task: str) -> ConfigurationSpace:

@@ -7,9 +7,7 @@ kinds and checkpoints have their own tests in test_offline_budgets.py.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -23,6 +21,7 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from automl.writers.offline import render_train
+from tests.conftest import load_source
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "automl" / "writers" / "offline_train.py"
@@ -40,14 +39,7 @@ def _one_thread():
 
 
 def _load(task: str, tmp_dir: Path) -> ModuleType:
-    path = tmp_dir / f"train_{task}.py"
-    path.write_text(render_train(task), encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(f"offline_train_{task}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_source(render_train(task), tmp_dir / f"train_{task}.py", f"offline_train_{task}")
 
 
 @pytest.fixture(scope="module")
