@@ -23,6 +23,28 @@ def load_source(source: str, path: Path, name: str) -> ModuleType:
     return module
 
 
+def process_parents() -> dict[int, int]:
+    """Every process's parent pid, from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return parents
+
+
+def descendants(pid: int) -> set[int]:
+    """Every living process started (directly or not) by ``pid``."""
+    parents = process_parents()
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
 def mixed_table(n_rows: int = 240, task: str = "classification", seed: int = 0) -> pd.DataFrame:
     """A table with numeric, categorical and boolean columns, missing values and a learnable target."""
     rng = np.random.default_rng(seed)

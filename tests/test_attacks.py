@@ -22,6 +22,7 @@ import pytest
 from ConfigSpace import ConfigurationSpace, Float
 
 from automl.verify.sandbox import Limits, TrialOutcome, run_train
+from tests.conftest import descendants
 
 PRELUDE = "import os, sys, time, signal, socket, subprocess, threading\nimport numpy as np\n"
 SIGNATURE = "def train(cfg, dataset, seed, budget=None, model_dir=None):\n"
@@ -294,10 +295,12 @@ def _sandbox_children() -> list[int]:
     """Running trial processes: children of a fork server of ours that lead their own process group.
 
     The spare child a server keeps forked for the next trial has not started a job (nor its group).
+    Only this test process's own servers count: other runs on the machine have theirs.
     """
     found = []
+    ours_below = descendants(os.getpid())
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) not in ours_below:
             continue
         try:
             stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()

@@ -14,6 +14,7 @@ import pytest
 from ConfigSpace import ConfigurationSpace, Float, Integer, Normal
 
 from automl.optimize.pickling import NUMERIC_HYPERPARAMETERS  # importing it registers what dask relies on
+from tests.conftest import descendants
 
 pytestmark = pytest.mark.e2e
 
@@ -26,22 +27,6 @@ def automl(*args: str | Path, cwd: Path, timeout: float = 300) -> subprocess.Com
 def start(*args: str | Path, cwd: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "automl.cli", *map(str, args)]
     return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def descendants(pid: int) -> set[int]:
-    """Every living process started (directly or not) by ``pid``, from /proc's parent links."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
 
 
 def alive(pid: int) -> bool:
