@@ -22,6 +22,7 @@ console = Console(stderr=False)
 errors = Console(stderr=True)
 
 USAGE_ERROR = 2
+PIPED_WIDTH = 200  # columns for tables when stdout is not a terminal
 DATA_HELP = "CSV/Parquet file, or sklearn:NAME (breast_cancer, iris, wine, digits, diabetes)."
 
 
@@ -156,6 +157,78 @@ def verify(
 
         console.print(verify_table(report))
     raise typer.Exit(0 if report.accepted else 1)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'automl run'.")]) -> None:
+    """(Re)write a run's report.html and plots/ (the test plots reload the run's data to predict its test rows)."""
+    from automl.report.html import write_report
+    from automl.rundir import RunPaths
+
+    if not RunPaths(run_dir).run_json.is_file():
+        raise ConfigError(f"'{run_dir}' is not a run directory (no run.json): pass a directory made by 'automl run'")
+    console.print(f"wrote {write_report(run_dir)}")
+
+
+@app.command()
+def runs(
+    folder: Annotated[Path, typer.Argument(help="The folder holding run directories.")] = Path("runs"),
+) -> None:
+    """A table of the runs in FOLDER: dataset, facade, writer, trials, best validation loss, test metric, time."""
+    from automl.report.runs import list_runs, runs_table
+
+    found = list_runs(folder)
+    if not found:
+        console.print(f"no runs in {folder}")
+        return
+    # Piped output has no terminal width to fit; give the table room instead of cutting every cell.
+    (console if console.is_terminal else Console(width=PIPED_WIDTH)).print(runs_table(found))
+
+
+bench_app = typer.Typer(help="Compare automl with other frameworks on a suite of datasets.")
+app.add_typer(bench_app, name="bench", invoke_without_command=True)
+DEFAULT_BENCH_DB = Path("bench") / "results.sqlite"
+
+
+@bench_app.callback(invoke_without_command=True)
+def bench(
+    context: typer.Context,
+    suite: Annotated[str, typer.Option(help="Datasets to run: smoke (seconds) or offline.")] = "smoke",
+    budget: Annotated[float, typer.Option(help="Seconds each framework gets per dataset and seed.")] = 60.0,
+    seeds: Annotated[int, typer.Option(help="How many seeds (held-out splits) per dataset.")] = 1,
+    frameworks: Annotated[str, typer.Option(help="Comma-separated: automl, flaml, random, default.")] = (
+        "automl,flaml,random,default"
+    ),
+    db: Annotated[Path, typer.Option(help="SQLite file the results go to (runs resume from it).")] = DEFAULT_BENCH_DB,
+    cores: Annotated[int, typer.Option(help="Cores every framework may use.")] = 2,
+) -> None:
+    """Run FRAMEWORKS on SUITE with the same budget, cores and held-out split; add the results to DB."""
+    if context.invoked_subcommand is not None:
+        return
+    from automl.bench import bench_report, run_bench
+
+    names = [name.strip() for name in frameworks.split(",") if name.strip()]
+    run_bench(suite, budget, seeds, names, db, cores, progress=console.print)
+    table, _ = bench_report(db, db.parent, suite=suite, budget=budget)
+    console.print(table)
+
+
+@bench_app.command("report")
+def bench_report_command(
+    db: Annotated[Path, typer.Option(help="The SQLite file of 'automl bench'.")] = DEFAULT_BENCH_DB,
+    out: Annotated[Path | None, typer.Option(help="Folder for the plots (default: next to the database).")] = None,
+    suite: Annotated[str | None, typer.Option(help="Only this suite's results.")] = None,
+    budget: Annotated[float | None, typer.Option(help="Only results at this budget.")] = None,
+) -> None:
+    """Print the mean-rank table of a benchmark database and write its plots."""
+    from automl.bench import bench_report
+
+    if not db.is_file():
+        raise ConfigError(f"no benchmark database at '{db}': run 'automl bench' first or pass --db")
+    table, plots = bench_report(db, out or db.parent, suite=suite, budget=budget)
+    console.print(table)
+    for path in plots:
+        console.print(f"wrote {path}")
 
 
 def main() -> None:

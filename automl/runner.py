@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import joblib
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
+from smac import Scenario
 
 from automl._io import read_json, write_json, write_text
 from automl.config import OFFLINE, RunConfig, ScenarioSettings
@@ -41,7 +42,7 @@ from automl.repair import RepairLoop
 from automl.report.progress import Progress, SilentProgress
 from automl.rundir import RunPaths, create_run_dir, create_run_dir_parent
 from automl.verify import sandbox
-from automl.verify.sandbox import Limits, run_train
+from automl.verify.sandbox import Limits, Predictions, run_train
 from automl.verify.space_check import check_space_code
 from automl.verify.static import load_allowed_imports
 from automl.verify.verifier import VerifyInputs, verify_train
@@ -63,6 +64,8 @@ KEEP_TRIAL_MODELS = 3
 REFIT_RESERVE_FACTOR = 2.0
 REFIT_RESERVE_SHARE = 0.25
 REFIT_MIN_SHARE = 0.1
+# Seconds kept back for closing a dask cluster after the search.
+CLUSTER_CLOSE_SECONDS = 2.0
 # The incumbent's refit may run this share of the walltime past the deadline at most (else its trial model serves).
 REFIT_MIN_SECONDS_SHARE = 0.05
 # Seconds the smoke tests may take: this share of the run's walltime, within these bounds.
@@ -157,11 +160,14 @@ class Runner:
         with self._stage("refit", "refitting the best configurations on all non-test rows"):
             refit = self._refit(paths, data, optimization)
         with self._stage("evaluate", "scoring on the held-out test set"):
-            test_metrics = self._evaluate(paths, data)
+            test_metrics, predictions = self._evaluate(paths, data)
         _prune_trials(paths, optimization.trials)
         self.timings["total"] = round(time.perf_counter() - self._started, 3)
         result = self._result(paths, data, artifacts, optimization, refit, test_metrics)
         write_json(paths.result_json, result)
+        with self._stage("report", "writing report.html"):  # after the walltime: it only reads the run
+            self._report(paths, data, predictions)
+        write_json(paths.result_json, result)  # now with the report's time
         return RunResult(paths, result)
 
     def _new_dir(self, data: PreparedData) -> RunPaths:
@@ -341,31 +347,27 @@ class Runner:
     def _optimize(
         self, paths: RunPaths, data: PreparedData, artifacts: Artifacts, default_seconds: float
     ) -> OptimizationResult:
-        """SMAC gets the time left before the deadline, minus a reserve for the refit."""
+        """SMAC gets the time left before the deadline, minus a reserve for the refit.
+
+        The time is measured once the workers are up, so starting a cluster does not eat into the run's end.
+        """
         settings, plan, config = artifacts.scenario, artifacts.plan, self.config
         wanted = max(REFIT_RESERVE_FACTOR * ENSEMBLE_SIZE * default_seconds, REFIT_MIN_SHARE * settings.walltime_limit)
         reserve = min(max(wanted, 1.0), REFIT_RESERVE_SHARE * settings.walltime_limit)
-        scenario = saved_scenario(paths.smac_dir, config.seed) if self.resume else None
-        if scenario is not None:  # SMAC continues with the time its saved state says is left
-            used = read_json(Path(scenario.output_directory) / "optimization.json").get("used_walltime", 0.0)
-            walltime = max(scenario.walltime_limit - float(used), 1.0)
-            # ... and the run's deadline moves to now + that time + the refit's reserve.
-            self._clock_start = time.perf_counter() - (settings.walltime_limit - walltime - reserve)
-        else:
-            walltime = max(self._deadline - time.perf_counter() - reserve, 1.0)
-            folds = [paths.fold_data(fold).stem for fold in range(config.cv)] if config.cv else None
-            scenario = build_scenario(artifacts.space, plan, settings, paths.smac_dir, config.seed, walltime,
-                                      settings.crash_cost, folds)  # fmt: skip
-        files = RunFiles(paths.train_py, paths.space_json, paths.search_data, paths.trials_dir)
-        warm_start = plan.budget_kind is not None and plan.budget_kind != "data_fraction"
-        target = TrialTarget(files, self._limits(), deadline=time.time() + walltime, warm_start=warm_start)
         where = f"{config.workers} dask workers" if config.workers > 1 else config.dask_scheduler or ""
-        self.progress.stage(f"optimizing with SMAC ({plan.facade}{', ' + where if where else ''}): "
-                            f"up to {settings.n_trials} trials in {walltime:.0f} s")  # fmt: skip
+        if where:
+            self.progress.stage(f"starting {where}")
         self.progress.start_trials(settings.n_trials)
         try:
             with dask_client(config.workers, config.dask_scheduler, paths.root / ".dask") as client, \
                     graceful_interrupts(self.progress.stage) as stop:  # fmt: skip
+                closing = CLUSTER_CLOSE_SECONDS if client is not None else 0.0
+                scenario, walltime = self._smac_scenario(paths, artifacts, reserve + closing)
+                files = RunFiles(paths.train_py, paths.space_json, paths.search_data, paths.trials_dir)
+                warm_start = plan.budget_kind is not None and plan.budget_kind != "data_fraction"
+                target = TrialTarget(files, self._limits(), deadline=time.time() + walltime, warm_start=warm_start)
+                self.progress.stage(f"optimizing with SMAC ({plan.facade}{', ' + where if where else ''}): "
+                                    f"up to {settings.n_trials} trials in {walltime:.0f} s")  # fmt: skip
                 optimization = run_smac(scenario, plan, target, self.progress.trial_done, dask_client=client,
                                         resume=self.resume, should_stop=stop)  # fmt: skip
                 self.interrupted = stop.requested
@@ -378,6 +380,22 @@ class Runner:
                 f"{paths.trials_dir} and raise --walltime or the scenario's trial limits"
             )
         return optimization
+
+    def _smac_scenario(self, paths: RunPaths, artifacts: Artifacts, reserve: float) -> tuple[Scenario, float]:
+        """SMAC's scenario and its walltime: what is left before the deadline, or (resuming) what SMAC had left."""
+        settings, config = artifacts.scenario, self.config
+        scenario = saved_scenario(paths.smac_dir, config.seed) if self.resume else None
+        if scenario is not None:
+            used = read_json(Path(scenario.output_directory) / "optimization.json").get("used_walltime", 0.0)
+            walltime = max(scenario.walltime_limit - float(used), 1.0)
+            # ... and the run's deadline moves to now + that time + the refit's reserve.
+            self._clock_start = time.perf_counter() - (settings.walltime_limit - walltime - reserve)
+            return scenario, walltime
+        walltime = max(self._deadline - time.perf_counter() - reserve, 1.0)
+        folds = [paths.fold_data(fold).stem for fold in range(config.cv)] if config.cv else None
+        scenario = build_scenario(artifacts.space, artifacts.plan, settings, paths.smac_dir, config.seed, walltime,
+                                  settings.crash_cost, folds)  # fmt: skip
+        return scenario, walltime
 
     def _refit(self, paths: RunPaths, data: PreparedData, optimization: OptimizationResult) -> dict[str, Any]:
         """Refit the best few configurations on every non-test row, while time allows, as the ensemble.
@@ -423,12 +441,23 @@ class Runner:
         FittedModel.save_card(paths, card)
         return {"status": status, "message": message, "seconds": round(seconds, 3), "ensemble_size": len(members)}
 
-    def _evaluate(self, paths: RunPaths, data: PreparedData) -> dict[str, float]:
+    def _evaluate(self, paths: RunPaths, data: PreparedData) -> tuple[dict[str, float], Predictions]:
         """Predict the test rows with the final ensemble (in the sandbox) and score them here."""
         model = FittedModel.load(paths.root)
         predictions = model.predict_features(data.X_test, self._limits())
         n_classes = len(data.labels.classes) if data.labels else None
-        return score_predictions(data.task, data.y_test, predictions.values, predictions.proba, n_classes)
+        metrics = score_predictions(data.task, data.y_test, predictions.values, predictions.proba, n_classes)
+        return metrics, predictions
+
+    def _report(self, paths: RunPaths, data: PreparedData, predictions: Predictions) -> None:
+        """report.html and plots/; the run's results are already saved, so a failure here only warns."""
+        from automl.report.html import TestEvaluation, write_report  # matplotlib loads only now
+
+        try:
+            write_report(paths.root, TestEvaluation.from_predictions(data, predictions))
+        except Exception as error:  # a broken plot must not cost a finished run; the user can retry
+            logger.warning("report.html was not written (%s: %s): run 'automl report %s' to retry",
+                           type(error).__name__, error, paths.root)  # fmt: skip
 
     def _result(
         self,
