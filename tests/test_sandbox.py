@@ -111,3 +111,19 @@ def test_a_missing_model_fails_cleanly(tmp_path: Path) -> None:
     outcome, predictions = run_predict(tmp_path / "absent.joblib", pd.DataFrame({"a": [1.0]}), Limits(walltime_s=20))
     assert outcome.status == "crashed" and predictions is None
     assert "No such file" in outcome.error
+
+
+def test_thread_pools_that_need_a_semaphore_work(setup) -> None:
+    """joblib's threading backend (scikit-learn with n_jobs > 1) makes POSIX semaphores in /dev/shm."""
+    body = (
+        "    from multiprocessing.pool import ThreadPool\n"
+        "    from sklearn.ensemble import RandomForestClassifier\n"
+        "    with ThreadPool(2) as pool:\n"
+        "        doubled = pool.map(lambda v: 2 * v, [1, 2, 3])\n"
+        "    model = RandomForestClassifier(n_estimators=4, n_jobs=2, random_state=seed)\n"
+        "    model.fit(dataset['X'], dataset['y'])\n"
+        "    return {'loss': float(sum(doubled))}\n"
+    )
+    outcome = setup(body, Limits(walltime_s=30, n_jobs=2))
+    assert outcome.status == "success", outcome.error
+    assert outcome.result["loss"] == 12.0

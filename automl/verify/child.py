@@ -38,6 +38,8 @@ GENERATED_MODULE = "automl_generated_train"
 SAFE_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_WAIT_POLICY": "PASSIVE"}
 # Where a space job leaves the space it built, as ConfigSpace JSON, in its work directory.
 SPACE_FILE = "config_space.json"
+# Where POSIX semaphores and shared memory live; the only place outside model_dir a trial may write.
+SHARED_MEMORY = "/dev/shm"
 # The reply's length prefix: an unsigned 64-bit big-endian integer.
 LENGTH_FORMAT = "!Q"
 # The fork server answers a job with the child's pid in this format.
@@ -116,7 +118,10 @@ def _confine(job: dict[str, Any]) -> list[str]:
     fresh = int.from_bytes(os.urandom(8), "little")
     random.seed(fresh)
     np.random.seed(fresh % 2**32)
-    protections = [confine.apply_landlock([work_dir]), confine.drop_capabilities(), confine.apply_seccomp()]
+    # /dev/shm holds POSIX semaphores, which thread pools need (joblib's threading backend, scikit-learn's
+    # n_jobs); under bubblewrap it is the sandbox's own tmpfs, not the machine's.
+    writable = [work_dir, *([SHARED_MEMORY] if os.path.isdir(SHARED_MEMORY) else [])]
+    protections = [confine.apply_landlock(writable), confine.drop_capabilities(), confine.apply_seccomp()]
     return [label for label in protections if label]
 
 
