@@ -359,7 +359,7 @@ class Runner:
             self.progress.stage(f"starting {where}")
         self.progress.start_trials(settings.n_trials)
         try:
-            with dask_client(config.workers, config.dask_scheduler, paths.root / ".dask") as client, \
+            with dask_client(config.workers, config.dask_scheduler, paths.root / ".dask", paths.trials_dir) as client, \
                     graceful_interrupts(self.progress.stage) as stop:  # fmt: skip
                 closing = CLUSTER_CLOSE_SECONDS if client is not None else 0.0
                 scenario, walltime = self._smac_scenario(paths, artifacts, reserve + closing)

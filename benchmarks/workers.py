@@ -75,6 +75,7 @@ def measure_child(workers: int, trials: int, sleep: float, facade: str, seed: in
     from automl.optimize.target import TrialTarget
     from automl.optimize.workers import dask_client
     from automl.plan import Plan
+    from automl.verify import sandbox
     from automl.verify.sandbox import Limits
 
     files = write_inputs(root, sleep)
@@ -84,8 +85,10 @@ def measure_child(workers: int, trials: int, sleep: float, facade: str, seed: in
     scenario = build_scenario(space, plan, settings, root / "smac", seed, WALLTIME, 10.0)
     target = TrialTarget(files, Limits(walltime_s=60.0, memory_mb=2048, n_jobs=1))
     began = time.perf_counter()
-    with dask_client(workers, None, root / ".dask") as client:
-        if client is not None:
+    with dask_client(workers, None, root / ".dask", files.trials_dir) as client:
+        if client is None:  # as in a real run, where verification has already started the sandbox
+            sandbox.warm_up(files.trials_dir)
+        else:
             client.wait_for_workers(workers)
         started, started_at = time.perf_counter(), time.time()
         result = run_smac(scenario, plan, target, dask_client=client)

@@ -24,11 +24,13 @@ logger = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def dask_client(workers: int, scheduler: str | None, local_directory: Path) -> Iterator[Any]:
+def dask_client(workers: int, scheduler: str | None, local_directory: Path, trials_dir: Path) -> Iterator[Any]:
     """A dask ``Client`` for SMAC (None for a single local worker), closed on exit.
 
     ``workers`` > 1 starts a local cluster of that many single-threaded worker processes;
     ``scheduler`` connects to a running one (``tcp://host:8786`` or a scheduler file's path).
+    Every worker is warmed up first (imports, its sandbox fork server for ``trials_dir``), so the
+    search's time goes to trials rather than to each worker's start.
     """
     if workers <= 1 and not scheduler:
         yield None
@@ -49,7 +51,16 @@ def dask_client(workers: int, scheduler: str | None, local_directory: Path) -> I
             stack.callback(cluster.close)
             client = Client(cluster)
         stack.callback(client.close)
+        client.run(_warm_worker, str(trials_dir))
         yield client
+
+
+def _warm_worker(trials_dir: str) -> None:
+    """On a worker: import what a trial needs and start the sandbox that will run it."""
+    import automl.optimize.target  # noqa: F401  (SMAC's pickled target lives here)
+    from automl.verify import sandbox
+
+    sandbox.warm_up(Path(trials_dir))
 
 
 @contextlib.contextmanager
