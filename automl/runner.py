@@ -12,12 +12,10 @@ import contextlib
 import json
 import logging
 import os
-import platform
 import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +44,7 @@ from automl.verify.sandbox import Limits, Predictions, run_train
 from automl.verify.space_check import check_space_code
 from automl.verify.static import load_allowed_imports
 from automl.verify.verifier import VerifyInputs, verify_train
+from automl.versions import library_versions
 from automl.writers import Artifacts, OfflineWriter, Writer
 from automl.writers.base import DraftRejected, WriteContext
 from automl.writers.scenario import settle_scenario
@@ -83,16 +82,6 @@ class RunResult:
 
     paths: RunPaths
     result: dict[str, Any]
-
-
-def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "unknown"
-    return versions
 
 
 def _loss_name(task: str) -> str:
@@ -182,7 +171,7 @@ class Runner:
                 "writer": "llm" if config.uses_model else OFFLINE,
                 "model": None if config.replay is not None or not config.uses_model else config.llm,
                 "replay_of": str(config.replay) if config.replay is not None else None,
-                "versions": _versions(),
+                "versions": library_versions(LIBRARIES),
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             },
         )

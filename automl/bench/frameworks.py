@@ -1,0 +1,243 @@
+"""The contestants: each turns (training rows, test features, budget, seed, cores) into test predictions.
+
+Every framework sees the same raw table (string categoricals and missing values included) and may
+only adapt it to what its API needs; the harness, not the framework, holds the test labels.
+
+- ``automl``: this project's runner with the offline writer and SMAC's default facade choice.
+- ``random``: the same runner with ``facade="random"``, i.e. random search over the same space: what
+  SMAC's model adds.
+- ``default``: scikit-learn's HistGradientBoosting with its defaults: a strong, search-free bar.
+- ``flaml``: FLAML's AutoML, a fast, widely used AutoML library (optional extra ``bench``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.bench.metrics import BINARY, MULTICLASS, REGRESSION, Predictions
+from automl.errors import ConfigError
+
+# automl's run is bounded by its walltime; this trial cap is never the limit (SMAC's initial
+# design is capped separately, see automl.optimize.smac_run.INITIAL_DESIGN_MAX).
+AUTOML_TRIALS = 10_000
+# The runner needs a test file with a target column; a few placeholder rows are enough, because the
+# benchmark predicts the real test rows itself and never hands automl their labels.
+PLACEHOLDER_TEST_ROWS = 20
+FLAML_MISSING = "flaml is not installed: pip install -e '.[bench]'"
+# FLAML's names for the main metrics (see automl.bench.metrics.MAIN_METRIC).
+FLAML_METRIC = {BINARY: "roc_auc", MULTICLASS: "log_loss", REGRESSION: "rmse"}
+
+logger = logging.getLogger(__name__)
+
+
+class FrameworkUnavailable(Exception):
+    """The framework cannot run here at all (a missing optional package); the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything a framework is given for one (dataset, seed): the same for every framework."""
+
+    X_train: pd.DataFrame
+    y_train: np.ndarray
+    X_test: pd.DataFrame
+    task: str  # classification or regression
+    budget_seconds: float
+    seed: int
+    cores: int
+    # Scratch space shared by the benchmark's runs (it outlives this one, so automl's sandbox can keep
+    # it bound); a framework writes only to names starting with ``tag``, which the harness removes.
+    work_dir: Path
+    tag: str
+
+    @property
+    def classes(self) -> np.ndarray:
+        """The class labels in the order of the probability columns every framework must return."""
+        return np.unique(self.y_train)
+
+    @property
+    def kind(self) -> str:
+        if self.task == REGRESSION:
+            return REGRESSION
+        return BINARY if len(self.classes) == 2 else MULTICLASS
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A framework's predictions, how long fitting took, and anything worth keeping about the fit."""
+
+    predictions: Predictions
+    fit_seconds: float
+    info: dict[str, Any]
+
+
+def _label_key(label: object) -> str:
+    """A comparable key for a label that went through a file: 3, 3.0 and '3' name the same class."""
+    if isinstance(label, bool | np.bool_):
+        return str(bool(label))
+    if isinstance(label, int | float | np.number) and float(label).is_integer():
+        return str(int(label))
+    return str(label).strip()
+
+
+def align_proba(proba: np.ndarray, own_classes: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Reorder a framework's probability columns (in its own class order) into the benchmark's order.
+
+    A class the framework never saw gets probability 0; a class it knows that the benchmark does not
+    is an error (it must have learned from something other than y_train).
+    """
+    position = {_label_key(label): i for i, label in enumerate(classes)}
+    aligned = np.zeros((proba.shape[0], len(classes)), dtype=np.float64)
+    for column, label in enumerate(own_classes):
+        key = _label_key(label)
+        if key not in position:
+            raise ValueError(f"the framework predicts class {key!r}, which the training labels do not have")
+        aligned[:, position[key]] = proba[:, column]
+    return aligned
+
+
+def _from_proba(proba: np.ndarray, classes: np.ndarray) -> Predictions:
+    """Labels as the most probable class: one rule for every framework, so accuracy is comparable."""
+    return Predictions(labels=classes[np.argmax(proba, axis=1)], proba=proba)
+
+
+def _run_automl(task: Task, facade: str, workers: int = 1) -> Outcome:
+    """One automl run under the budget, then the test rows predicted by the run's final model."""
+    from automl.config import RunConfig, ScenarioSettings
+    from automl.predictor import FittedModel
+    from automl.runner import run
+
+    target = "target"
+    while target in task.X_train.columns:  # a feature may already be called so
+        target = f"_{target}"
+    data_dir = task.work_dir / f"{task.tag}-data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    train_file, test_file = data_dir / "train.parquet", data_dir / "test.parquet"
+    task.X_train.assign(**{target: task.y_train}).to_parquet(train_file, index=False)
+    placeholder = task.y_train[0] if task.task != REGRESSION else float(np.mean(task.y_train))
+    task.X_test.head(PLACEHOLDER_TEST_ROWS).assign(**{target: placeholder}).to_parquet(test_file, index=False)
+    scenario = ScenarioSettings(n_trials=AUTOML_TRIALS, walltime_limit=task.budget_seconds)
+    config = RunConfig(data=str(train_file), target=target, test_data=str(test_file), task=task.task,
+                       seed=task.seed, out=task.work_dir / f"{task.tag}-run", facade=facade,
+                       scenario=scenario, workers=workers)  # fmt: skip
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        # The runner scores the placeholder rows too; their one-class labels make scikit-learn warn.
+        warnings.filterwarnings("ignore", "y_pred contains classes not in y_true", UserWarning)
+        result = run(config)
+    fit_seconds = time.perf_counter() - started
+    model = FittedModel.load(result.paths.root)
+    info = {"n_trials": result.result.get("n_trials"), "facade": result.result.get("facade"),
+            "incumbent": (result.result.get("incumbent") or {}).get("algorithm")}  # fmt: skip
+    if task.task == REGRESSION:
+        values = np.asarray(model.predict(task.X_test, source="benchmark test rows"), dtype=np.float64)
+        return Outcome(Predictions(values=values), fit_seconds, info)
+    assert model.classes is not None
+    proba = align_proba(model.predict_proba(task.X_test, source="benchmark test rows"), model.classes, task.classes)
+    return Outcome(_from_proba(proba, task.classes), fit_seconds, info)
+
+
+def run_automl(task: Task) -> Outcome:
+    """automl with the offline writer; the runner chooses the facade (hpo below 20 000 rows)."""
+    return _run_automl(task, "auto")
+
+
+def run_random(task: Task) -> Outcome:
+    """automl with random search instead of SMAC's model: the same space, writer and budget."""
+    return _run_automl(task, "random")
+
+
+def _as_categories(X_train: pd.DataFrame, X_test: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """String columns as pandas categories learned from the training rows (unseen test values become missing)."""
+    X_train, X_test = X_train.copy(), X_test.copy()
+    for column in X_train.columns:
+        if not (pd.api.types.is_numeric_dtype(X_train[column]) or pd.api.types.is_bool_dtype(X_train[column])):
+            dtype = pd.CategoricalDtype(sorted(X_train[column].dropna().unique(), key=str))
+            X_train[column] = X_train[column].astype(dtype)
+            X_test[column] = X_test[column].where(X_test[column].isin(dtype.categories)).astype(dtype)
+    return X_train, X_test
+
+
+def run_default(task: Task) -> Outcome:
+    """HistGradientBoosting with scikit-learn's defaults, categoricals natively, on ``cores`` threads."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
+
+    X_train, X_test = _as_categories(task.X_train, task.X_test)
+    started = time.perf_counter()
+    with threadpool_limits(limits=task.cores):
+        if task.task == REGRESSION:
+            model: Any = HistGradientBoostingRegressor(categorical_features="from_dtype", random_state=task.seed)
+            model.fit(X_train, task.y_train)
+            fit_seconds = time.perf_counter() - started
+            return Outcome(Predictions(values=model.predict(X_test).astype(np.float64)), fit_seconds, {})
+        model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=task.seed)
+        model.fit(X_train, task.y_train)
+        fit_seconds = time.perf_counter() - started
+        proba = align_proba(model.predict_proba(X_test), model.classes_, task.classes)
+    return Outcome(_from_proba(proba, task.classes), fit_seconds, {})
+
+
+def _flaml_automl() -> Any:
+    """FLAML's AutoML class, or FrameworkUnavailable naming the install command."""
+    try:
+        from flaml import AutoML
+    except ImportError:
+        raise FrameworkUnavailable(FLAML_MISSING) from None
+    return AutoML
+
+
+def run_flaml(task: Task) -> Outcome:
+    """FLAML's AutoML under the same budget and cores, told the benchmark's main metric."""
+    automl_class = _flaml_automl()
+    X_train, X_test = _as_categories(task.X_train, task.X_test)
+    model = automl_class()
+    started = time.perf_counter()
+    with _quiet("flaml"):
+        model.fit(X_train, task.y_train, task="regression" if task.task == REGRESSION else "classification",
+                  time_budget=task.budget_seconds, n_jobs=task.cores, seed=task.seed,
+                  metric=FLAML_METRIC[task.kind], verbose=0)  # fmt: skip
+    fit_seconds = time.perf_counter() - started
+    info = {"incumbent": model.best_estimator}
+    if task.task == REGRESSION:
+        return Outcome(Predictions(values=np.asarray(model.predict(X_test), dtype=np.float64)), fit_seconds, info)
+    proba = align_proba(np.asarray(model.predict_proba(X_test)), np.asarray(model.classes_), task.classes)
+    return Outcome(_from_proba(proba, task.classes), fit_seconds, info)
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Silence a library's INFO chatter for the call (libraries should not print; some do)."""
+    library_logger = logging.getLogger(logger_name)
+    level = library_logger.level
+    library_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        library_logger.setLevel(level)
+
+
+FRAMEWORKS: dict[str, Callable[[Task], Outcome]] = {
+    "automl": run_automl,
+    "random": run_random,
+    "default": run_default,
+    "flaml": run_flaml,
+}
+
+
+def check_frameworks(names: list[str]) -> list[str]:
+    """The requested names, checked against the registry (an unknown one is a ConfigError)."""
+    unknown = [name for name in names if name not in FRAMEWORKS]
+    if unknown or not names:
+        raise ConfigError(f"unknown benchmark framework(s) {unknown or names}: choose from {', '.join(FRAMEWORKS)}")
+    return list(dict.fromkeys(names))

@@ -1,0 +1,248 @@
+"""The benchmark protocol: same split, same budget, same cores for every framework; every result stored.
+
+For each dataset and seed the table is split once (25 % test, stratified for classification,
+seeded), and every framework fits on the same training rows and predicts the same test rows. The
+harness alone holds the test labels and scores every framework with the same function. A framework
+that raises, or returns predictions that cannot be scored, is scored as the constant predictor and
+counted as failed, as in the AutoML Benchmark: a failure then costs what knowing nothing costs.
+Frameworks run in this process, one after another, so they never compete for the cores; one that
+runs far past its budget is kept but flagged.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from automl.bench import frameworks as registry
+from automl.bench.frameworks import FrameworkUnavailable, Outcome, Task
+from automl.bench.metrics import MAIN_METRIC, Predictions, check_predictions, constant_predictions, problem_kind, score
+from automl.bench.store import ResultStore
+from automl.bench.suites import Dataset, get_suite
+from automl.errors import ConfigError
+from automl.versions import library_versions
+
+TEST_SHARE = 0.25
+# A framework taking longer than this (budget × factor + slack) is recorded but flagged.
+OVER_BUDGET_FACTOR = 2.0
+OVER_BUDGET_SLACK = 30.0
+# Error texts are kept this long (the end of a traceback says what failed).
+ERROR_CHARS = 2000
+VERSIONED = ("automl", "smac", "scikit-learn", "flaml", "lightgbm", "xgboost", "numpy", "pandas")
+
+Progress = Callable[[str], None]
+
+
+def versions() -> dict[str, str]:
+    """Library versions recorded with every row, so a result can be traced to what produced it."""
+    return library_versions(VERSIONED)
+
+
+def split(dataset: Dataset, seed: int) -> tuple[Any, Any, np.ndarray, np.ndarray]:
+    """The held-out split of ``dataset`` for ``seed``: identical for every framework and every call."""
+    frame, target = dataset.load()
+    frame = frame[frame[target].notna()].reset_index(drop=True)
+    X = frame.drop(columns=[target])
+    y = frame[target].to_numpy(dtype=object if dataset.task == "classification" else np.float64)
+    stratify = y if dataset.task == "classification" else None
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=TEST_SHARE, random_state=seed, stratify=stratify
+    )
+    return X_train.reset_index(drop=True), X_test.reset_index(drop=True), y_train, y_test
+
+
+def _key(suite: str, dataset: str, framework: str, seed: int, budget: float) -> dict[str, Any]:
+    return {"suite": suite, "dataset": dataset, "framework": framework, "seed": seed, "budget": float(budget)}
+
+
+def run_one(framework: str, task: Task, y_test: np.ndarray) -> dict[str, Any]:
+    """Fit, predict and score one framework; never raises for the framework's own failures."""
+    classes = task.classes if task.task == "classification" else np.asarray([])
+    kind = problem_kind(task.task, len(classes))
+    n_test = len(task.X_test)
+    status, error, info = "ok", "", {}
+    fit_seconds: float | None = None
+    started = time.perf_counter()
+    try:
+        outcome: Outcome = registry.FRAMEWORKS[framework](task)
+        fit_seconds, info = outcome.fit_seconds, outcome.info
+        check_predictions(task.task, outcome.predictions, classes, n_test)
+        predictions: Predictions | None = outcome.predictions
+    except FrameworkUnavailable as unavailable:
+        status, error, predictions = "unavailable", str(unavailable), None
+    except Exception as failure:  # a framework's bug or limit is a result to record, not a crash
+        status, predictions = "failed", None
+        error = "".join(traceback.format_exception(failure))[-ERROR_CHARS:]
+    seconds = time.perf_counter() - started
+    row: dict[str, Any] = {
+        "task": task.task,
+        "main_metric": MAIN_METRIC[kind],
+        "status": status,
+        "seconds": round(fit_seconds if fit_seconds is not None else seconds, 3),
+        "predict_seconds": round(seconds - fit_seconds, 3) if fit_seconds is not None else None,
+        "over_budget": int(seconds > OVER_BUDGET_FACTOR * task.budget_seconds + OVER_BUDGET_SLACK),
+        "cores": task.cores,
+        "n_train": len(task.X_train),
+        "n_test": n_test,
+        "error": error,
+        "info": info,
+    }
+    if status == "unavailable":
+        return row
+    if predictions is None:
+        predictions = constant_predictions(task.task, task.y_train, classes, n_test)
+    metrics = score(task.task, y_test, predictions, classes)
+    row.update({name: metrics.get(name) for name in ("roc_auc", "log_loss", "rmse", "accuracy", "r2")})
+    row.update({"metrics": metrics, "main_value": metrics[MAIN_METRIC[kind]]})
+    return row
+
+
+def _describe(row: dict[str, Any]) -> str:
+    if row["status"] == "unavailable":
+        return f"unavailable ({row['error']})"
+    text = f"{row['status']} {row['main_metric']}={row['main_value']:.4f} in {row['seconds']:.0f} s"
+    if row["status"] == "failed":
+        text += f" (constant predictor imputed: {row['error'].strip().splitlines()[-1]})"
+    return text + (" [over budget]" if row["over_budget"] else "")
+
+
+def run_bench(
+    suite: str,
+    budget: float,
+    seeds: int,
+    frameworks: list[str],
+    db: Path,
+    cores: int,
+    work_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
+    """Run every (dataset, seed, framework) of ``suite`` not yet in ``db``; return all their rows.
+
+    Seeds are 0..seeds-1. Rows already final in the database are not rerun (their returned dict has
+    ``reused=True``), so an interrupted benchmark continues and a new framework or seed adds only
+    its own runs. ``work_dir`` keeps the frameworks' scratch files (automl's run directories);
+    without it they go to a temporary folder that is removed after each run.
+    """
+    datasets = get_suite(suite)
+    names = registry.check_frameworks(frameworks)
+    if not (isinstance(seeds, int) and seeds >= 1):
+        raise ConfigError(f"--seeds must be a whole number of at least 1, got {seeds!r}")
+    if not budget > 0:
+        raise ConfigError(f"--budget must be a number of seconds greater than 0, got {budget!r}")
+    if not (isinstance(cores, int) and cores >= 1):
+        raise ConfigError(f"--cores must be a whole number of at least 1, got {cores!r}")
+    store = ResultStore(db)
+    say = progress or (lambda message: None)
+    if work_dir is None:
+        scratch = _process_scratch()
+    else:
+        scratch = work_dir.resolve()
+        scratch.mkdir(parents=True, exist_ok=True)
+    plan = _Plan(suite, datasets, seeds, names, budget, cores, scratch, keep=work_dir is not None)
+    with cpu_fence(cores):
+        return plan.run(store, db.name, say)
+
+
+@contextlib.contextmanager
+def cpu_fence(cores: int) -> Iterator[None]:
+    """Keep this process, and every thread and process it starts, on ``cores`` CPUs.
+
+    ``n_jobs`` is a request each framework may read its own way (automl sizes its trials by the
+    machine's core count); CPU affinity holds all of them, and their children, to the same cores.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    allowed = sorted(os.sched_getaffinity(0))
+    if cores >= len(allowed):
+        yield
+        return
+    os.sched_setaffinity(0, allowed[:cores])
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+_scratch: Path | None = None
+
+
+def _process_scratch() -> Path:
+    """One temporary folder for every benchmark of this process, removed at exit.
+
+    automl's sandbox keeps every folder it has bound for the life of its fork server; a folder
+    removed while bound would make the next server start fail, so the folder lives as long as it.
+    """
+    global _scratch
+    if _scratch is None or not _scratch.is_dir():
+        _scratch = Path(tempfile.mkdtemp(prefix="automl-bench-"))
+        atexit.register(shutil.rmtree, _scratch, True)
+    return _scratch
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One benchmark invocation: what to run and where frameworks may write."""
+
+    suite: str
+    datasets: tuple[Dataset, ...]
+    seeds: int
+    frameworks: list[str]
+    budget: float
+    cores: int
+    scratch: Path
+    keep: bool
+
+    def run(self, store: ResultStore, db_name: str, say: Progress) -> list[dict[str, Any]]:
+        """Every combination in order, skipping final rows; each new row is stored as soon as it exists."""
+        suite, budget = self.suite, self.budget
+        total, done, rows = len(self.datasets) * self.seeds * len(self.frameworks), 0, []
+        library_versions = versions()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        for dataset in self.datasets:
+            for seed in range(self.seeds):
+                todo = [name for name in self.frameworks if not store.is_done(suite, dataset.name, name, seed, budget)]
+                if todo:
+                    X_train, X_test, y_train, y_test = split(dataset, seed)
+                for name in self.frameworks:
+                    done += 1
+                    where = f"[{done}/{total}] {suite}/{dataset.name} seed {seed} {name}"
+                    if name not in todo:
+                        row = store.get(suite, dataset.name, name, seed, budget) or {}
+                        rows.append({**row, "reused": True})
+                        say(f"{where}: already in {db_name}, skipped")
+                        continue
+                    say(f"{where}: running ({budget:g} s budget, {self.cores} cores)")
+                    tag = f"{dataset.name}-s{seed}-{name}-{stamp}"
+                    task = Task(X_train, y_train, X_test, dataset.task, budget, seed, self.cores, self.scratch, tag)
+                    try:
+                        row = run_one(name, task, y_test)
+                    finally:
+                        if not self.keep:
+                            _remove_tagged(self.scratch, tag)
+                    row.update(_key(suite, dataset.name, name, seed, budget))
+                    row.update({"versions": library_versions,
+                                "timestamp": datetime.now(UTC).isoformat(timespec="seconds")})  # fmt: skip
+                    store.put(row)
+                    rows.append({**(store.get(suite, dataset.name, name, seed, budget) or row), "reused": False})
+                    say(f"{where}: {_describe(row)}")
+        return rows
+
+
+def _remove_tagged(scratch: Path, tag: str) -> None:
+    """Remove what one framework run wrote (its names start with its tag); the shared folder stays."""
+    for path in scratch.glob(f"{tag}*"):
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)

@@ -1,0 +1,132 @@
+"""The benchmark's results database: one SQLite row per (suite, dataset, framework, seed, budget).
+
+A benchmark takes hours, so every result is committed the moment it exists; a killed or extended
+run continues where it stopped (rows already there are skipped, new frameworks and seeds are
+added). SQLite needs no server and one file is easy to keep next to the docs it produced.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+# Rows with these statuses are final; an "unavailable" row is retried once the framework is installed.
+DONE_STATUSES = ("ok", "failed")
+KEY = ("suite", "dataset", "framework", "seed", "budget")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    suite TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    framework TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    budget REAL NOT NULL,
+    task TEXT,
+    main_metric TEXT,
+    main_value REAL,
+    roc_auc REAL,
+    log_loss REAL,
+    rmse REAL,
+    accuracy REAL,
+    r2 REAL,
+    metrics TEXT,
+    status TEXT NOT NULL,
+    seconds REAL,
+    predict_seconds REAL,
+    over_budget INTEGER NOT NULL DEFAULT 0,
+    cores INTEGER,
+    n_train INTEGER,
+    n_test INTEGER,
+    error TEXT NOT NULL DEFAULT '',
+    info TEXT,
+    versions TEXT,
+    timestamp TEXT NOT NULL,
+    PRIMARY KEY (suite, dataset, framework, seed, budget)
+)
+"""
+COLUMNS = (
+    *KEY,
+    "task",
+    "main_metric",
+    "main_value",
+    "roc_auc",
+    "log_loss",
+    "rmse",
+    "accuracy",
+    "r2",
+    "metrics",
+    "status",
+    "seconds",
+    "predict_seconds",
+    "over_budget",
+    "cores",
+    "n_train",
+    "n_test",
+    "error",
+    "info",
+    "versions",
+    "timestamp",
+)
+JSON_COLUMNS = ("metrics", "info", "versions")
+
+
+class ResultStore:
+    """Reads and writes benchmark rows; each write is its own committed transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as connection:
+            connection.execute(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection per operation: nothing stays open between results, so a kill loses nothing."""
+        with closing(sqlite3.connect(self.path, timeout=30.0)) as connection, connection:
+            connection.row_factory = sqlite3.Row
+            yield connection
+
+    def is_done(self, suite: str, dataset: str, framework: str, seed: int, budget: float) -> bool:
+        """Whether this combination already has a final (ok or failed) result."""
+        with self._connect() as connection:
+            found = connection.execute(
+                "SELECT 1 FROM results WHERE suite=? AND dataset=? AND framework=? AND seed=? AND budget=? "
+                f"AND status IN ({', '.join('?' * len(DONE_STATUSES))})",
+                (suite, dataset, framework, seed, float(budget), *DONE_STATUSES),
+            ).fetchone()
+        return found is not None
+
+    def put(self, row: dict[str, Any]) -> None:
+        """Insert or replace the row with this key; JSON columns may be given as dicts."""
+        values = [json.dumps(row.get(column)) if column in JSON_COLUMNS else row.get(column) for column in COLUMNS]
+        values[KEY.index("budget")] = float(row["budget"])
+        with self._connect() as connection:
+            connection.execute(
+                f"INSERT OR REPLACE INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                values,
+            )
+
+    def rows(self, suite: str | None = None, budget: float | None = None) -> list[dict[str, Any]]:
+        """Every stored row (optionally of one suite and budget), JSON columns decoded."""
+        query, arguments = "SELECT * FROM results WHERE 1=1", []
+        if suite is not None:
+            query, arguments = query + " AND suite=?", [*arguments, suite]
+        if budget is not None:
+            query, arguments = query + " AND budget=?", [*arguments, float(budget)]
+        with self._connect() as connection:
+            found = connection.execute(query + " ORDER BY suite, budget, dataset, seed, framework", arguments)
+            rows = [dict(row) for row in found.fetchall()]
+        for row in rows:
+            for column in JSON_COLUMNS:
+                row[column] = json.loads(row[column]) if row[column] else {}
+        return rows
+
+    def get(self, suite: str, dataset: str, framework: str, seed: int, budget: float) -> dict[str, Any] | None:
+        """The row with this key, or None."""
+        for row in self.rows(suite, budget):
+            if (row["dataset"], row["framework"], row["seed"]) == (dataset, framework, seed):
+                return row
+        return None

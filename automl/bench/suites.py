@@ -1,0 +1,205 @@
+"""The benchmark's datasets, grouped into named suites; every one loads without a network.
+
+A suite is a fixed list, so two benchmark runs of the same suite compare the same problems. The
+generated datasets are built from a fixed random state: the same rows on every machine and every
+call, which is what lets results from different days share one database.
+
+``smoke`` is for tests and quick checks (seconds per framework); ``offline`` covers what the
+runner meets in practice: scikit-learn's bundled tables, string categoricals, missing values,
+class imbalance, many classes, regression, and tables above 10 000 rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.datasets import make_classification, make_friedman1
+
+from automl.data.load import BUNDLED_TARGET, load_table
+from automl.errors import ConfigError
+
+TARGET = "target"
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+# Every generated table derives its rows from this state (plus a per-dataset offset).
+DATA_SEED = 20240
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One benchmark problem: a name, its task, and how to build its table (features plus target)."""
+
+    name: str
+    task: str
+    loader: Callable[[], pd.DataFrame]
+    description: str
+    target: str = TARGET
+
+    def load(self) -> tuple[pd.DataFrame, str]:
+        """The whole table and its target column; the harness splits it, never the loader."""
+        frame = self.loader()
+        return frame, self.target
+
+
+def _bundled(name: str, rows: int | None = None) -> Callable[[], pd.DataFrame]:
+    """A scikit-learn bundled table (class names as labels), optionally a stratified subsample."""
+
+    def load() -> pd.DataFrame:
+        frame = load_table(f"sklearn:{name}")
+        if rows is None or rows >= len(frame):
+            return frame
+        # A stratified subsample keeps the class balance of the full table.
+        shuffled = frame.sample(frac=1.0, random_state=DATA_SEED)
+        share = rows / len(frame)
+        parts = [group.head(round(len(group) * share)) for _, group in shuffled.groupby(BUNDLED_TARGET, sort=True)]
+        return pd.concat(parts).sort_index().reset_index(drop=True)
+
+    return load
+
+
+def _categorical_signal(rng: np.random.Generator, rows: int, levels: int, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    """A string column with ``levels`` unevenly frequent values, and each value's effect on the target."""
+    weights = rng.dirichlet(np.full(levels, 2.0))
+    names = np.asarray([f"{prefix}_{i:02d}" for i in range(levels)], dtype=object)
+    codes = rng.choice(levels, size=rows, p=weights)
+    effects = rng.normal(scale=1.0, size=levels)
+    return names[codes], effects[codes]
+
+
+def _with_missing(frame: pd.DataFrame, rng: np.random.Generator, shares: dict[str, float]) -> pd.DataFrame:
+    """Blank out a share of each named column, at random rows (missing completely at random)."""
+    for column, share in shares.items():
+        frame.loc[rng.random(len(frame)) < share, column] = np.nan
+    return frame
+
+
+def mixed_table(rows: int, task: str, n_classes: int = 2, offset: int = 0) -> pd.DataFrame:
+    """Numbers, two string categoricals, missing values and a target that needs all of them.
+
+    The target mixes a linear part, a nonlinearity, an interaction and both categoricals' effects,
+    so a model that drops the categories, or cannot fit interactions, loses measurably.
+    """
+    rng = np.random.default_rng(DATA_SEED + offset)
+    x = rng.normal(size=(rows, 5))
+    shop, shop_effect = _categorical_signal(rng, rows, 30, "shop")
+    colour, colour_effect = _categorical_signal(rng, rows, 5, "colour")
+    signal = 1.0 * x[:, 0] + np.sin(2.0 * x[:, 1]) + 0.8 * x[:, 0] * x[:, 2] + 0.7 * shop_effect + 0.9 * colour_effect
+    frame = pd.DataFrame({f"num_{i}": x[:, i] for i in range(5)})
+    frame["shop"] = shop
+    frame["colour"] = colour
+    frame = _with_missing(frame, rng, {"num_0": 0.08, "num_2": 0.15, "shop": 0.05, "colour": 0.1})
+    noisy = signal + rng.normal(scale=0.6, size=rows)
+    if task == REGRESSION:
+        frame[TARGET] = 10.0 + 3.0 * noisy
+        return frame
+    # Classes are quantile bands of the noisy signal: balanced, and ordered in a way models must learn.
+    edges = np.quantile(noisy, np.linspace(0, 1, n_classes + 1)[1:-1])
+    names = np.asarray([f"class_{chr(ord('a') + i)}" for i in range(n_classes)], dtype=object)
+    frame[TARGET] = names[np.searchsorted(edges, noisy)]
+    return frame
+
+
+def imbalanced_table(rows: int, minority: float, offset: int = 0) -> pd.DataFrame:
+    """A binary problem whose positive class is rare (``minority`` share), with some label noise."""
+    X, y = make_classification(
+        n_samples=rows,
+        n_features=12,
+        n_informative=5,
+        n_redundant=2,
+        weights=[1.0 - minority],
+        flip_y=0.01,
+        class_sep=0.8,
+        random_state=DATA_SEED + offset,
+    )
+    frame = pd.DataFrame(X, columns=[f"f{i:02d}" for i in range(X.shape[1])])
+    frame[TARGET] = np.where(y == 1, "rare", "common").astype(object)
+    return frame
+
+
+def friedman_table(rows: int, offset: int = 0) -> pd.DataFrame:
+    """Friedman's nonlinear regression problem plus a categorical shift and missing values."""
+    rng = np.random.default_rng(DATA_SEED + offset)
+    X, y = make_friedman1(n_samples=rows, n_features=8, noise=1.0, random_state=DATA_SEED + offset)
+    region, region_effect = _categorical_signal(rng, rows, 12, "region")
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    frame["region"] = region
+    frame = _with_missing(frame, rng, {"x3": 0.1, "region": 0.05})
+    frame[TARGET] = y + 2.0 * region_effect
+    return frame
+
+
+def _generated(build: Callable[..., pd.DataFrame], *args: object, **kwargs: object) -> Callable[[], pd.DataFrame]:
+    return lambda: build(*args, **kwargs)
+
+
+SMOKE = (
+    Dataset("iris", CLASSIFICATION, _bundled("iris"), "scikit-learn iris: 150 rows, 4 numeric, 3 classes"),
+    Dataset(
+        "breast_cancer_300",
+        CLASSIFICATION,
+        _bundled("breast_cancer", rows=300),
+        "stratified 300-row subsample of breast_cancer: 30 numeric, binary",
+    ),
+    Dataset(
+        "regression_300",
+        REGRESSION,
+        _generated(mixed_table, 300, REGRESSION, offset=1),
+        "generated: 300 rows, 5 numeric + 2 string categoricals, missing values",
+    ),
+)
+
+OFFLINE = (
+    Dataset("breast_cancer", CLASSIFICATION, _bundled("breast_cancer"), "569 rows, 30 numeric, binary (63/37)"),
+    Dataset("wine", CLASSIFICATION, _bundled("wine"), "178 rows, 13 numeric, 3 classes"),
+    Dataset("digits", CLASSIFICATION, _bundled("digits"), "1 797 rows, 64 numeric (pixels), 10 classes"),
+    Dataset("iris", CLASSIFICATION, _bundled("iris"), "150 rows, 4 numeric, 3 classes"),
+    Dataset("diabetes", REGRESSION, _bundled("diabetes"), "442 rows, 10 numeric, regression"),
+    Dataset(
+        "mixed_binary",
+        CLASSIFICATION,
+        _generated(mixed_table, 3000, CLASSIFICATION, 2, offset=2),
+        "generated: 3 000 rows, 5 numeric + 2 string categoricals, missing values, binary",
+    ),
+    Dataset(
+        "mixed_multiclass",
+        CLASSIFICATION,
+        _generated(mixed_table, 4000, CLASSIFICATION, 5, offset=3),
+        "generated: 4 000 rows, 5 numeric + 2 string categoricals, missing values, 5 classes",
+    ),
+    Dataset(
+        "imbalanced",
+        CLASSIFICATION,
+        _generated(imbalanced_table, 5000, 0.05, offset=4),
+        "generated: 5 000 rows, 12 numeric, binary with 5% positives",
+    ),
+    Dataset(
+        "mixed_regression",
+        REGRESSION,
+        _generated(mixed_table, 3000, REGRESSION, offset=5),
+        "generated: 3 000 rows, 5 numeric + 2 string categoricals, missing values, regression",
+    ),
+    Dataset(
+        "large_mixed_binary",
+        CLASSIFICATION,
+        _generated(mixed_table, 20000, CLASSIFICATION, 2, offset=6),
+        "generated: 20 000 rows, 5 numeric + 2 string categoricals, missing values, binary",
+    ),
+    Dataset(
+        "large_regression",
+        REGRESSION,
+        _generated(friedman_table, 15000, offset=7),
+        "generated: 15 000 rows, Friedman #1 (8 numeric) + 1 string categorical, missing values, regression",
+    ),
+)
+
+SUITES: dict[str, tuple[Dataset, ...]] = {"smoke": SMOKE, "offline": OFFLINE}
+
+
+def get_suite(name: str) -> tuple[Dataset, ...]:
+    """The datasets of suite ``name``; an unknown name is a ConfigError listing the known ones."""
+    if name not in SUITES:
+        raise ConfigError(f"unknown benchmark suite {name!r}: choose one of {', '.join(SUITES)}")
+    return SUITES[name]

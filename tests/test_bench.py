@@ -1,0 +1,276 @@
+"""automl bench: suites, protocol, resumable store, imputation of failures, ranking math and the report."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl.bench import bench_report, run_bench
+from automl.bench import frameworks as registry
+from automl.bench.frameworks import Outcome, Task, align_proba
+from automl.bench.harness import cpu_fence, split
+from automl.bench.metrics import Predictions
+from automl.bench.ranking import rank, rank_values
+from automl.bench.store import ResultStore
+from automl.bench.suites import OFFLINE, SMOKE, SUITES
+from automl.errors import ConfigError
+
+SMOKE_BUDGET = 5.0
+REAL_FRAMEWORKS = ["default", "random", "automl"]
+
+
+@pytest.fixture(scope="module")
+def smoke_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """One real benchmark of the smoke suite (three frameworks, one seed, 5 s each), shared by the tests."""
+    db = tmp_path_factory.mktemp("bench") / "bench.db"
+    rows = run_bench("smoke", SMOKE_BUDGET, 1, REAL_FRAMEWORKS, db, cores=1)
+    return db, rows
+
+
+def _guess(task: Task) -> Outcome:
+    """A fast stand-in framework: the first training label (or value) for every test row."""
+    n = len(task.X_test)
+    if task.task == "regression":
+        return Outcome(Predictions(values=np.full(n, float(task.y_train[0]))), 0.01, {})
+    proba = np.zeros((n, len(task.classes)))
+    proba[:, list(task.classes).index(task.y_train[0])] = 1.0
+    return Outcome(Predictions(labels=np.repeat(task.y_train[0], n), proba=proba), 0.01, {})
+
+
+def _broken(task: Task) -> Outcome:
+    raise RuntimeError("this framework always fails")
+
+
+def _wrong_shape(task: Task) -> Outcome:
+    return Outcome(Predictions(labels=np.asarray(["x"]), proba=np.ones((1, 1)), values=np.ones(1)), 0.01, {})
+
+
+@pytest.mark.e2e
+def test_real_bench_stores_one_row_per_combination(smoke_db: tuple[Path, list[dict[str, Any]]]) -> None:
+    db, rows = smoke_db
+    stored = ResultStore(db).rows()
+    assert len(stored) == len(rows) == len(SMOKE) * len(REAL_FRAMEWORKS)
+    assert {(row["dataset"], row["framework"]) for row in stored} == {
+        (dataset.name, name) for dataset in SMOKE for name in REAL_FRAMEWORKS
+    }
+    for row in stored:
+        assert row["status"] == "ok", row["error"]
+        assert row["main_value"] is not None and math.isfinite(row["main_value"])
+        assert row["seconds"] < 2 * SMOKE_BUDGET + 30 and not row["over_budget"]
+        assert row["versions"]["scikit-learn"] and row["timestamp"]
+    by_key = {(row["dataset"], row["framework"]): row for row in stored}
+    assert by_key[("iris", "automl")]["main_metric"] == "log_loss"
+    assert by_key[("breast_cancer_300", "automl")]["main_metric"] == "roc_auc"
+    assert by_key[("breast_cancer_300", "automl")]["main_value"] > 0.9
+    assert by_key[("regression_300", "automl")]["main_metric"] == "rmse"
+    assert by_key[("iris", "random")]["info"]["facade"] == "random"
+
+
+@pytest.mark.e2e
+def test_second_call_skips_existing_rows(smoke_db: tuple[Path, list[dict[str, Any]]]) -> None:
+    db, _ = smoke_db
+    before = ResultStore(db).rows()
+    messages: list[str] = []
+    again = run_bench("smoke", SMOKE_BUDGET, 1, REAL_FRAMEWORKS, db, cores=1, progress=messages.append)
+    assert all(row["reused"] for row in again) and len(again) == len(before)
+    assert ResultStore(db).rows() == before
+    assert all("skipped" in message for message in messages)
+
+
+@pytest.mark.e2e
+def test_report_writes_table_and_plots(smoke_db: tuple[Path, list[dict[str, Any]]], tmp_path: Path) -> None:
+    db, _ = smoke_db
+    text, plots = bench_report(db, tmp_path / "report")
+    assert "| framework | mean rank |" in text and "Suite `smoke`, budget 5 s" in text
+    for name in REAL_FRAMEWORKS:
+        assert f"| {name} |" in text
+    assert (tmp_path / "report" / "ranks.md").read_text().strip() == text.strip()
+    assert [path.name for path in plots] == ["scores.png", "ranks.png"]
+    assert all(path.stat().st_size > 1000 and path.read_bytes()[:4] == b"\x89PNG" for path in plots)
+
+
+def test_new_frameworks_and_seeds_are_added(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(registry.FRAMEWORKS, "guess", _guess)
+    monkeypatch.setitem(registry.FRAMEWORKS, "other", _guess)
+    db = tmp_path / "bench.db"
+    first = run_bench("smoke", 1.0, 1, ["guess"], db, cores=1)
+    assert [row["reused"] for row in first] == [False] * len(SMOKE)
+    second = run_bench("smoke", 1.0, 2, ["guess", "other"], db, cores=1)
+    assert sum(not row["reused"] for row in second) == len(SMOKE) * 4 - len(SMOKE)
+    assert len(ResultStore(db).rows()) == len(SMOKE) * 4
+    run_bench("smoke", 2.0, 1, ["guess"], db, cores=1)  # another budget is another row
+    assert len(ResultStore(db).rows(budget=2.0)) == len(SMOKE)
+
+
+@pytest.mark.parametrize("failing", [_broken, _wrong_shape])
+def test_failing_framework_gets_the_constant_predictor(
+    failing: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(registry.FRAMEWORKS, "failing", failing)
+    monkeypatch.setitem(registry.FRAMEWORKS, "guess", _guess)
+    db = tmp_path / "bench.db"
+    rows = {row["dataset"]: row for row in run_bench("smoke", 1.0, 1, ["failing", "guess"], db, 1)
+            if row["framework"] == "failing"}  # fmt: skip
+    assert {row["status"] for row in rows.values()} == {"failed"}
+    assert "always fails" in rows["iris"]["error"] or "expected" in rows["iris"]["error"]
+    assert rows["breast_cancer_300"]["roc_auc"] == pytest.approx(0.5)  # a constant score ranks nothing
+    _, _, iris_train, iris_test = split(SMOKE[0], 0)
+    prior = {label: np.mean(iris_train == label) for label in set(iris_train)}  # the training class shares
+    assert rows["iris"]["log_loss"] == pytest.approx(-np.mean([np.log(prior[label]) for label in iris_test]))
+    _, _, y_train, y_test = split(SMOKE[2], 0)
+    assert rows["regression_300"]["rmse"] == pytest.approx(float(np.sqrt(np.mean((y_test - y_train.mean()) ** 2))))
+    summary = {entry.framework: entry for entry in rank(ResultStore(db).rows()).table}
+    assert summary["failing"].failures == len(SMOKE) and summary["guess"].failures == 0
+    assert run_bench("smoke", 1.0, 1, ["failing"], db, 1)[0]["reused"]  # a failure is a final result
+
+
+def test_flaml_missing_is_reported_not_crashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "flaml", None)  # makes `import flaml` raise ImportError
+    monkeypatch.setitem(registry.FRAMEWORKS, "guess", _guess)
+    db = tmp_path / "bench.db"
+    messages: list[str] = []
+    rows = run_bench("smoke", 1.0, 1, ["flaml", "guess"], db, 1, progress=messages.append)
+    flaml_rows = [row for row in rows if row["framework"] == "flaml"]
+    assert [row["status"] for row in flaml_rows] == ["unavailable"] * len(SMOKE)
+    assert "pip install -e '.[bench]'" in flaml_rows[0]["error"] and flaml_rows[0]["main_value"] is None
+    assert any("unavailable (flaml is not installed" in message for message in messages)
+    text, _ = bench_report(db, tmp_path / "report")
+    assert "Not ranked (unavailable here): flaml." in text and "| flaml |" not in text
+    # An unavailable row is retried on the next run (here: it stays unavailable, but is not skipped).
+    again = run_bench("smoke", 1.0, 1, ["flaml"], db, 1)
+    assert not any(row["reused"] for row in again)
+
+
+def test_unknown_names_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown benchmark suite 'nope': choose one of smoke, offline"):
+        run_bench("nope", 5, 1, ["default"], tmp_path / "b.db", 1)
+    with pytest.raises(ConfigError, match=r"unknown benchmark framework\(s\) \['h2o'\]: choose from automl, random"):
+        run_bench("smoke", 5, 1, ["default", "h2o"], tmp_path / "b.db", 1)
+    with pytest.raises(ConfigError, match="--seeds"):
+        run_bench("smoke", 5, 0, ["default"], tmp_path / "b.db", 1)
+    with pytest.raises(ConfigError, match="does not exist"):
+        bench_report(tmp_path / "missing.db", tmp_path)
+    with pytest.raises(ConfigError, match="unknown benchmark suite"):
+        bench_report(tmp_path / "missing.db", tmp_path, suite="nope")
+
+
+def _row(dataset: str, framework: str, metric: str, value: float | None, status: str = "ok", seed: int = 0) -> dict:
+    task = "regression" if metric == "rmse" else "classification"
+    reading = {"r2" if task == "regression" else "accuracy": value}  # the metric people read, here the same value
+    return {"dataset": dataset, "seed": seed, "framework": framework, "main_metric": metric, "main_value": value,
+            "status": status, "seconds": 1.0, "over_budget": 0, "task": task, **reading}  # fmt: skip
+
+
+def test_rank_values_direction_and_ties() -> None:
+    assert rank_values({"a": 0.9, "b": 0.8, "c": 0.7}, higher_better=True) == {"a": 1, "b": 2, "c": 3}
+    assert rank_values({"a": 0.9, "b": 0.8, "c": 0.7}, higher_better=False) == {"a": 3, "b": 2, "c": 1}
+    assert rank_values({"a": 1.0, "b": 1.0, "c": 0.5, "d": 0.5}, higher_better=True) == {
+        "a": 1.5, "b": 1.5, "c": 3.5, "d": 3.5
+    }  # fmt: skip
+    assert rank_values({"a": 2.0, "b": 2.0, "c": 2.0}, higher_better=False) == {"a": 2, "b": 2, "c": 2}
+
+
+def test_rank_table_on_hand_made_results() -> None:
+    rows = [
+        # binary: AUC, higher is better; x and y tie for first
+        _row("bin", "x", "roc_auc", 0.95), _row("bin", "y", "roc_auc", 0.95), _row("bin", "z", "roc_auc", 0.90),
+        # multiclass: log loss, lower is better
+        _row("multi", "x", "log_loss", 0.30), _row("multi", "y", "log_loss", 0.20),
+        _row("multi", "z", "log_loss", 1.10, status="failed"),
+        # regression: RMSE, lower is better
+        _row("reg", "x", "rmse", 3.0), _row("reg", "y", "rmse", 4.0), _row("reg", "z", "rmse", 5.0),
+        # a second seed where z has no result yet: left out of the ranking
+        _row("reg", "x", "rmse", 3.0, seed=1), _row("reg", "y", "rmse", 4.0, seed=1),
+        # never ranked: unavailable everywhere
+        _row("bin", "w", "roc_auc", None, status="unavailable"),
+    ]  # fmt: skip
+    ranking = rank(rows)
+    summary = {entry.framework: entry for entry in ranking.table}
+    assert summary["x"].mean_rank == pytest.approx((1.5 + 2 + 1) / 3)
+    assert summary["y"].mean_rank == pytest.approx((1.5 + 1 + 2) / 3)
+    assert summary["z"].mean_rank == pytest.approx(3.0)
+    assert summary["x"].wins == pytest.approx(1.5) and summary["y"].wins == pytest.approx(1.5)
+    assert summary["z"].wins == 0 and summary["z"].failures == 1
+    assert all(entry.problems == 3 for entry in ranking.table)
+    assert ranking.unavailable == ("w",) and ranking.incomplete == (("reg", 1),)
+    assert [entry.framework for entry in ranking.table][-1] == "z"
+
+
+def test_report_on_stored_rows_and_choice_of_combination(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path / "bench.db")
+    base = {"suite": "smoke", "cores": 2, "versions": {"automl": "0.1.0"}, "metrics": {}, "info": {}, "error": ""}
+    for budget, stamp in ((5.0, "2026-01-01T00:00:00+00:00"), (60.0, "2026-01-02T00:00:00+00:00")):
+        for framework, value in (("automl", 0.99), ("flaml", 0.98)):
+            store.put({**base, **_row("iris", framework, "roc_auc", value), "budget": budget, "timestamp": stamp})
+    text, plots = bench_report(tmp_path / "bench.db", tmp_path / "out")
+    assert "budget 60 s" in text and "smoke at 5 s" in text  # the latest run, the other one named
+    assert "| iris | roc_auc ↑ | **0.9900** | 0.9800 |" in text
+    assert "| iris | accuracy ↑ | **0.9900** | 0.9800 |" in text
+    assert len(plots) == 2 and all(path.is_file() for path in plots)
+    text, _ = bench_report(tmp_path / "bench.db", tmp_path / "out", suite="smoke", budget=5)
+    assert "budget 5 s" in text
+    with pytest.raises(ConfigError, match="holds smoke at 5 s, smoke at 60 s"):
+        bench_report(tmp_path / "bench.db", tmp_path / "out", budget=30)
+
+
+def test_generated_data_and_splits_are_deterministic() -> None:
+    for dataset in (*SMOKE, *OFFLINE):
+        assert dataset.task in {"classification", "regression"}
+    names = [dataset.name for dataset in OFFLINE]
+    assert len(names) == len(set(names)) and set(SUITES) == {"smoke", "offline"}
+    large = {dataset.name: dataset for dataset in OFFLINE}["large_mixed_binary"]
+    first, again = large.load()[0], large.load()[0]
+    pd.testing.assert_frame_equal(first, again)
+    assert len(first) == 20_000 and first.isna().any().any()
+    assert not pd.api.types.is_numeric_dtype(first["shop"])  # string categoricals
+    imbalanced = {dataset.name: dataset for dataset in OFFLINE}["imbalanced"].load()[0]
+    assert imbalanced["target"].value_counts(normalize=True)["rare"] < 0.07
+    _, X_test, y_train, y_test = split(SMOKE[0], 3)
+    _, X_test2, _, _ = split(SMOKE[0], 3)
+    pd.testing.assert_frame_equal(X_test, X_test2)
+    assert len(X_test) == round(0.25 * 150) and set(y_test) == set(y_train)  # stratified
+
+
+def test_align_proba_maps_labels_that_went_through_a_file() -> None:
+    classes = np.asarray(["0", "1", "2"], dtype=object)
+    proba = np.asarray([[0.2, 0.5, 0.3]])
+    aligned = align_proba(proba, np.asarray([2, 0, 1]), classes)  # the framework read the labels back as ints
+    assert aligned.tolist() == [[0.5, 0.3, 0.2]]
+    with pytest.raises(ValueError, match="class '7'"):
+        align_proba(proba, np.asarray([0, 1, 7]), classes)
+
+
+def test_cpu_fence_holds_the_process_to_the_cores_and_restores_them() -> None:
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    before = os.sched_getaffinity(0)
+    with cpu_fence(1):
+        assert len(os.sched_getaffinity(0)) == 1
+    assert os.sched_getaffinity(0) == before
+
+
+@pytest.mark.e2e
+def test_the_bench_command_runs_the_smoke_suite_and_reports(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "results.sqlite"
+    command = [sys.executable, "-m", "automl.cli", "bench", "--suite", "smoke", "--budget", "3", "--frameworks",
+               "default,random", "--db", str(db), "--cores", "1"]  # fmt: skip
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert db.is_file() and (tmp_path / "ranks.md").is_file()
+    assert "mean rank" in done.stdout.lower() and "random" in done.stdout and "default" in done.stdout
+    report = subprocess.run([sys.executable, "-m", "automl.cli", "bench", "report", "--db", str(db), "--out",
+                             str(tmp_path / "out")], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    assert any((tmp_path / "out").glob("*.png"))
+    unknown = subprocess.run([*command[:-4], "--suite", "nope"], capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and "smoke" in unknown.stderr
