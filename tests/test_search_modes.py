@@ -14,6 +14,7 @@ import pytest
 from ConfigSpace import ConfigurationSpace, Float, Integer, Normal
 
 from automl.optimize.pickling import NUMERIC_HYPERPARAMETERS  # importing it registers what dask relies on
+from automl.optimize.smac_run import LAST_GOOD
 from tests.conftest import descendants
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +42,10 @@ def read(run: Path, name: str):
 def smac_history(run: Path) -> list[dict]:
     """SMAC's saved run history (configuration, instance, seed, budget, cost): what a killed run keeps."""
     path = next((run / "smac").glob("smac/*/runhistory.json"))
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except ValueError:  # read mid-write, or a kill mid-write: SMAC's last complete copy is kept aside
+        data = json.loads((path.parent / LAST_GOOD / path.name).read_text())
     return [{"key": [data["configs"][str(entry["config_id"])], entry["instance"], entry["seed"], entry["budget"]],
              "cost": entry["cost"]} for entry in data["data"]]  # fmt: skip
 
@@ -173,7 +177,9 @@ def test_a_killed_run_with_two_workers_resumes_without_losing_a_finished_trial(t
     assert changed.returncode == 2 and "leave out --trials" in changed.stderr
 
     assert started, "the run had started no worker processes"
-    time.sleep(10)  # the killed run's dask workers and sandboxes notice their parent is gone and exit
+    deadline = time.monotonic() + 60  # the killed run's workers and sandboxes notice their parent is gone
+    while any(alive(pid) for pid in started) and time.monotonic() < deadline:
+        time.sleep(1)
     assert [pid for pid in started if alive(pid)] == [], "processes of the killed run outlived it"
 
     resumed = automl("run", "--resume", run, "--workers", "2", cwd=tmp_path)
@@ -211,3 +217,15 @@ def test_configurations_survive_a_pickle_round_trip() -> None:
     for config in space.sample_configuration(20):
         assert pickle.loads(pickle.dumps(config)) == config
     assert pickle.loads(pickle.dumps(space)) == space
+
+
+def test_a_state_file_broken_by_a_kill_is_restored_from_its_last_complete_copy(tmp_path: Path) -> None:
+    from automl.optimize.smac_run import STATE_FILES, keep_last_good, restore_last_good
+
+    for name in STATE_FILES:
+        (tmp_path / name).write_text(json.dumps({"file": name, "trials": 3}))
+    keep_last_good(tmp_path)
+    (tmp_path / "runhistory.json").write_text("")  # what a SIGKILL during SMAC's plain write leaves
+    assert restore_last_good(tmp_path) == ["runhistory.json"]
+    assert json.loads((tmp_path / "runhistory.json").read_text()) == {"file": "runhistory.json", "trials": 3}
+    assert restore_last_good(tmp_path) == []  # intact files are left alone

@@ -11,8 +11,10 @@ with the same seed.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import math
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -25,6 +27,7 @@ from smac import Callback, Scenario
 from smac.facade.abstract_facade import AbstractFacade
 from smac.runhistory import TrialInfo, TrialValue
 
+from automl._io import write_bytes
 from automl.config import ScenarioSettings
 from automl.optimize.acquisition import acquisition_maximizer
 from automl.optimize.facades import get_recipe
@@ -84,10 +87,14 @@ logging.getLogger("smac.runner.target_function_runner").addFilter(_hide_unused_b
 class _ObserverCallback(Callback):
     """Forwards each told trial's cost and status to an observer, and stops SMAC when asked to."""
 
-    def __init__(self, observer: TrialObserver | None, should_stop: Callable[[], bool] | None) -> None:
+    def __init__(self, observer: TrialObserver | None, should_stop: Callable[[], bool] | None, state_dir: Path) -> None:
         super().__init__()
+        self._state_dir = state_dir  # where SMAC saves its state after every trial
         self._observer = observer
         self._should_stop = should_stop
+
+    def on_iteration_start(self, smbo: Any) -> None:
+        keep_last_good(self._state_dir)
 
     def on_tell_end(self, smbo: Any, info: TrialInfo, value: TrialValue) -> bool | None:
         if self._observer is not None:
@@ -125,6 +132,41 @@ def build_scenario(
         **budgets,
         **folds,
     )
+
+
+# SMAC rewrites these in place after every trial; a kill during the write leaves a broken file.
+STATE_FILES = ("runhistory.json", "intensifier.json", "optimization.json")
+LAST_GOOD = "last-good"
+
+
+def keep_last_good(state_dir: Path) -> None:
+    """Copy SMAC's state files, complete between trials, aside (atomically) when they changed.
+
+    SMAC saves its state with plain writes after every trial, so a process killed mid-write would
+    leave an empty run history; the copy is what :func:`restore_last_good` falls back to.
+    """
+    backup = state_dir / LAST_GOOD
+    for name in STATE_FILES:
+        source = state_dir / name
+        target = backup / name
+        if not source.is_file() or (target.is_file() and target.stat().st_mtime_ns >= source.stat().st_mtime_ns):
+            continue
+        write_bytes(target, source.read_bytes())
+        os.utime(target, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns))
+
+
+def restore_last_good(state_dir: Path) -> list[str]:
+    """Put back the last complete copy of any state file a kill left broken; the names restored."""
+    restored = []
+    for name in STATE_FILES:
+        path, copy = state_dir / name, state_dir / LAST_GOOD / name
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            if copy.is_file():
+                write_bytes(path, copy.read_bytes())
+                restored.append(name)
+    return restored
 
 
 def saved_scenario(output_dir: Path, seed: int) -> Scenario | None:
@@ -165,6 +207,9 @@ def run_smac(
     made with an equal scenario (see :func:`saved_scenario`); otherwise any earlier output is replaced.
     """
     recipe = get_recipe(plan.facade)
+    if resume:
+        for name in restore_last_good(Path(scenario.output_directory)):
+            logger.warning("SMAC's %s was left broken by the interruption; using its last complete copy", name)
     smac = recipe.facade(
         scenario,
         target.train,
@@ -173,7 +218,7 @@ def run_smac(
         acquisition_maximizer=acquisition_maximizer(recipe.facade, scenario),  # same proposals in every process
         overwrite=not resume,
         logging_level=SMAC_LOGGING_LEVEL,
-        callbacks=[_ObserverCallback(observer, should_stop)],
+        callbacks=[_ObserverCallback(observer, should_stop, Path(scenario.output_directory))],
         dask_client=dask_client,
     )
     started = time.perf_counter()
