@@ -217,12 +217,18 @@ def run_flaml(task: Task) -> Outcome:
 
 @contextlib.contextmanager
 def _quiet(logger_name: str) -> Iterator[None]:
-    """Silence a library's INFO chatter for the call (libraries should not print; some do)."""
+    """Silence a library's INFO chatter for the call (libraries should not print; some do).
+
+    FLAML's extra-trees learner also calls scikit-learn's ``delayed`` outside its ``Parallel``; the
+    warning that follows, once per fit, is FLAML's to fix and drowns the benchmark's progress.
+    """
     library_logger = logging.getLogger(logger_name)
     level = library_logger.level
     library_logger.setLevel(logging.WARNING)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "`sklearn.utils.parallel.delayed` should be used", UserWarning)
+            yield
     finally:
         library_logger.setLevel(level)
 
