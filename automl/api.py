@@ -129,11 +129,12 @@ class AutoML(BaseEstimator):
         result = run(config, table=table)
         self.model_ = FittedModel.load(result.paths.root)
         self.run_dir_ = result.paths.root
-        self.result_ = result.result
-        self.task_ = result.result["dataset"]["task"]
-        self.incumbent_ = result.result["incumbent"]
-        self.validation_loss_ = result.result["validation_loss"]
-        self.test_metrics_ = result.result["test_metrics"]
+        summary = result.summary
+        self.result_ = summary.to_dict()
+        self.task_ = summary.dataset.task
+        self.incumbent_ = summary.incumbent
+        self.validation_loss_ = summary.validation_loss
+        self.test_metrics_ = summary.test_metrics
         self.feature_names_in_ = np.asarray(table.columns[:-1], dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         if self.model_.classes is not None:

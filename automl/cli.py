@@ -105,7 +105,7 @@ def run(
                            attempts=attempts, fallback=fallback, facade=facade, budget_kind=budget_kind, cv=cv,
                            workers=workers, dask_scheduler=dask_scheduler)  # fmt: skip
     result = run_pipeline(config, ConsoleProgress(console), resume=resume is not None)
-    console.print(summary_table(result.result))
+    console.print(summary_table(result.summary))
 
 
 @app.command()

@@ -1,16 +1,16 @@
 """A finished run's model, used to predict new data in the user's label space.
 
-The final model is an equal-weight ensemble of the best few configurations, each refit on every
-non-test row (averaging them is steadier than trusting the one that ranked first on a small
-validation split). Each member was built by generated code, so it is only ever loaded inside the
-sandbox: the parent sends features in, reads plain arrays back and averages them. The schema and
+The final model is a weighted ensemble of configurations chosen by an ensemble method
+(:mod:`automl.ensemble`), each refit on every non-test row. Each member was built by generated
+code, so it is only ever loaded inside the sandbox: the parent sends features in, reads plain
+arrays back and averages them with the members' weights. The schema and
 label codes recorded at training time put new data in the form the models know and turn codes
 back into the user's labels.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,16 @@ PREDICT_LIMITS = Limits(walltime_s=600.0, memory_mb=8192)
 
 
 @dataclass(frozen=True)
+class CardMember:
+    """One member of the final model: its folder under ``model/members/``, configuration, and relative weight."""
+
+    dir: str
+    config: dict[str, Any]
+    validation_loss: float
+    weight: float = 1.0  # relative: predictions are averaged with these weights (runs before weights: 1 each)
+
+
+@dataclass(frozen=True)
 class ModelCard:
     """What predicting needs to know about the model: task, target, schema and classes."""
 
@@ -36,7 +46,7 @@ class ModelCard:
     schema: FeatureSchema
     labels: LabelCoder | None
     incumbent: dict[str, Any]
-    members: tuple[dict[str, Any], ...] = ()  # {"dir", "config", "validation_loss"}, best first
+    members: tuple[CardMember, ...] = ()  # best first
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,14 +55,15 @@ class ModelCard:
             "schema": self.schema.to_dict(),
             "classes": list(self.labels.classes) if self.labels else None,
             "incumbent": self.incumbent,
-            "members": list(self.members),
+            "members": [asdict(member) for member in self.members],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelCard:
         labels = LabelCoder(tuple(data["classes"])) if data.get("classes") is not None else None
         schema = FeatureSchema.from_dict(data["schema"])
-        return cls(data["task"], data["target"], schema, labels, data["incumbent"], tuple(data.get("members", ())))
+        members = tuple(CardMember(**member) for member in data.get("members", ()))
+        return cls(data["task"], data["target"], schema, labels, data["incumbent"], members)
 
 
 class FittedModel:
@@ -76,12 +87,12 @@ class FittedModel:
         return np.asarray(self.card.labels.classes, dtype=object) if self.card.labels else None
 
     def predict_features(self, features: pd.DataFrame, limits: Limits = PREDICT_LIMITS) -> Predictions:
-        """Averaged member predictions for rows already in schema form: class codes and probabilities
-        (classification) or values (regression)."""
+        """Member predictions averaged with the members' weights, for rows already in schema form: class
+        codes and probabilities (classification) or values (regression)."""
         classify = self.card.labels is not None
         outputs = []
         for member in self.card.members:
-            model_path = self.paths.members_dir / member["dir"] / "model.joblib"
+            model_path = self.paths.members_dir / member.dir / "model.joblib"
             outcome, predictions = run_predict(model_path, features, limits, want_proba=classify)
             if predictions is None:
                 raise RunError(
@@ -89,9 +100,10 @@ class FittedModel:
                     f"{outcome.error.splitlines()[-1] if outcome.error else 'no reply'})"
                 )
             outputs.append(predictions.proba if classify else predictions.values)
+        weights = [member.weight for member in self.card.members]
         if not classify:
-            return Predictions(np.mean(outputs, axis=0), None)
-        proba = np.mean(outputs, axis=0)
+            return Predictions(np.average(outputs, axis=0, weights=weights), None)
+        proba = np.average(outputs, axis=0, weights=weights)
         return Predictions(proba.argmax(axis=1).astype(np.float64), proba)
 
     def _predict(self, table: pd.DataFrame, source: str) -> Predictions:

@@ -147,7 +147,7 @@ def read_trials(runhistory: Path) -> list[Trial]:
 
 def summarize(variant: Variant, run_result: Any, load: list[float]) -> Summary:
     """The full-budget anytime curve, trial counts and seconds per budget of one finished run."""
-    paths, result = run_result.paths, run_result.result
+    paths, result = run_result.paths, run_result.summary
     plan = json.loads(paths.plan_json.read_text())
     seed = json.loads(paths.run_json.read_text())["arguments"]["seed"]
     trials = read_trials(paths.smac_dir / "smac" / str(seed) / "runhistory.json")
@@ -177,9 +177,9 @@ def summarize(variant: Variant, run_result: Any, load: list[float]) -> Summary:
         search_seconds=round(max(trial.end for trial in trials), 1),
         curve=curve,
         per_budget=per_budget,
-        test_metrics=result["test_metrics"],
+        test_metrics=result.test_metrics,
         load=load,
-        extra={"run_dir": str(paths.root), "timings": result["timings"], "incumbent": result["incumbent"]},
+        extra={"run_dir": str(paths.root), "timings": result.timings, "incumbent": result.incumbent},
     )
 
 

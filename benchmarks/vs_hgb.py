@@ -100,7 +100,7 @@ def run_automl(source: Source, walltime: float, trials: int | None, seed: int, o
 
     settings = ScenarioSettings.load("default").with_overrides(walltime_limit=walltime, n_trials=trials)
     config = RunConfig(data=source.data, target=source.target, seed=seed, out=out, scenario=settings)
-    return run(config).result
+    return run(config).summary.to_dict()
 
 
 @dataclass(frozen=True)

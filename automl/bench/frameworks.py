@@ -137,8 +137,8 @@ def _run_automl(task: Task, facade: str, workers: int = 1) -> Outcome:
         result = run(config)
     fit_seconds = time.perf_counter() - started
     model = FittedModel.load(result.paths.root)
-    info = {"n_trials": result.result.get("n_trials"), "facade": result.result.get("facade"),
-            "incumbent": (result.result.get("incumbent") or {}).get("algorithm")}  # fmt: skip
+    summary = result.summary
+    info = {"n_trials": summary.n_trials, "facade": summary.facade, "incumbent": summary.incumbent.get("algorithm")}
     if task.task == REGRESSION:
         values = np.asarray(model.predict(task.X_test, source="benchmark test rows"), dtype=np.float64)
         return Outcome(Predictions(values=values), fit_seconds, info)

@@ -27,7 +27,7 @@ from smac import Callback, Scenario
 from smac.facade.abstract_facade import AbstractFacade
 from smac.runhistory import TrialInfo, TrialValue
 
-from automl._io import write_bytes
+from automl._io import read_json, write_bytes
 from automl.config import ScenarioSettings
 from automl.optimize.acquisition import acquisition_maximizer
 from automl.optimize.facades import get_recipe
@@ -173,6 +173,12 @@ def saved_scenario(output_dir: Path, seed: int) -> Scenario | None:
     """The scenario a run saved under ``output_dir`` (SMAC's ``smac/<seed>``), or None if it has none."""
     path = Path(output_dir) / "smac" / str(seed)
     return Scenario.load(path) if (path / "scenario.json").is_file() else None
+
+
+def walltime_left(scenario: Scenario) -> float:
+    """Seconds of its walltime a saved SMAC run had not used yet (at least one): what ``--resume`` continues with."""
+    used = read_json(Path(scenario.output_directory) / "optimization.json").get("used_walltime", 0.0)
+    return max(scenario.walltime_limit - float(used), 1.0)
 
 
 def _initial_design(facade: type[AbstractFacade], scenario: Scenario) -> Any:

@@ -64,7 +64,7 @@ def _regression_plots(evaluation: TestEvaluation, target: str, figures: Figures)
 
 def _test_metrics(run: RunRecord, evaluation: TestEvaluation | None) -> dict[str, Any]:
     """result.json's test metrics, or (when the runner reports before writing it) scores of the evaluation."""
-    metrics = (run.result or {}).get("test_metrics")
+    metrics = run.result.test_metrics if run.result else None
     if metrics:
         return dict(metrics)
     if evaluation is None or run.task is None:
@@ -82,20 +82,21 @@ def evaluation_section(run: RunRecord, figures: Figures, evaluation: TestEvaluat
     metrics = _test_metrics(run, evaluation)
     if not metrics and evaluation is None:
         return note(problem or "No test evaluation: the run stopped before scoring its test rows.")
-    result = run.result or {}
-    rows = (result.get("dataset") or {}).get("rows") or {}
+    result = run.result
+    rows = result.dataset.rows if result else {}
+    validation = result.validation_metrics if result else {}
     parts = [
         para(
             f"Scored by the runner on {fmt(rows.get('test', len(evaluation.y_true) if evaluation else '?'))} "
             "held-out test rows that no trial, refit or writer ever saw."
         )
     ]
-    headline = main_test_metric({"test_metrics": metrics, "dataset": {"task": run.task}})
+    headline = main_test_metric(run.task, metrics)
     parts.append(
         table(
             ["metric", "test", "validation (incumbent)"],
             [
-                (name, _score(value), _score((result.get("validation_metrics") or {}).get(name)))
+                (name, _score(value), _score(validation.get(name)))
                 for name, value in metrics.items()
             ],
         )

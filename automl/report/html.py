@@ -64,21 +64,21 @@ SECTIONS = (
 def _status(run: RunRecord) -> str:
     if run.result is None:
         return "incomplete"
-    return "interrupted" if run.result.get("interrupted") else "finished"
+    return "interrupted" if run.result.interrupted else "finished"
 
 
 def _facts(run: RunRecord) -> Html:
     """The few numbers at the top of the page that say how the run went."""
-    result = run.result or {}
+    result = run.result
     facts: list[tuple[str, str]] = [("task", run.task or "?")]
-    headline = main_test_metric(result) if result else None
+    headline = main_test_metric(run.task, result.test_metrics) if result else None
     if headline:
         facts.append((f"test {headline[0]}", fmt(headline[1], 4)))
-    if result.get("validation_loss") is not None:
-        facts.append((f"validation {run.loss}", fmt(result["validation_loss"], 4)))
-    facts.append(("trials", str(result.get("n_trials", len(run.trials)))))
-    if (result.get("timings") or {}).get("total") is not None:
-        facts.append(("time", f"{float(result['timings']['total']):.1f} s"))
+    if result is not None and result.validation_loss is not None:
+        facts.append((f"validation {run.loss}", fmt(result.validation_loss, 4)))
+    facts.append(("trials", str(result.n_trials if result else len(run.trials))))
+    if result is not None and result.timings.get("total") is not None:
+        facts.append(("time", f"{float(result.timings['total']):.1f} s"))
     facts.append(("status", _status(run)))
     return Html(
         "".join(f'<div class="fact"><div class="k">{esc(k)}</div><div class="v">{esc(v)}</div></div>' for k, v in facts)

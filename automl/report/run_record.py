@@ -12,6 +12,7 @@ from typing import Any
 
 from automl._io import read_json_or_none
 from automl.report.plots import TrialPoint
+from automl.result import RunSummary, read_summary
 from automl.rundir import RunPaths
 
 # SMAC's StatusType values in runhistory.json; 0 (running) never reaches a finished history.
@@ -30,7 +31,7 @@ class RunRecord:
     plan: dict[str, Any] | None
     scenario: dict[str, Any] | None
     verify: dict[str, Any] | None
-    result: dict[str, Any] | None
+    result: RunSummary | None
     card: dict[str, Any] | None
     trials: list[TrialPoint] = field(default_factory=list)
     configs: list[dict[str, Any]] = field(default_factory=list)  # parallel to trials
@@ -39,14 +40,18 @@ class RunRecord:
 
     @property
     def task(self) -> str | None:
-        for source in ((self.result or {}).get("dataset"), self.dataset, self.card):
+        if self.result is not None:
+            return self.result.dataset.task
+        for source in (self.dataset, self.card):
             if isinstance(source, dict) and source.get("task"):
                 return str(source["task"])
         return None
 
     @property
     def loss(self) -> str:
-        return (self.result or {}).get("loss") or ("rmse" if self.task == "regression" else "log_loss")
+        if self.result is not None:
+            return self.result.loss
+        return "rmse" if self.task == "regression" else "log_loss"
 
     @property
     def seed(self) -> int:
@@ -124,7 +129,7 @@ def load_run(run_dir: Path) -> RunRecord:
         plan=read_json_or_none(paths.plan_json),
         scenario=read_json_or_none(paths.scenario_json),
         verify=read_json_or_none(paths.verify_json),
-        result=read_json_or_none(paths.result_json),
+        result=read_summary(paths.result_json),
         card=read_json_or_none(paths.model_json),
     )
     smac_history = paths.smac_dir / "smac" / str(record.seed) / "runhistory.json"

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from automl._io import read_json_or_none
+from automl.result import read_summary
 from automl.rundir import RunPaths
 
 # The one test metric a run is summarized by: what a reader of that task compares runs on.
@@ -23,11 +24,9 @@ MAIN_METRIC = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rms
 LOSS_NAMES = {"classification": "log_loss", "regression": "rmse"}
 
 
-def main_test_metric(result: dict[str, Any]) -> tuple[str, float] | None:
-    """``(name, value)`` of the run's headline test metric: ROC AUC for two classes, accuracy for more,
+def main_test_metric(task: str | None, metrics: dict[str, Any]) -> tuple[str, float] | None:
+    """``(name, value)`` of a run's headline test metric: ROC AUC for two classes, accuracy for more,
     RMSE for regression; None when the run has no test score."""
-    metrics = result.get("test_metrics") or {}
-    task = (result.get("dataset") or {}).get("task")
     if task == "regression":
         name = MAIN_METRIC["regression"]
     else:
@@ -61,15 +60,14 @@ def describe_run(root: Path) -> dict[str, Any] | None:
     if not isinstance(run, dict):
         return None
     arguments = run.get("arguments") if isinstance(run.get("arguments"), dict) else {}
-    result = read_json_or_none(paths.result_json)
-    result = result if isinstance(result, dict) else None
+    result = read_summary(paths.result_json)
     plan = read_json_or_none(paths.plan_json)
     trials = read_json_or_none(root / "trials.json")
     if result is not None:
-        status = "interrupted" if result.get("interrupted") else "finished"
-        n_trials = result.get("n_trials")
-        best = result.get("validation_loss")
-        seconds = (result.get("timings") or {}).get("total")
+        status = "interrupted" if result.interrupted else "finished"
+        n_trials = result.n_trials
+        best = result.validation_loss
+        seconds = result.timings.get("total")
     else:
         status = "incomplete"
         n_trials = len(trials) if isinstance(trials, list) else None
@@ -77,10 +75,10 @@ def describe_run(root: Path) -> dict[str, Any] | None:
         seconds = None
     dataset = read_json_or_none(paths.dataset_json)
     task = dataset.get("task") if isinstance(dataset, dict) else None
-    writer = (result or {}).get("writer") or run.get("writer")
+    writer = result.writer if result else run.get("writer")
     if writer == "llm" and run.get("model"):
         writer = f"llm:{run['model']}"
-    facade = (result or {}).get("facade") or (plan.get("facade") if isinstance(plan, dict) else None)
+    facade = result.facade if result else (plan.get("facade") if isinstance(plan, dict) else None)
     return {
         "name": root.name,
         "path": str(root),
@@ -89,9 +87,9 @@ def describe_run(root: Path) -> dict[str, Any] | None:
         "facade": facade,
         "writer": writer,
         "trials": n_trials,
-        "loss": (result or {}).get("loss") or LOSS_NAMES.get(str(task)),
+        "loss": result.loss if result else LOSS_NAMES.get(str(task)),
         "best_loss": best if isinstance(best, int | float) else None,
-        "test_metric": main_test_metric(result) if result is not None else None,
+        "test_metric": main_test_metric(result.dataset.task, result.test_metrics) if result else None,
         "seconds": seconds if isinstance(seconds, int | float) else None,
         "status": status,
     }

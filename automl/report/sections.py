@@ -195,7 +195,7 @@ def plan_section(run: RunRecord, figures: Figures) -> Html:
                 ]
             )
         )
-    notes = (run.result or {}).get("scenario_notes") or []
+    notes = run.result.scenario_notes if run.result else []
     if notes:
         parts.append(para("Proposals that were changed: " + "; ".join(map(str, notes))))
     return Html("".join(parts))
@@ -206,13 +206,13 @@ def plan_section(run: RunRecord, figures: Figures) -> Html:
 
 
 def model_section(run: RunRecord, figures: Figures) -> Html:
-    result, card = run.result or {}, run.card or {}
-    incumbent = result.get("incumbent") or card.get("incumbent")
+    result, card = run.result, run.card or {}
+    incumbent = result.incumbent if result else card.get("incumbent")
     if not incumbent:
         return missing("incumbent (result.json, model/metadata.json)")
     parts = [subheading("Incumbent configuration")]
-    if result.get("validation_loss") is not None:
-        parts.append(para(f"Validation {run.loss}: {fmt(result['validation_loss'])}."))
+    if result is not None and result.validation_loss is not None:
+        parts.append(para(f"Validation {run.loss}: {fmt(result.validation_loss)}."))
     parts.append(
         table(["hyperparameter", "value"], sorted(incumbent.items(), key=lambda kv: (kv[0] != "algorithm", kv[0])))
     )
@@ -234,11 +234,11 @@ def model_section(run: RunRecord, figures: Figures) -> Html:
                 [(m.get("dir"), m.get("validation_loss"), config_text(m.get("config") or {})) for m in members],
             )
         )
-    refit = result.get("refit") or {}
-    if refit.get("status") and refit["status"] != "success":
-        parts.append(warning(f"Refit: {refit['status']}: {refit.get('message', '')}"))
-    elif refit.get("message"):
-        parts.append(note(str(refit["message"])))
+    refit = result.refit if result else None
+    if refit is not None and refit.status != "success":
+        parts.append(warning(f"Refit: {refit.status}: {refit.message}"))
+    elif refit is not None and refit.message:
+        parts.append(note(refit.message))
     if card.get("classes"):
         parts.append(para("Classes (in code order): " + ", ".join(map(str, card["classes"]))))
     return Html("".join(parts))
@@ -249,7 +249,7 @@ def code_section(run: RunRecord, figures: Figures) -> Html:
     if not paths.train_py.is_file():
         return note("No train.py: no draft passed verification.")
     source = paths.train_py.read_text(encoding="utf-8", errors="replace")
-    writer = (run.result or {}).get("writer") or (run.run or {}).get("writer") or "?"
+    writer = run.result.writer if run.result else (run.run or {}).get("writer") or "?"
     parts = [
         para(f"The verified train() SMAC tuned ({len(source.splitlines())} lines, written by the {writer} writer)."),
         code(source),
@@ -308,11 +308,10 @@ def llm_section(run: RunRecord, figures: Figures) -> Html:
     paths = run.paths
     found = sorted(paths.llm_dir.glob("*.json")) if paths.llm_dir.is_dir() else []
     records = [record for record in map(read_json_or_none, found) if isinstance(record, dict)]
-    result = run.result or {}
+    fallback = run.result.fallback if run.result else None
     parts: list[Html] = []
-    fallback = result.get("fallback")
     if fallback:
-        parts.append(warning(f"The offline writer took over from {fallback.get('from')}: {fallback.get('reason')}"))
+        parts.append(warning(f"The offline writer took over from {fallback.from_}: {fallback.reason}"))
     if not records:
         if (run.run or {}).get("writer", "offline") == "offline" or not fallback:
             parts.append(

@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
+from automl.result import RunSummary
 from automl.verify.verifier import VerifyReport
 
 # Which test metric a reader looks at first, per task.
@@ -19,39 +20,38 @@ def _number(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def summary_table(result: dict[str, Any]) -> Table:
-    """A two-column table from ``result.json``'s content."""
+def summary_table(result: RunSummary) -> Table:
+    """A two-column table of a run's summary (``result.json``)."""
     table = Table(title="automl run", show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value")
-    dataset = result["dataset"]
+    dataset = result.dataset
     table.add_row(
         "dataset",
-        f"{dataset['source']} → {dataset['target']} ({dataset['task']}, "
-        f"{dataset['rows']['train']}+{dataset['rows']['validation']} rows to tune, "
-        f"{dataset['rows']['test']} held out)",
+        f"{dataset.source} → {dataset.target} ({dataset.task}, "
+        f"{dataset.rows['train']}+{dataset.rows['validation']} rows to tune, {dataset.rows['test']} held out)",
     )
-    table.add_row("writer / facade", f"{result['writer']} / {result['facade']}")
-    if result.get("fallback"):
-        table.add_row("fallback", f"[yellow]offline writer: {result['fallback']['from']} failed "
-                      f"({result['fallback']['reason']})[/]")  # fmt: skip
-    usage = result.get("llm")
+    table.add_row("writer / facade", f"{result.writer} / {result.facade}")
+    if result.fallback:
+        table.add_row("fallback", f"[yellow]offline writer: {result.fallback.from_} failed "
+                      f"({result.fallback.reason})[/]")  # fmt: skip
+    usage = result.llm
     if usage:
-        cost = f", ${usage['cost_usd']:.4f}" if usage.get("cost_usd") is not None else ""
-        how = "replayed" if usage.get("replayed") else f"{usage['waited_s']:.1f} s waiting"
-        table.add_row("model calls", f"{usage['calls']} ({usage['tokens']} tokens{cost}, {how}); "
-                      f"{result.get('rejected_drafts', 0)} drafts rejected")  # fmt: skip
-    statuses = ", ".join(f"{count} {status}" for status, count in result["trial_statuses"].items())
-    table.add_row("trials", f"{result['n_trials']} ({statuses})")
-    table.add_row("incumbent", ", ".join(f"{k}={_number(v)}" for k, v in result["incumbent"].items()))
-    table.add_row(f"validation {result['loss']}", _number(result["validation_loss"]))
-    for name in HEADLINE[dataset["task"]]:
-        if name in result["test_metrics"]:
-            table.add_row(f"test {name}", _number(result["test_metrics"][name]))
-    if result["refit"]["status"] != "success":
-        table.add_row("refit", f"[yellow]{result['refit']['status']}: {result['refit']['message']}[/]")
-    table.add_row("time", f"{result['timings']['total']:.1f} s")
-    table.add_row("run directory", result["run_dir"])
+        cost = f", ${usage.cost_usd:.4f}" if usage.cost_usd is not None else ""
+        how = "replayed" if usage.replayed else f"{usage.waited_s:.1f} s waiting"
+        table.add_row("model calls", f"{usage.calls} ({usage.tokens} tokens{cost}, {how}); "
+                      f"{result.rejected_drafts} drafts rejected")  # fmt: skip
+    statuses = ", ".join(f"{count} {status}" for status, count in result.trial_statuses.items())
+    table.add_row("trials", f"{result.n_trials} ({statuses})")
+    table.add_row("incumbent", ", ".join(f"{k}={_number(v)}" for k, v in result.incumbent.items()))
+    table.add_row(f"validation {result.loss}", _number(result.validation_loss))
+    for name in HEADLINE[dataset.task]:
+        if name in result.test_metrics:
+            table.add_row(f"test {name}", _number(result.test_metrics[name]))
+    if result.refit.status != "success":
+        table.add_row("refit", f"[yellow]{result.refit.status}: {result.refit.message}[/]")
+    table.add_row("time", f"{result.timings['total']:.1f} s")
+    table.add_row("run directory", result.run_dir)
     return table
 
 

@@ -1,0 +1,29 @@
+"""Stage 5, evaluate: the final model predicts the held-out test rows in the sandbox; they are scored here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from automl.data import PreparedData
+from automl.evaluate import score_predictions
+from automl.predictor import FittedModel
+from automl.stages.context import RunContext
+from automl.stages.write import Written
+from automl.verify.sandbox import Predictions
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """The test scores, and the predictions they came from (kept in memory only: they reveal test rows)."""
+
+    test_metrics: dict[str, float]
+    predictions: Predictions
+
+
+def evaluate(context: RunContext, data: PreparedData, written: Written) -> Evaluated:
+    """Predict the test rows with the saved final model and score them against the held-out labels."""
+    model = FittedModel.load(context.paths.root)
+    predictions = model.predict_features(data.X_test, context.limits(written.artifacts.scenario))
+    n_classes = len(data.labels.classes) if data.labels else None
+    metrics = score_predictions(data.task, data.y_test, predictions.values, predictions.proba, n_classes)
+    return Evaluated(metrics, predictions)

@@ -1,0 +1,83 @@
+"""Stage 3, optimize: SMAC tunes train.py within what is left of the walltime, minus the refit's reserve."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+from smac import Scenario
+
+from automl._io import write_json
+from automl.errors import RunError
+from automl.optimize.smac_run import OptimizationResult, build_scenario, run_smac, saved_scenario, walltime_left
+from automl.optimize.stopping import graceful_interrupts
+from automl.optimize.target import RunFiles, TrialTarget
+from automl.optimize.workers import dask_client
+from automl.stages.context import RunContext
+from automl.stages.write import Written
+
+# Seconds kept back for closing a dask cluster after the search.
+CLUSTER_CLOSE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Optimized:
+    """SMAC's run history and incumbent, and whether the user stopped the search early."""
+
+    result: OptimizationResult
+    interrupted: bool
+
+
+def optimize(context: RunContext, written: Written, members: int) -> Optimized:
+    """SMAC gets the time left before the deadline, minus a reserve for refitting ``members`` configurations.
+
+    The time is measured once the workers are up, so starting a cluster does not eat into the run's end.
+    """
+    config, paths, progress = context.config, context.paths, context.progress
+    settings, plan = written.artifacts.scenario, written.artifacts.plan
+    reserve = context.clock.refit_reserve(written.default_seconds, members)
+    where = f"{config.workers} dask workers" if config.workers > 1 else config.dask_scheduler or ""
+    if where:
+        progress.stage(f"starting {where}")
+    progress.start_trials(settings.n_trials)
+    try:
+        with dask_client(config.workers, config.dask_scheduler, paths.root / ".dask", paths.trials_dir) as client, \
+                graceful_interrupts(progress.stage) as stop:  # fmt: skip
+            closing = CLUSTER_CLOSE_SECONDS if client is not None else 0.0
+            scenario, walltime = _smac_scenario(context, written, reserve + closing)
+            files = RunFiles(paths.train_py, paths.space_json, paths.search_data, paths.trials_dir)
+            warm_start = plan.budget_kind is not None and plan.budget_kind != "data_fraction"
+            limits = context.limits(settings)
+            target = TrialTarget(files, limits, deadline=time.time() + walltime, warm_start=warm_start)
+            progress.stage(f"optimizing with SMAC ({plan.facade}{', ' + where if where else ''}): "
+                           f"up to {settings.n_trials} trials in {walltime:.0f} s")  # fmt: skip
+            result = run_smac(scenario, plan, target, progress.trial_done, dask_client=client,
+                              resume=context.resume, should_stop=stop)  # fmt: skip
+            interrupted = stop.requested
+    finally:
+        progress.stop_trials()
+    write_json(paths.root / "trials.json", [asdict(trial) for trial in result.trials])
+    if not any(trial.status == "success" for trial in result.trials):
+        raise RunError(
+            f"every one of {len(result.trials)} trials failed: see the logs in "
+            f"{paths.trials_dir} and raise --walltime or the scenario's trial limits"
+        )
+    return Optimized(result, interrupted)
+
+
+def _smac_scenario(context: RunContext, written: Written, reserve: float) -> tuple[Scenario, float]:
+    """SMAC's scenario and its walltime: what is left before the deadline, or (resuming) what SMAC had left.
+
+    A resumed run's deadline moves to now plus that time plus the refit's reserve.
+    """
+    config, paths, artifacts = context.config, context.paths, written.artifacts
+    scenario = saved_scenario(paths.smac_dir, config.seed) if context.resume else None
+    if scenario is not None:
+        walltime = walltime_left(scenario)
+        context.clock.resume(walltime, reserve)
+        return scenario, walltime
+    walltime = max(context.clock.remaining() - reserve, 1.0)
+    folds = [paths.fold_data(fold).stem for fold in range(config.cv)] if config.cv else None
+    scenario = build_scenario(artifacts.space, artifacts.plan, artifacts.scenario, paths.smac_dir, config.seed,
+                              walltime, artifacts.scenario.crash_cost, folds)  # fmt: skip
+    return scenario, walltime

@@ -1,0 +1,86 @@
+"""Stage 1, prepare: load and split the data, and open the run directory (a new one, or the one to resume)."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import pandas as pd
+
+from automl._io import read_json, write_json
+from automl.config import OFFLINE, RunConfig
+from automl.data import PreparedData, prepare_dataset
+from automl.data.dataset import prepare_table
+from automl.errors import ConfigError
+from automl.rundir import RunPaths, create_run_dir
+from automl.versions import library_versions
+
+# Training tables with at least this many cells get every core per trial.
+THREADED_CELLS = 500_000
+LIBRARIES = ("automl", "smac", "ConfigSpace", "scikit-learn", "numpy", "pandas", "joblib")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The split data, where the run lives, and how many threads each sandbox job gets."""
+
+    data: PreparedData
+    paths: RunPaths
+    n_jobs: int
+
+
+def prepare(config: RunConfig, table: pd.DataFrame | None = None, resume: bool = False) -> Prepared:
+    """Load ``config.data`` (or ``table``, for in-memory data from the Python API) and open its run directory."""
+    if table is None:
+        data = prepare_dataset(config.data, config.target, config.task, config.test_data, config.seed)
+    else:
+        data = prepare_table(table, config.target or "target", config.task, seed=config.seed, source=config.data)
+    paths = _resumed_dir(config, data) if resume else _new_dir(config, data)
+    return Prepared(data, paths, _threads(data))
+
+
+def _threads(data: PreparedData) -> int:
+    """Threads per trial: one for small data, where thread start-up costs more than it saves."""
+    cells = data.X_train.shape[0] * max(data.X_train.shape[1], 1)
+    return (os.cpu_count() or 1) if cells >= THREADED_CELLS else 1
+
+
+def _new_dir(config: RunConfig, data: PreparedData) -> RunPaths:
+    """A fresh run directory holding the request and the data train() will see."""
+    paths = create_run_dir(config.out, config.data)
+    write_json(
+        paths.run_json,
+        {
+            "arguments": config.to_dict(),
+            "dataset_fingerprint": data.fingerprint,
+            "writer": "llm" if config.uses_model else OFFLINE,
+            "model": None if config.replay is not None or not config.uses_model else config.llm,
+            "replay_of": str(config.replay) if config.replay is not None else None,
+            "versions": library_versions(LIBRARIES),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        },
+    )
+    write_json(paths.dataset_json, data.description)
+    paths.search_data.parent.mkdir(exist_ok=True)
+    joblib.dump(data.search_dataset(), paths.search_data)
+    joblib.dump(data.refit_dataset(), paths.refit_data)
+    if config.cv:
+        for fold, dataset in enumerate(data.fold_datasets(config.cv, config.seed)):
+            joblib.dump(dataset, paths.fold_data(fold))
+    return paths
+
+
+def _resumed_dir(config: RunConfig, data: PreparedData) -> RunPaths:
+    """The interrupted run's directory, after checking the data is the same as when it started."""
+    assert config.out is not None
+    paths = RunPaths(Path(config.out).resolve())
+    recorded = read_json(paths.run_json)
+    if recorded.get("dataset_fingerprint") != data.fingerprint:
+        raise ConfigError(f"--resume {paths.root}: the data in {config.data} changed since the run started "
+                          "(its fingerprint differs): start a new run instead")  # fmt: skip
+    recorded.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    write_json(paths.run_json, recorded)
+    return paths

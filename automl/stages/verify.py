@@ -1,0 +1,67 @@
+"""The verify stage: the judges the write stage's repair loop asks about each draft of space and train.py.
+
+Verification is not a step after writing but inside it: a rejected draft goes back to the writer
+with its errors before the next artifact is asked for. Generated code only ever runs in the sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from ConfigSpace import ConfigurationSpace
+
+from automl._io import write_json, write_text
+from automl.data import PreparedData
+from automl.stages.context import RunContext
+from automl.verify.space_check import check_space_code
+from automl.verify.verifier import VerifyInputs, verify_train
+from automl.writers import Artifacts
+from automl.writers.base import DraftRejected
+
+# Seconds the smoke tests may take: this share of the run's walltime, within these bounds.
+SMOKE_SHARE = 0.03
+SMOKE_MIN_SECONDS = 1.5
+SMOKE_MAX_SECONDS = 60.0
+
+
+def judge_space(context: RunContext, draft: str | ConfigurationSpace) -> ConfigurationSpace:
+    """A space made without code stands; generated code is checked and run in the sandbox."""
+    if isinstance(draft, ConfigurationSpace):
+        return draft
+    paths = context.paths
+    context.progress.stage("building the config space in the sandbox")
+    code_path = paths.drafts_dir / paths.space_py.name
+    write_text(code_path, draft)
+    shutil.rmtree(paths.drafts_dir / "space", ignore_errors=True)
+    checked = check_space_code(code_path, paths.drafts_dir / "space",
+                               context.config.scenario.trial_memory_limit_mb, context.config.seed)  # fmt: skip
+    if checked.space is None or checked.errors:
+        raise DraftRejected(draft, list(checked.errors))
+    os.replace(code_path, paths.space_py)
+    return checked.space
+
+
+def judge_train(context: RunContext, data: PreparedData, artifacts: Artifacts, isolation: str, source: str) -> float:
+    """Verify a train.py draft in the sandbox; it becomes train.py only once accepted.
+
+    Returns how long the default configuration took (it sizes the refit's reserve).
+    """
+    paths = context.paths
+    context.progress.stage("verifying train.py in the sandbox")
+    settings = artifacts.scenario
+    draft_path = paths.drafts_dir / paths.train_py.name
+    write_text(draft_path, source)
+    shutil.rmtree(paths.verify_dir, ignore_errors=True)
+    n_classes = len(data.labels.classes) if data.labels else None
+    smoke_seconds = min(max(SMOKE_SHARE * settings.walltime_limit, SMOKE_MIN_SECONDS), SMOKE_MAX_SECONDS)
+    inputs = VerifyInputs(draft_path, paths.space_json, paths.search_data, data.search_dataset(), n_classes,
+                          paths.verify_dir, artifacts.plan.min_budget, artifacts.plan.max_budget, smoke_seconds,
+                          settings.extra_imports)  # fmt: skip
+    report = verify_train(inputs, artifacts.space, context.config.seed, context.limits(settings), isolation)
+    write_json(paths.verify_json, report.to_dict())
+    if not report.accepted:
+        raise DraftRejected(source, report.errors)
+    os.replace(draft_path, paths.train_py)
+    shutil.rmtree(paths.drafts_dir, ignore_errors=True)
+    return report.seconds("default_configuration")

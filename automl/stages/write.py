@@ -1,0 +1,137 @@
+"""Stage 2, write: plan, space, scenario and train.py, each judged and repaired before the next is asked for.
+
+On ``--resume`` the same output is read back from the run directory instead (:meth:`Written.recorded`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from automl._io import read_json, write_json
+from automl.config import OFFLINE, ScenarioSettings
+from automl.data import PreparedData
+from automl.errors import ConfigError, WriterError
+from automl.plan import Plan
+from automl.repair import RepairLoop
+from automl.result import Fallback
+from automl.rundir import RunPaths
+from automl.stages.context import RunContext
+from automl.stages.verify import judge_space, judge_train
+from automl.verify import sandbox
+from automl.verify.static import load_allowed_imports
+from automl.writers import Artifacts, OfflineWriter, Writer
+from automl.writers.base import WriteContext
+from automl.writers.scenario import settle_scenario
+from automl.writers.space import load_space, save_space
+
+if TYPE_CHECKING:
+    from automl.llm.client import ModelClient
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Written:
+    """The settled artifacts and what settling them took."""
+
+    artifacts: Artifacts
+    default_seconds: float  # how long train() took on the default configuration (sizes the refit's reserve)
+    isolation: str  # how generated code was confined, in words
+    scenario_notes: tuple[str, ...] = ()  # where the writer's scenario was brought within the user's limits
+    repairs: int = 0  # drafts rejected before the accepted ones
+    fallback: Fallback | None = None  # set when the offline writer took over from a failed model
+
+    @classmethod
+    def recorded(cls, paths: RunPaths) -> Written:
+        """What an interrupted run already settled, read back from its directory (for ``--resume``)."""
+        report = read_json(paths.verify_json) if paths.verify_json.is_file() else {}
+        if not report.get("accepted") or not paths.train_py.is_file():
+            raise ConfigError(f"--resume {paths.root}: the run stopped before its train.py was verified, so there "
+                              "is no search to continue: start a new run")  # fmt: skip
+        plan = Plan.from_dict(read_json(paths.plan_json))
+        scenario = ScenarioSettings(**read_json(paths.scenario_json))
+        default_seconds = next((c["seconds"] for c in report["checks"] if c["name"] == "default_configuration"), 0.0)
+        writer = str(read_json(paths.run_json).get("writer") or OFFLINE)
+        source = paths.train_py.read_text(encoding="utf-8")
+        artifacts = Artifacts(writer, plan, load_space(paths.space_json), scenario, source)
+        return cls(artifacts, float(default_seconds), report.get("isolation", ""))
+
+
+def write(context: RunContext, data: PreparedData) -> Written:
+    """Settle every artifact with the chosen writer, or the offline one when that fails and --fallback says so."""
+    config = context.config
+    try:
+        writer = _writer(context)
+        context.progress.stage(f"writing plan, space and train.py ({writer.name} writer)")
+        return _settle(context, writer, data)
+    except WriterError as error:
+        if config.fallback != OFFLINE or not config.uses_model:
+            raise
+        logger.warning("falling back to the offline writer: %s", error)
+        context.progress.stage(f"falling back to the offline writer ({error})")
+        return replace(_settle(context, OfflineWriter(), data), fallback=Fallback(f"llm:{config.llm}", str(error)))
+
+
+def _writer(context: RunContext) -> Writer:
+    """The offline writer, or a model's: live through litellm, or replayed from a recorded run.
+
+    Time spent waiting on a model's answers is kept off the run's clock.
+    """
+    config, paths = context.config, context.paths
+    if not config.uses_model:
+        return OfflineWriter()
+    from automl.llm.client import LiteLLMClient, ModelSettings
+    from automl.llm.replay import ReplayClient
+    from automl.writers.llm import LLMWriter
+
+    if config.replay is not None:
+        client: ModelClient = ReplayClient(RunPaths(Path(config.replay)).llm_dir, paths.llm_dir)
+    else:
+        settings = ModelSettings(config.llm, config.api_base, timeout_s=config.llm_timeout)
+        client = LiteLLMClient(settings, paths.llm_dir)
+    context.clock.exclude(lambda: client.waited_seconds)
+    return LLMWriter(client)
+
+
+def _settle(context: RunContext, writer: Writer, data: PreparedData) -> Written:
+    """Plan, space, scenario, train.py in order, each checked and repaired before the next is asked for."""
+    config, paths, progress = context.config, context.paths, context.progress
+    attempts = config.attempts if writer.repairs else 1
+    loop = RepairLoop(writer.name, attempts, paths.attempts_dir, progress.stage)
+    allowed = load_allowed_imports(config.scenario.extra_imports)
+    request = WriteContext(data.description, config, allowed_imports=allowed)
+
+    plan = loop.settle("plan", lambda feedback: writer.plan(request, feedback), lambda draft: draft)
+    write_json(paths.plan_json, plan.to_dict())
+    request = request.settled(plan=plan)
+
+    if config.space is not None:
+        space = load_space(config.space)
+    else:
+        space = loop.settle("space", lambda feedback: writer.space(request, feedback),
+                            lambda draft: judge_space(context, draft))  # fmt: skip
+    save_space(space, paths.space_json)
+    request = request.settled(space=space)
+
+    proposal = loop.settle("scenario", lambda feedback: writer.scenario(request, feedback), lambda draft: draft)
+    scenario, notes = settle_scenario(proposal, config.scenario, data.description)
+    for note in notes:
+        progress.stage(f"scenario: {note}")
+    write_json(paths.scenario_json, scenario.to_dict())
+    request = request.settled(scenario=scenario)
+
+    isolation = sandbox.isolation_mode()
+    progress.stage(f"sandbox: {isolation}")
+    plan_and_space = Artifacts(writer.name, plan, space, scenario, "")
+    default_seconds = loop.settle(
+        "train",
+        lambda feedback: writer.train(request, feedback),
+        lambda source: judge_train(context, data, plan_and_space, isolation, source),
+        hint=f" and {paths.verify_json}",
+    )
+    source = paths.train_py.read_text(encoding="utf-8")
+    artifacts = Artifacts(writer.name, plan, space, scenario, source)
+    return Written(artifacts, default_seconds, isolation, tuple(notes), loop.rejected)
