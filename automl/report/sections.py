@@ -225,15 +225,16 @@ def model_section(run: RunRecord, figures: Figures) -> Html:
             parts.append(
                 para(
                     f"{len(members)} configurations refit on every non-test row; predictions average their "
-                    "class probabilities (classification) or values (regression)."
+                    "class probabilities (classification) or values (regression) with the members' weights."
                 )
             )
-        parts.append(
-            table(
-                ["member", f"validation {run.loss}", "configuration"],
-                [(m.get("dir"), m.get("validation_loss"), config_text(m.get("config") or {})) for m in members],
-            )
-        )
+        total = sum(float(m.get("weight", 1.0)) for m in members) or 1.0
+        rows = [
+            (m.get("dir"), fmt(float(m.get("weight", 1.0)) / total, 3), m.get("validation_loss"),
+             config_text(m.get("config") or {}))
+            for m in members
+        ]  # fmt: skip
+        parts.append(table(["member", "weight", f"validation {run.loss}", "configuration"], rows))
     refit = result.refit if result else None
     if refit is not None and refit.status != "success":
         parts.append(warning(f"Refit: {refit.status}: {refit.message}"))
