@@ -20,7 +20,7 @@ from sklearn import datasets
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
-from automl.writers.offline import render_train
+from automl.writers.offline import FAMILY_TABLES, render_train
 from tests.conftest import load_source
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,8 +225,16 @@ def test_spaces_have_the_writer_structure(task):
 
 def test_template_has_each_placeholder_line_once():
     lines = TEMPLATE.read_text(encoding="utf-8").splitlines()
-    for placeholder in ('TASK = "__TASK__"', "BUDGET_KIND = None", "MAX_BUDGET = None"):
+    tables = [f"{name} = ..." for name in FAMILY_TABLES]
+    for placeholder in ('TASK = "__TASK__"', "BUDGET_KIND = None", "MAX_BUDGET = None", *tables):
         assert lines.count(placeholder) == 1, placeholder
+
+
+def test_the_rendered_family_tables_are_the_planners(modules):
+    """The rendered file's tables are automl.plan.algorithms' own, so the planner and train.py agree."""
+    module = modules["classification"]
+    for name, table in FAMILY_TABLES.items():
+        assert getattr(module, name) == table(), name
 
 
 def test_rendering_without_a_budget_keeps_the_row_fraction_meaning(modules):

@@ -124,3 +124,14 @@ def test_a_small_table_keeps_enough_rows_at_the_smallest_fraction() -> None:
     assert plan.min_budget == pytest.approx(1_000 / 3_000)  # 1/27 of 3000 rows would be 111 rows
     tiny = plan_offline(_description(100), facade="mf", n_trials=200)
     assert tiny.min_budget == pytest.approx(1 / 3)  # never fewer than two rungs
+
+
+def test_the_family_tables_are_consistent() -> None:
+    """Budget kinds name only known families, and a family can continue only what the budget counts."""
+    from automl.plan.algorithms import ALL_ALGORITHMS, BUDGETS, algorithms_for
+
+    for kind in BUDGETS.values():
+        assert set(kind.counts) <= set(ALL_ALGORITHMS), kind.name
+        assert set(kind.warm_starts) <= set(kind.counts), kind.name
+    assert algorithms_for(200_000) == ("hgb", "rf", "et", "linear")
+    assert algorithms_for(10_000) == ALL_ALGORITHMS
