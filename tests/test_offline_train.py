@@ -20,6 +20,7 @@ from sklearn import datasets
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
+from automl.rundir import MODEL_FILE
 from automl.writers.offline import FAMILY_TABLES, render_train
 from tests.conftest import load_source
 
@@ -246,3 +247,8 @@ def test_rendering_without_a_budget_keeps_the_row_fraction_meaning(modules):
     full, part = train(config, data, 0), train(config, data, 0, budget=0.3)
     assert (full["budget_used"], full["warm_started"]) == (1.0, 0.0)
     assert part["budget_used"] == pytest.approx(0.3, abs=0.02) and part["loss"] != full["loss"]
+
+
+def test_the_template_saves_the_model_where_the_runner_looks():
+    """The generated file names its model file itself (it cannot import automl): it must be rundir's MODEL_FILE."""
+    assert f'joblib.dump(model, os.path.join(model_dir, "{MODEL_FILE}"))' in render_train("classification")

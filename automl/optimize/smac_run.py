@@ -135,7 +135,9 @@ def build_scenario(
 
 
 # SMAC rewrites these in place after every trial; a kill during the write leaves a broken file.
-STATE_FILES = ("runhistory.json", "intensifier.json", "optimization.json")
+# optimization.json holds SMAC's statistics, such as its used_walltime.
+RUNHISTORY_JSON, INTENSIFIER_JSON, OPTIMIZATION_JSON = "runhistory.json", "intensifier.json", "optimization.json"
+STATE_FILES = (RUNHISTORY_JSON, INTENSIFIER_JSON, OPTIMIZATION_JSON)
 LAST_GOOD = "last-good"
 
 
