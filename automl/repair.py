@@ -1,6 +1,6 @@
 """The write -> check -> repair loop: ask a writer for an artifact until one passes its check.
 
-The runner owns this loop (DESIGN.md): the writer only writes and the checks only judge. Each
+The runner owns this loop (see docs/architecture.md): the writer only writes and the checks only judge. Each
 rejected draft is kept under ``attempts/`` with its errors, so a person can see what the model tried
 and why it failed, and the next request carries the draft and the errors back to the writer.
 """

@@ -1,4 +1,4 @@
-"""The run directory's layout in one place, so every stage writes where DESIGN.md says."""
+"""The run directory's layout in one place, so every stage writes where docs/run-directory.md says."""
 
 from __future__ import annotations
 
