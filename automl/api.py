@@ -17,6 +17,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.validation import check_is_fitted
 
 from automl.config import RunConfig, ScenarioSettings
+from automl.data import label_key
 from automl.errors import DataError
 from automl.predictor import FittedModel
 
@@ -158,7 +159,7 @@ class AutoML(BaseEstimator):
         predicted = self.predict(X)
         if self.task_ == "classification":
             truth = np.asarray(y, dtype=object)
-            labels = np.asarray([self.model_.card.labels._key(v) for v in truth])  # type: ignore[union-attr]
-            guessed = np.asarray([self.model_.card.labels._key(v) for v in predicted])  # type: ignore[union-attr]
+            labels = np.asarray([label_key(v) for v in truth])
+            guessed = np.asarray([label_key(v) for v in predicted])
             return float(accuracy_score(labels, guessed, sample_weight=sample_weight))
         return float(r2_score(np.asarray(y, dtype=np.float64), predicted, sample_weight=sample_weight))

@@ -16,8 +16,9 @@ import yaml
 
 from automl.data.load import DEFAULT_DATASET
 from automl.errors import ConfigError
+from automl.plan.algorithms import BUDGET_KINDS
 from automl.plan.facades import FACADE_INFO
-from automl.plan.plan import AUTO, BUDGET_KINDS
+from automl.plan.plan import AUTO
 from automl.resources import resolve_file
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from automl._io import read_json, write_json
 from automl.data import FeatureSchema, LabelCoder, apply_schema
 from automl.errors import RunError
-from automl.rundir import RunPaths, open_run_dir
+from automl.rundir import MODEL_FILE, RunPaths, open_run_dir
 from automl.verify.sandbox import Limits, Predictions, run_predict
 
 # Prediction is cheaper than training; these bound a misbehaving saved model.
@@ -92,7 +92,7 @@ class FittedModel:
         classify = self.card.labels is not None
         outputs = []
         for member in self.card.members:
-            model_path = self.paths.members_dir / member.dir / "model.joblib"
+            model_path = self.paths.member_dir(member.dir) / MODEL_FILE
             outcome, predictions = run_predict(model_path, features, limits, want_proba=classify)
             if predictions is None:
                 raise RunError(

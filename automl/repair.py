@@ -1,6 +1,6 @@
 """The write -> check -> repair loop: ask a writer for an artifact until one passes its check.
 
-The runner owns this loop (DESIGN.md): the writer only writes and the checks only judge. Each
+The runner owns this loop (see docs/architecture.md): the writer only writes and the checks only judge. Each
 rejected draft is kept under ``attempts/`` with its errors, so a person can see what the model tried
 and why it failed, and the next request carries the draft and the errors back to the writer.
 """
@@ -16,7 +16,7 @@ from automl.errors import WriterError
 from automl.writers.base import DraftRejected, Feedback
 
 Draft = TypeVar("Draft")
-Settled = TypeVar("Settled")
+Accepted = TypeVar("Accepted")
 # File suffix of each artifact's draft, when the draft is the artifact and not the model's whole reply.
 SUFFIXES = {"space": ".py", "train": ".py", "plan": ".json", "scenario": ".json"}
 
@@ -26,7 +26,7 @@ class AttemptsExhausted(WriterError):
 
 
 class RepairLoop:
-    """Settles artifacts one at a time, with up to ``attempts`` drafts each, archiving the rejected ones."""
+    """Accepts artifacts one at a time, with up to ``attempts`` drafts each, archiving the rejected ones."""
 
     def __init__(
         self, writer_name: str, attempts: int, attempts_dir: Path, announce: Callable[[str], None] = lambda _: None
@@ -37,16 +37,16 @@ class RepairLoop:
         self.announce = announce  # tells the user about each rejection as it happens
         self.rejected = 0
 
-    def settle(
+    def accept(
         self,
         artifact: str,
         produce: Callable[[Feedback | None], Draft],
-        judge: Callable[[Draft], Settled],
+        judge: Callable[[Draft], Accepted],
         hint: str = "",
-    ) -> Settled:
+    ) -> Accepted:
         """The first draft of ``artifact`` that ``judge`` accepts; WriterError when none did.
 
-        ``produce`` writes a draft (given the last rejection); ``judge`` turns it into the settled
+        ``produce`` writes a draft (given the last rejection); ``judge`` turns it into the accepted
         artifact or raises :class:`DraftRejected`. ``hint`` points the final error at more details.
         """
         feedback: Feedback | None = None

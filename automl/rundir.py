@@ -1,4 +1,4 @@
-"""The run directory's layout in one place, so every stage writes where DESIGN.md says."""
+"""The run directory's layout in one place, so every stage writes where docs/run-directory.md says."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from automl.config import RunConfig
 from automl.errors import ConfigError
 
 DEFAULT_ROOT = Path("runs")
+# What train() saves in its model_dir (a trial's, a final member's), and the log of one sandboxed job there.
+MODEL_FILE = "model.joblib"
+TRIAL_LOG = "trial.log"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class RunPaths:
     scenario_json = property(lambda self: self.root / "scenario.json")
     train_py = property(lambda self: self.root / "train.py")
     verify_json = property(lambda self: self.root / "verify.json")
+    trials_json = property(lambda self: self.root / "trials.json")  # every trial of the search, as the runner saw it
     attempts_dir = property(lambda self: self.root / "attempts")  # rejected drafts and their errors
     drafts_dir = property(lambda self: self.root / "drafts")  # the draft being checked, until it passes
     llm_dir = property(lambda self: self.root / "llm")  # one record per model call
@@ -42,6 +46,10 @@ class RunPaths:
     # Data handed to the sandbox: the fit and validation rows only, never the test rows.
     search_data = property(lambda self: self.root / "data" / "search.joblib")
     refit_data = property(lambda self: self.root / "data" / "refit.joblib")
+
+    def member_dir(self, name: str) -> Path:
+        """The model_dir of the final model's member ``name`` (it holds that member's MODEL_FILE)."""
+        return self.members_dir / name
 
     def fold_data(self, fold: int) -> Path:
         """The dataset of cross-validation fold ``fold`` (its file stem is the SMAC instance name)."""
@@ -84,7 +92,7 @@ def open_run_dir(path: Path) -> RunPaths:
     paths = RunPaths(Path(path).resolve())
     if not paths.root.is_dir():
         raise ConfigError(f"run directory '{path}' does not exist: pass a directory made by 'automl run'")
-    if not paths.model_json.is_file() or not any(paths.members_dir.glob("*/model.joblib")):
+    if not paths.model_json.is_file() or not any(paths.members_dir.glob(f"*/{MODEL_FILE}")):
         raise ConfigError(
             f"run directory '{path}' has no final model (model/metadata.json, model/members/): "
             "the run did not finish; run 'automl run' again"

@@ -266,11 +266,14 @@ def print_overhead(trivial_rows: list[dict[str, Any]], rows: list[dict[str, Any]
 
 def smac_share(run_dirs: list[Path]) -> None:
     """SMAC's own seconds per trial (ask, tell, surrogate), from its optimization.json: the rest of the loop."""
+    from automl.optimize.smac_run import OPTIMIZATION_JSON
+    from automl.rundir import RunPaths
+
     per_trial = []
     for run_dir in run_dirs:
-        for stats_path in run_dir.glob("smac/*/*/optimization.json"):
+        for stats_path in run_dir.glob(f"smac/*/*/{OPTIMIZATION_JSON}"):
             stats = json.loads(stats_path.read_text())
-            n_trials = len(json.loads((run_dir / "trials.json").read_text()))
+            n_trials = len(json.loads(RunPaths(run_dir).trials_json.read_text()))
             own = stats["used_walltime"] - stats["used_target_function_walltime"]
             per_trial.append(own / max(n_trials, 1))
     if per_trial:

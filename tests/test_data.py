@@ -148,3 +148,11 @@ def test_latin1_csv_is_read(tmp_path: Path) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes(b"name,y\n" + b"caf\xe9,1\n" * 3)
     assert load_table(str(path))["name"].tolist() == ["caf\u00e9"] * 3
+
+
+def test_a_label_key_names_a_class_however_a_file_spelled_it() -> None:
+    from automl.data import label_key
+
+    assert label_key(3) == label_key(3.0) == label_key(np.int64(3)) == label_key(" 3") == "3"
+    assert label_key(np.bool_(True)) == label_key(True) == "True"
+    assert label_key(2.5) == "2.5" and label_key("cat ") == "cat"

@@ -14,7 +14,7 @@ from automl.data.features import learn_schema
 from automl.ensemble import TopKAverage, ranked_configurations
 from automl.optimize.smac_run import TrialRecord
 from automl.predictor import CardMember, FittedModel, ModelCard
-from automl.rundir import RunPaths
+from automl.rundir import MODEL_FILE, RunPaths
 
 
 def trial(config: int, cost: float, budget: float | None = None, status: str = "success", fold: str | None = None,
@@ -57,9 +57,9 @@ def test_saved_model_averages_its_members_with_their_weights(tmp_path: Path) -> 
     paths = RunPaths(tmp_path)
     X = pd.DataFrame({"a": [0.0, 1.0, 2.0]})
     for name, value in (("00", 10.0), ("01", 2.0)):
-        (paths.members_dir / name).mkdir(parents=True)
+        paths.member_dir(name).mkdir(parents=True)
         model = DummyRegressor(strategy="constant", constant=value).fit(X, np.zeros(3))
-        joblib.dump(model, paths.members_dir / name / "model.joblib")
+        joblib.dump(model, paths.member_dir(name) / MODEL_FILE)
     schema = learn_schema(X)
     card = ModelCard("regression", "y", schema, None, {"x": 0},
                      (CardMember("00", {"x": 0}, 0.1, 3.0), CardMember("01", {"x": 1}, 0.2, 1.0)))  # fmt: skip

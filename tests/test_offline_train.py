@@ -20,7 +20,8 @@ from sklearn import datasets
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
-from automl.writers.offline import render_train
+from automl.rundir import MODEL_FILE
+from automl.writers.offline import FAMILY_TABLES, render_train
 from tests.conftest import load_source
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,8 +226,16 @@ def test_spaces_have_the_writer_structure(task):
 
 def test_template_has_each_placeholder_line_once():
     lines = TEMPLATE.read_text(encoding="utf-8").splitlines()
-    for placeholder in ('TASK = "__TASK__"', "BUDGET_KIND = None", "MAX_BUDGET = None"):
+    tables = [f"{name} = ..." for name in FAMILY_TABLES]
+    for placeholder in ('TASK = "__TASK__"', "BUDGET_KIND = None", "MAX_BUDGET = None", *tables):
         assert lines.count(placeholder) == 1, placeholder
+
+
+def test_the_rendered_family_tables_are_the_planners(modules):
+    """The rendered file's tables are automl.plan.algorithms' own, so the planner and train.py agree."""
+    module = modules["classification"]
+    for name, table in FAMILY_TABLES.items():
+        assert getattr(module, name) == table(), name
 
 
 def test_rendering_without_a_budget_keeps_the_row_fraction_meaning(modules):
@@ -238,3 +247,8 @@ def test_rendering_without_a_budget_keeps_the_row_fraction_meaning(modules):
     full, part = train(config, data, 0), train(config, data, 0, budget=0.3)
     assert (full["budget_used"], full["warm_started"]) == (1.0, 0.0)
     assert part["budget_used"] == pytest.approx(0.3, abs=0.02) and part["loss"] != full["loss"]
+
+
+def test_the_template_saves_the_model_where_the_runner_looks():
+    """The generated file names its model file itself (it cannot import automl): it must be rundir's MODEL_FILE."""
+    assert f'joblib.dump(model, os.path.join(model_dir, "{MODEL_FILE}"))' in render_train("classification")

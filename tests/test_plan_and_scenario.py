@@ -8,7 +8,7 @@ import pytest
 
 from automl.config import ScenarioSettings
 from automl.plan import Plan
-from automl.writers.scenario import baseline_loss, settle_scenario
+from automl.writers.scenario import baseline_loss, bounded_scenario
 
 DESCRIPTION = {
     "task": "classification",
@@ -25,37 +25,37 @@ def test_the_baseline_is_the_class_entropy_or_the_target_spread() -> None:
 def test_proposals_within_the_limits_are_kept() -> None:
     proposal = {"n_trials": 30, "walltime_limit": 90, "trial_walltime_limit": 20, "trial_memory_limit_mb": 2048,
                 "crash_cost": 5.0, "deterministic": False}  # fmt: skip
-    settled, notes = settle_scenario(proposal, USER, DESCRIPTION)
-    assert (settled.n_trials, settled.walltime_limit, settled.trial_walltime_limit) == (30, 90, 20)
-    assert settled.trial_memory_limit_mb == 2048 and isinstance(settled.n_trials, int)
-    assert settled.crash_cost == 5.0 and settled.deterministic is False
+    bounded, notes = bounded_scenario(proposal, USER, DESCRIPTION)
+    assert (bounded.n_trials, bounded.walltime_limit, bounded.trial_walltime_limit) == (30, 90, 20)
+    assert bounded.trial_memory_limit_mb == 2048 and isinstance(bounded.n_trials, int)
+    assert bounded.crash_cost == 5.0 and bounded.deterministic is False
     assert notes == []
 
 
 def test_proposals_above_the_users_limits_are_lowered_and_starving_ones_raised() -> None:
     proposal = {"n_trials": 10_000, "walltime_limit": 1e6, "trial_walltime_limit": 0.5, "trial_memory_limit_mb": 64}
-    settled, notes = settle_scenario(proposal, USER, DESCRIPTION)
-    assert (settled.n_trials, settled.walltime_limit) == (50, 120)
-    assert (settled.trial_walltime_limit, settled.trial_memory_limit_mb) == (10, 1024)
+    bounded, notes = bounded_scenario(proposal, USER, DESCRIPTION)
+    assert (bounded.n_trials, bounded.walltime_limit) == (50, 120)
+    assert (bounded.trial_walltime_limit, bounded.trial_memory_limit_mb) == (10, 1024)
     assert len(notes) == 4 and all(("lowered" in note) or ("raised" in note) for note in notes)
     small_user = ScenarioSettings(trial_walltime_limit=5)
-    assert settle_scenario({"trial_walltime_limit": 1}, small_user, DESCRIPTION)[0].trial_walltime_limit == 5
+    assert bounded_scenario({"trial_walltime_limit": 1}, small_user, DESCRIPTION)[0].trial_walltime_limit == 5
 
 
 @pytest.mark.parametrize("bad", ["fast", None, -3, math.inf, True])
 def test_values_that_are_not_positive_numbers_are_ignored(bad: object) -> None:
-    settled, notes = settle_scenario({"n_trials": bad}, USER, DESCRIPTION)
-    assert settled.n_trials == 50
+    bounded, notes = bounded_scenario({"n_trials": bad}, USER, DESCRIPTION)
+    assert bounded.n_trials == 50
     assert notes and "ignored" in notes[0]
 
 
 def test_a_crash_cost_not_worse_than_the_prior_is_replaced_and_the_users_wins() -> None:
     baseline = baseline_loss(DESCRIPTION)
-    settled, notes = settle_scenario({"crash_cost": 0.01}, USER, DESCRIPTION)
-    assert settled.crash_cost == pytest.approx(10 * baseline, rel=1e-6) and "crash_cost" in notes[0]
-    assert settle_scenario({}, USER, DESCRIPTION)[0].crash_cost == pytest.approx(10 * baseline, rel=1e-6)
+    bounded, notes = bounded_scenario({"crash_cost": 0.01}, USER, DESCRIPTION)
+    assert bounded.crash_cost == pytest.approx(10 * baseline, rel=1e-6) and "crash_cost" in notes[0]
+    assert bounded_scenario({}, USER, DESCRIPTION)[0].crash_cost == pytest.approx(10 * baseline, rel=1e-6)
     user_cost = USER.with_overrides(crash_cost=7.0)
-    assert settle_scenario({"crash_cost": 99.0}, user_cost, DESCRIPTION)[0].crash_cost == 7.0
+    assert bounded_scenario({"crash_cost": 99.0}, user_cost, DESCRIPTION)[0].crash_cost == 7.0
 
 
 def test_a_plan_proposal_becomes_a_plan() -> None:
@@ -124,3 +124,14 @@ def test_a_small_table_keeps_enough_rows_at_the_smallest_fraction() -> None:
     assert plan.min_budget == pytest.approx(1_000 / 3_000)  # 1/27 of 3000 rows would be 111 rows
     tiny = plan_offline(_description(100), facade="mf", n_trials=200)
     assert tiny.min_budget == pytest.approx(1 / 3)  # never fewer than two rungs
+
+
+def test_the_family_tables_are_consistent() -> None:
+    """Budget kinds name only known families, and a family can continue only what the budget counts."""
+    from automl.plan.algorithms import ALL_ALGORITHMS, BUDGETS, algorithms_for
+
+    for kind in BUDGETS.values():
+        assert set(kind.counts) <= set(ALL_ALGORITHMS), kind.name
+        assert set(kind.warm_starts) <= set(kind.counts), kind.name
+    assert algorithms_for(200_000) == ("hgb", "rf", "et", "linear")
+    assert algorithms_for(10_000) == ALL_ALGORITHMS

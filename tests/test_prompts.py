@@ -14,7 +14,7 @@ from automl.plan import Plan, plan_offline
 from automl.plan.facades import FACADE_INFO
 from automl.writers.prompt import PROMPTS_DIR, budget_rules, describe_dataset, describe_space, render
 
-# Every requirement of ../shared/seed/train_prompt_requirements.txt and DESIGN.md's additions, with the
+# Every requirement the train prompt must state (the train() contract of docs/train-contract.md), with the
 # words that state it in the rendered train prompt.
 TRAIN_REQUIREMENTS = {
     "signature with budget and model_dir": [

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from automl.bench.metrics import BINARY, MULTICLASS, REGRESSION, Predictions
+from automl.data import label_key
 from automl.errors import ConfigError
 
 # automl's run is bounded by its walltime; this trial cap is never the limit (SMAC's initial
@@ -81,25 +82,16 @@ class Outcome:
     info: dict[str, Any]
 
 
-def _label_key(label: object) -> str:
-    """A comparable key for a label that went through a file: 3, 3.0 and '3' name the same class."""
-    if isinstance(label, bool | np.bool_):
-        return str(bool(label))
-    if isinstance(label, int | float | np.number) and float(label).is_integer():
-        return str(int(label))
-    return str(label).strip()
-
-
 def align_proba(proba: np.ndarray, own_classes: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """Reorder a framework's probability columns (in its own class order) into the benchmark's order.
 
     A class the framework never saw gets probability 0; a class it knows that the benchmark does not
     is an error (it must have learned from something other than y_train).
     """
-    position = {_label_key(label): i for i, label in enumerate(classes)}
+    position = {label_key(label): i for i, label in enumerate(classes)}
     aligned = np.zeros((proba.shape[0], len(classes)), dtype=np.float64)
     for column, label in enumerate(own_classes):
-        key = _label_key(label)
+        key = label_key(label)
         if key not in position:
             raise ValueError(f"the framework predicts class {key!r}, which the training labels do not have")
         aligned[:, position[key]] = proba[:, column]

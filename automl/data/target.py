@@ -28,6 +28,15 @@ def infer_task(target: pd.Series) -> str:
     return "classification" if integral and values.nunique() <= MAX_INTEGER_CLASSES else "regression"
 
 
+def label_key(label: object) -> str:
+    """A comparable key for a class label that went through a file: 1, 1.0 and '1' name the same class."""
+    if isinstance(label, bool | np.bool_):
+        return str(bool(label))
+    if isinstance(label, int | float | np.number) and float(label).is_integer():
+        return str(int(label))
+    return str(label).strip()
+
+
 def _plain(value: object) -> object:
     """A label as a plain JSON value (numpy scalars become Python ones; integral floats stay floats)."""
     return value.item() if isinstance(value, np.generic) else value
@@ -51,8 +60,8 @@ class LabelCoder:
 
     def encode(self, target: pd.Series, source: str = "data") -> np.ndarray:
         """Codes 0..K-1; a label not seen in training is an error naming it."""
-        lookup = {self._key(label): code for code, label in enumerate(self.classes)}
-        keys = [self._key(value) for value in target]
+        lookup = {label_key(label): code for code, label in enumerate(self.classes)}
+        keys = [label_key(value) for value in target]
         unknown = sorted({str(key) for key in keys if key not in lookup})
         if unknown:
             raise DataError(
@@ -64,15 +73,6 @@ class LabelCoder:
     def decode(self, codes: np.ndarray) -> np.ndarray:
         """The user's labels for codes 0..K-1."""
         return np.asarray(self.classes, dtype=object)[np.asarray(codes, dtype=np.int64)]
-
-    @staticmethod
-    def _key(label: object) -> str:
-        """A comparable key: 1, 1.0 and '1' from different files name the same class."""
-        if isinstance(label, bool | np.bool_):
-            return str(bool(label))
-        if isinstance(label, int | float | np.number) and float(label).is_integer():
-            return str(int(label))
-        return str(label).strip()
 
 
 def check_target(target: pd.Series, name: str, task: str) -> None:

@@ -135,7 +135,9 @@ def build_scenario(
 
 
 # SMAC rewrites these in place after every trial; a kill during the write leaves a broken file.
-STATE_FILES = ("runhistory.json", "intensifier.json", "optimization.json")
+# optimization.json holds SMAC's statistics, such as its used_walltime.
+RUNHISTORY_JSON, INTENSIFIER_JSON, OPTIMIZATION_JSON = "runhistory.json", "intensifier.json", "optimization.json"
+STATE_FILES = (RUNHISTORY_JSON, INTENSIFIER_JSON, OPTIMIZATION_JSON)
 LAST_GOOD = "last-good"
 
 
@@ -177,7 +179,7 @@ def saved_scenario(output_dir: Path, seed: int) -> Scenario | None:
 
 def walltime_left(scenario: Scenario) -> float:
     """Seconds of its walltime a saved SMAC run had not used yet (at least one): what ``--resume`` continues with."""
-    used = read_json(Path(scenario.output_directory) / "optimization.json").get("used_walltime", 0.0)
+    used = read_json(Path(scenario.output_directory) / OPTIMIZATION_JSON).get("used_walltime", 0.0)
     return max(scenario.walltime_limit - float(used), 1.0)
 
 

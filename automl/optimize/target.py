@@ -20,6 +20,7 @@ from ConfigSpace import Configuration
 from pynisher import MemoryLimitException, WallTimeoutException
 
 import automl.optimize.pickling  # noqa: F401  (dask workers unpickle configurations equal to the originals)
+from automl.rundir import MODEL_FILE
 from automl.verify.sandbox import Limits, run_train
 
 # Even the last trial of a run gets this long, so it is not cut before it could finish at all.
@@ -50,8 +51,8 @@ def _lower_budget_model(trial_dir: Path, budget: float) -> tuple[Path, float] | 
             lower = float(sibling.name.rsplit("-b", 1)[1])
         except ValueError:
             continue
-        if lower < budget and (sibling / "model.joblib").is_file():
-            found.append((lower, sibling / "model.joblib"))
+        if lower < budget and (sibling / MODEL_FILE).is_file():
+            found.append((lower, sibling / MODEL_FILE))
     if not found:
         return None
     lower, path = max(found)

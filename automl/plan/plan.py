@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from automl.plan.algorithms import ALL_ALGORITHMS, BUDGETS, algorithms_for
 from automl.plan.facades import FACADE_INFO
 
 
@@ -83,18 +84,9 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-# Above these training sizes an algorithm's trials take too long for a short run (kernel SVMs scale
-# with the square of the rows, k-NN predicts by scanning every training row, MLPs need many epochs).
-ALGORITHM_ROW_LIMITS = {"svm": 10_000, "knn": 50_000, "mlp": 100_000}
-ALL_ALGORITHMS = ("hgb", "rf", "et", "linear", "knn", "svm", "mlp")
-
-
 # From this many training rows on, a full fit is slow enough that cheap low-budget trials pay off.
 MULTI_FIDELITY_ROWS = 20_000
-# The budget kinds the offline train.py honours and their full budgets. A data fraction's smallest
-# budget keeps about MIN_FRACTION_ROWS rows.
-BUDGET_KINDS = ("data_fraction", "n_estimators", "max_iter")
-MAX_BUDGETS = {"data_fraction": 1.0, "n_estimators": 270.0, "max_iter": 270.0}
+# A data fraction's smallest budget keeps about this many rows (the full budgets are in automl.plan.algorithms).
 MIN_FRACTION_ROWS = 1_000
 # Successive halving's factor (SMAC's default eta): each rung has a third of the configurations at three
 # times the budget. Its first bracket runs ETA ** (rungs - 1) trials at the smallest budget, so short
@@ -110,7 +102,7 @@ def _rungs(n_trials: int) -> int:
 
 def _budget_range(kind: str, n_rows: int, n_trials: int) -> tuple[float, float]:
     """The plan's budget range: ``rungs`` levels a factor ETA apart, ending at the full budget."""
-    high = MAX_BUDGETS[kind]
+    high = BUDGETS[kind].full_budget
     low = high / ETA ** (_rungs(n_trials) - 1)
     if kind == "data_fraction":  # the smallest fit still needs enough rows, and the range two rungs
         low = min(max(low, MIN_FRACTION_ROWS / max(n_rows, 1)), high / ETA)
@@ -140,7 +132,7 @@ def plan_offline(description: dict[str, Any], facade: str = AUTO, budget_kind: s
     ``n_trials`` can climb.
     """
     n_rows = int(description["splits"]["train"])
-    algorithms = tuple(name for name in ALL_ALGORITHMS if n_rows <= ALGORITHM_ROW_LIMITS.get(name, n_rows))
+    algorithms = algorithms_for(n_rows)
     dropped = [name for name in ALL_ALGORITHMS if name not in algorithms]
     facade, why = _choose_facade(n_rows, facade)
     reasons = [why, f"algorithms: {', '.join(algorithms)} on {n_rows} training rows."]
@@ -150,13 +142,7 @@ def plan_offline(description: dict[str, Any], facade: str = AUTO, budget_kind: s
     if FACADE_INFO[facade].uses_budget:
         kind = "data_fraction" if budget_kind == AUTO else budget_kind
         low, high = _budget_range(kind, n_rows, n_trials)
-        meaning = {
-            "data_fraction": "the fraction of training rows a trial fits on",
-            "n_estimators": "trees (rf, et) or boosting rounds (hgb); other algorithms fit on that share of the rows",
-            "max_iter": "epochs (mlp), boosting rounds (hgb) or solver iterations (linear); others fit on that "
-            "share of the rows",
-        }[kind]
-        reasons.append(f"budget: {kind} from {low:g} to {high:g}, {meaning}.")
+        reasons.append(f"budget: {kind} from {low:g} to {high:g}, {BUDGETS[kind].meaning}.")
     task = description["task"]
     train_plan = (
         f"Impute and encode the {description['n_numeric']} numeric and {description['n_categorical']} categorical "

@@ -95,10 +95,7 @@ def evaluation_section(run: RunRecord, figures: Figures, evaluation: TestEvaluat
     parts.append(
         table(
             ["metric", "test", "validation (incumbent)"],
-            [
-                (name, _score(value), _score(validation.get(name)))
-                for name, value in metrics.items()
-            ],
+            [(name, _score(value), _score(validation.get(name))) for name, value in metrics.items()],
         )
     )
     if headline:

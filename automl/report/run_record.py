@@ -139,6 +139,6 @@ def load_run(run_dir: Path) -> RunRecord:
     if history is not None:
         record.timed_from = "SMAC's run history"
     else:
-        history = _history_from_trials(paths.root / "trials.json")
+        history = _history_from_trials(paths.trials_json)
     record.trials, record.configs, record.errors = history
     return record

@@ -45,7 +45,7 @@ def _started(run: dict[str, Any], root: Path) -> float:
 
 def _best_trial_loss(paths: RunPaths) -> float | None:
     """The lowest successful trial cost in trials.json (for runs that never wrote result.json)."""
-    trials = read_json_or_none(paths.root / "trials.json")
+    trials = read_json_or_none(paths.trials_json)
     if not isinstance(trials, list):
         return None
     costs = [t.get("cost") for t in trials if isinstance(t, dict) and t.get("status") == "success"]
@@ -62,7 +62,7 @@ def describe_run(root: Path) -> dict[str, Any] | None:
     arguments = run.get("arguments") if isinstance(run.get("arguments"), dict) else {}
     result = read_summary(paths.result_json)
     plan = read_json_or_none(paths.plan_json)
-    trials = read_json_or_none(root / "trials.json")
+    trials = read_json_or_none(paths.trials_json)
     if result is not None:
         status = "interrupted" if result.interrupted else "finished"
         n_trials = result.n_trials

@@ -56,7 +56,7 @@ def optimize(context: RunContext, written: Written, members: int) -> Optimized:
             interrupted = stop.requested
     finally:
         progress.stop_trials()
-    write_json(paths.root / "trials.json", [asdict(trial) for trial in result.trials])
+    write_json(paths.trials_json, [asdict(trial) for trial in result.trials])
     if not any(trial.status == "success" for trial in result.trials):
         raise RunError(
             f"every one of {len(result.trials)} trials failed: see the logs in "

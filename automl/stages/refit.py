@@ -17,7 +17,7 @@ from automl.errors import RunError
 from automl.optimize.smac_run import OptimizationResult, TrialRecord
 from automl.predictor import CardMember, FittedModel, ModelCard
 from automl.result import RefitSummary
-from automl.rundir import RunPaths
+from automl.rundir import MODEL_FILE, TRIAL_LOG, RunPaths
 from automl.stages.context import RunContext
 from automl.stages.write import Written
 from automl.verify.sandbox import run_train
@@ -50,12 +50,12 @@ def refit(
             break
         # The incumbent always gets a short minimum: if even that fails, its trial model stands in.
         walltime = max(remaining, clock.refit_grace()) if rank == 0 else remaining
-        member_dir = paths.members_dir / f"{rank:02d}"
+        member_dir = paths.member_dir(f"{rank:02d}")
         trial = member.trial
         outcome = run_train(paths.train_py, paths.space_json, paths.refit_data, trial.config, context.config.seed,
                             None, member_dir, context.limits(written.artifacts.scenario, walltime))  # fmt: skip
         seconds += outcome.wall_time
-        if outcome.ok and (member_dir / "model.joblib").is_file():
+        if outcome.ok and (member_dir / MODEL_FILE).is_file():
             members.append(CardMember(member_dir.name, trial.config, trial.cost, member.weight))
         else:
             failures.append(f"{trial.model_dir}: {outcome.status}")
@@ -78,12 +78,12 @@ def _trial_model_stand_in(paths: RunPaths, optimization: OptimizationResult, fai
     """Copy the incumbent's own trial model in as member 00 when every refit failed; returns that trial."""
     saved = [t for t in optimization.incumbent_trials if t.status == "success" and t.model_dir]
     best = min(saved or optimization.incumbent_trials, key=lambda t: (-(t.budget or 0.0), t.cost))
-    trial_model = paths.trials_dir / best.model_dir / "model.joblib"
+    trial_model = paths.trials_dir / best.model_dir / MODEL_FILE
     if not trial_model.is_file():
         raise RunError(f"every refit failed ({'; '.join(failures)}) and the incumbent's trial saved no "
                        f"model: see the trial.log files in {paths.members_dir}")  # fmt: skip
-    (paths.members_dir / "00").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(trial_model, paths.members_dir / "00" / "model.joblib")
+    paths.member_dir("00").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(trial_model, paths.member_dir("00") / MODEL_FILE)
     return best
 
 
@@ -97,5 +97,5 @@ def prune_trials(paths: RunPaths, trials: tuple[TrialRecord, ...]) -> None:
         if trial_dir.name in keep or not trial_dir.is_dir():
             continue
         for item in trial_dir.iterdir():
-            if item.name != "trial.log":
+            if item.name != TRIAL_LOG:
                 shutil.rmtree(item) if item.is_dir() else item.unlink()

@@ -24,7 +24,7 @@ from automl.verify import sandbox
 from automl.verify.static import load_allowed_imports
 from automl.writers import Artifacts, OfflineWriter, Writer
 from automl.writers.base import WriteContext
-from automl.writers.scenario import settle_scenario
+from automl.writers.scenario import bounded_scenario
 from automl.writers.space import load_space, save_space
 
 if TYPE_CHECKING:
@@ -104,29 +104,29 @@ def _settle(context: RunContext, writer: Writer, data: PreparedData) -> Written:
     allowed = load_allowed_imports(config.scenario.extra_imports)
     request = WriteContext(data.description, config, allowed_imports=allowed)
 
-    plan = loop.settle("plan", lambda feedback: writer.plan(request, feedback), lambda draft: draft)
+    plan = loop.accept("plan", lambda feedback: writer.plan(request, feedback), lambda draft: draft)
     write_json(paths.plan_json, plan.to_dict())
-    request = request.settled(plan=plan)
+    request = request.with_artifacts(plan=plan)
 
     if config.space is not None:
         space = load_space(config.space)
     else:
-        space = loop.settle("space", lambda feedback: writer.space(request, feedback),
+        space = loop.accept("space", lambda feedback: writer.space(request, feedback),
                             lambda draft: judge_space(context, draft))  # fmt: skip
     save_space(space, paths.space_json)
-    request = request.settled(space=space)
+    request = request.with_artifacts(space=space)
 
-    proposal = loop.settle("scenario", lambda feedback: writer.scenario(request, feedback), lambda draft: draft)
-    scenario, notes = settle_scenario(proposal, config.scenario, data.description)
+    proposal = loop.accept("scenario", lambda feedback: writer.scenario(request, feedback), lambda draft: draft)
+    scenario, notes = bounded_scenario(proposal, config.scenario, data.description)
     for note in notes:
         progress.stage(f"scenario: {note}")
     write_json(paths.scenario_json, scenario.to_dict())
-    request = request.settled(scenario=scenario)
+    request = request.with_artifacts(scenario=scenario)
 
     isolation = sandbox.isolation_mode()
     progress.stage(f"sandbox: {isolation}")
     plan_and_space = Artifacts(writer.name, plan, space, scenario, "")
-    default_seconds = loop.settle(
+    default_seconds = loop.accept(
         "train",
         lambda feedback: writer.train(request, feedback),
         lambda source: judge_train(context, data, plan_and_space, isolation, source),

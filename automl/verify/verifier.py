@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 from ConfigSpace import Configuration, ConfigurationSpace
 
+from automl.rundir import MODEL_FILE
 from automl.verify.sandbox import Limits, TrialOutcome, run_predict, run_train
 from automl.verify.smoke import branch_configurations, edge_configurations
 from automl.verify.static import check_source, load_allowed_imports
 
-MODEL_FILE = "model.joblib"
 # Rows of the subsample the smoke tests train on (fit and validation rows each).
 SMOKE_ROWS = 200
 SMOKE_VALID_ROWS = 100

@@ -1,7 +1,7 @@
 """The one interface every writer offers, so the runner drives a model and the offline writer alike.
 
 A writer answers four requests in order (plan, config space, scenario, train.py), each given what
-the earlier ones settled. The runner judges every answer and, when one fails its checks, asks again
+the earlier ones produced. The runner judges every answer and, when one fails its checks, asks again
 with :class:`Feedback`; a writer only writes, it never checks its own work against the sandbox.
 """
 
@@ -41,7 +41,7 @@ class Feedback:
 
 @dataclass(frozen=True)
 class WriteContext:
-    """What a writer may read: the data's description, the request, and the artifacts settled so far."""
+    """What a writer may read: the data's description, the request, and the artifacts accepted so far."""
 
     description: dict[str, Any]
     run: RunConfig
@@ -50,8 +50,8 @@ class WriteContext:
     space: ConfigurationSpace | None = None
     scenario: ScenarioSettings | None = None
 
-    def settled(self, **artifacts: Any) -> WriteContext:
-        """A copy with more artifacts settled."""
+    def with_artifacts(self, **artifacts: Any) -> WriteContext:
+        """A copy that also holds ``artifacts`` (the ones accepted since), for the next request."""
         return replace(self, **artifacts)
 
 

@@ -9,6 +9,7 @@ never asked twice.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from ConfigSpace import ConfigurationSpace
 
 from automl.errors import WriterError
 from automl.plan import Plan, plan_offline
-from automl.plan.plan import BUDGET_KINDS
+from automl.plan.algorithms import BUDGET_KINDS, BUDGETS, COUNTING_KINDS, length_budgets, min_holdout_rows, warm_starts
 from automl.resources import bundled_dir
 from automl.writers.base import Feedback, WriteContext
 from automl.writers.space import drop_hyperparameters, load_space, restrict_choices
@@ -26,12 +27,11 @@ TEMPLATE = Path(__file__).with_name("offline_train.py")
 TASK_PLACEHOLDER = 'TASK = "__TASK__"'
 BUDGET_KIND_PLACEHOLDER = "BUDGET_KIND = None"
 MAX_BUDGET_PLACEHOLDER = "MAX_BUDGET = None"
-# The counting kinds (of BUDGET_KINDS, which the template honours) need max_budget to scale the row-fraction fallback.
-COUNTING_KINDS = ("n_estimators", "max_iter")
-# Hyperparameters that a budget kind sets instead of the search (tuning both would fight over one knob).
-BUDGET_HYPERPARAMETERS = {
-    "n_estimators": ("rf:n_estimators", "et:n_estimators", "hgb:max_iter"),
-    "max_iter": ("hgb:max_iter",),
+# The template's family tables, filled in from automl.plan.algorithms so that the file and the planner agree.
+FAMILY_TABLES = {
+    "MIN_HOLDOUT_ROWS": min_holdout_rows,
+    "LENGTH_BUDGETS": length_budgets,
+    "WARM_STARTS": warm_starts,
 }
 
 
@@ -43,6 +43,8 @@ def render_train(task: str, budget_kind: str | None = None, max_budget: float | 
     """
     _check_budget(budget_kind, max_budget)
     source = TEMPLATE.read_text(encoding="utf-8")
+    for name, table in FAMILY_TABLES.items():
+        source = _fill(source, f"{name} = ...", f"{name} = {_python_literal(table())}")
     source = _fill(source, TASK_PLACEHOLDER, f"TASK = {task!r}")
     source = _fill(source, BUDGET_KIND_PLACEHOLDER, f"BUDGET_KIND = {budget_kind!r}")
     return _fill(source, MAX_BUDGET_PLACEHOLDER, f"MAX_BUDGET = {None if max_budget is None else float(max_budget)!r}")
@@ -58,6 +60,18 @@ def _check_budget(budget_kind: str | None, max_budget: float | None) -> None:
         raise WriterError(f"budget_kind {budget_kind!r} needs max_budget: the full number of trees or iterations")
     if budget_kind == "data_fraction" and max_budget is not None and max_budget > 1:
         raise WriterError(f"a data_fraction budget is at most 1 (all rows), but max_budget is {max_budget:g}")
+
+
+def _python_literal(value: dict | tuple | str | int | float | None) -> str:
+    """``value`` as Python source in the template's own style (double quotes, as ruff formats it)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_python_literal(key)}: {_python_literal(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, tuple):
+        items = [_python_literal(item) for item in value]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
 
 
 def _fill(source: str, placeholder: str, line: str) -> str:
@@ -83,7 +97,9 @@ class OfflineWriter:
         assert context.plan is not None
         space = load_space(bundled_dir("configs") / f"offline_{context.description['task']}.json")
         space = restrict_choices(space, "algorithm", context.plan.algorithms)
-        set_by_budget = BUDGET_HYPERPARAMETERS.get(context.plan.budget_kind or "", ())
+        # Hyperparameters that the budget sets instead of the search (tuning both would fight over one knob).
+        kind = BUDGETS.get(context.plan.budget_kind or "")
+        set_by_budget = kind.replaced_hyperparameters if kind is not None else ()
         return drop_hyperparameters(space, [name for name in set_by_budget if name in space])
 
     def scenario(self, context: WriteContext, feedback: Feedback | None) -> dict[str, Any]:

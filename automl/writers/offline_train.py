@@ -78,13 +78,13 @@ MIN_ROWS_REGRESSION = 30  # ... and at least this many rows for regression
 HOLDOUT_FRACTION = 0.1  # internal early-stopping split of hgb and mlp
 # Fewest validation rows for early stopping: hgb watches the loss, which is informative even on a few
 # rows; the MLP watches accuracy, which saturates on small splits and stops training far too early.
-MIN_HOLDOUT_ROWS = {"hgb": 10, "mlp": 100}
+MIN_HOLDOUT_ROWS = ...
 PROBA_FLOOR = 1e-7  # one over-confident mistake costs at most -log(1e-7) ~ 16 in the log loss
 SCALE_SENSITIVE = {"linear", "knn", "svm", "mlp"}
 # The algorithms whose trees, rounds, epochs or iterations a budget kind sets; the others fit on a share of
 # the rows. WARM_STARTS: those of them that can continue a lower-budget checkpoint (scikit-learn's warm_start).
-LENGTH_BUDGETS = {"n_estimators": ("rf", "et", "hgb"), "max_iter": ("hgb", "mlp", "linear")}
-WARM_STARTS = {"n_estimators": ("rf", "et", "hgb"), "max_iter": ("hgb", "mlp")}
+LENGTH_BUDGETS = ...
+WARM_STARTS = ...
 CHECKPOINT_MODEL, CHECKPOINT_INFO = "warm_start.joblib", "warm_start.json"
 FORESTS = (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier, ExtraTreesRegressor)
 BOOSTERS = (HistGradientBoostingClassifier, HistGradientBoostingRegressor)

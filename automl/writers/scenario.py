@@ -36,7 +36,7 @@ def _positive_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
-def settle_scenario(
+def bounded_scenario(
     proposal: dict[str, Any], user: ScenarioSettings, description: dict[str, Any]
 ) -> tuple[ScenarioSettings, list[str]]:
     """The scenario to run and a note for each proposed value that was lowered, ignored or replaced."""
