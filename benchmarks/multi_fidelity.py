@@ -4,7 +4,7 @@
 few trees) and promote the best configurations to the full one. That only pays off if a full fit is
 slow, so this script generates a 50 000-row classification table offline and runs automl on it once
 per facade (``automl.runner.run``) with the same walltime and a trial cap far above what fits, so the
-walltime ends every run. It has 15 columns by default: a table above ``automl.runner.THREADED_CELLS``
+walltime ends every run. It has 15 columns by default: a table above ``automl.stages.prepare.THREADED_CELLS``
 gives trials several threads, which crash in the sandbox at the time of writing (benchmarks/README.md).
 
 From each run's SMAC run history (``smac/smac/<seed>/runhistory.json``) it builds the anytime curve:
@@ -258,7 +258,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000, help="rows of the generated table (default 50000)")
     parser.add_argument("--features", type=int, default=15,
                         help="columns of the generated table (default 15: 32 000 training rows x 15 stay below "
-                             "automl.runner.THREADED_CELLS, so trials run on one thread; see the README)")  # fmt: skip
+                             "automl.stages.prepare.THREADED_CELLS, so trials run on one thread; see the README)")  # fmt: skip
     parser.add_argument("--facades", default="hpo,mf,hyperband", help="comma-separated (default hpo,mf,hyperband)")
     parser.add_argument("--budget-kinds", default="data_fraction",
                         help="budget kinds for mf and hyperband, comma-separated: data_fraction, n_estimators, "
