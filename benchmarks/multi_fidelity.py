@@ -257,8 +257,9 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=50_000, help="rows of the generated table (default 50000)")
     parser.add_argument("--features", type=int, default=15,
-                        help="columns of the generated table (default 15: 32 000 training rows x 15 stay below "
-                             "automl.stages.prepare.THREADED_CELLS, so trials run on one thread; see the README)")  # fmt: skip
+                        help="columns of the generated table (default 15: 32 000 training rows x 15 stay "
+                             "below automl.stages.prepare.THREADED_CELLS, so trials run on one thread; see the "
+                             "README)")  # fmt: skip
     parser.add_argument("--facades", default="hpo,mf,hyperband", help="comma-separated (default hpo,mf,hyperband)")
     parser.add_argument("--budget-kinds", default="data_fraction",
                         help="budget kinds for mf and hyperband, comma-separated: data_fraction, n_estimators, "
