@@ -21,7 +21,7 @@ from automl._io import read_json, write_json
 from automl.data import FeatureSchema, LabelCoder, apply_schema
 from automl.errors import RunError
 from automl.rundir import RunPaths, open_run_dir
-from automl.verify.sandbox import Limits, Predictions, run_predict
+from automl.sandbox import Limits, Predictions, run_predict
 
 # Prediction is cheaper than training; these bound a misbehaving saved model.
 PREDICT_LIMITS = Limits(walltime_s=600.0, memory_mb=8192)

@@ -24,6 +24,7 @@ import pandas as pd
 from ConfigSpace import ConfigurationSpace
 from smac import Scenario
 
+from automl import sandbox
 from automl._io import read_json, write_json, write_text
 from automl.config import OFFLINE, RunConfig, ScenarioSettings
 from automl.data import PreparedData, prepare_dataset
@@ -39,8 +40,7 @@ from automl.predictor import FittedModel, ModelCard
 from automl.repair import RepairLoop
 from automl.report.progress import Progress, SilentProgress
 from automl.rundir import RunPaths, create_run_dir, create_run_dir_parent
-from automl.verify import sandbox
-from automl.verify.sandbox import Limits, Predictions, run_train
+from automl.sandbox import Limits, Predictions, run_train
 from automl.verify.space_check import check_space_code
 from automl.verify.static import load_allowed_imports
 from automl.verify.verifier import VerifyInputs, verify_train

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from ConfigSpace import ConfigurationSpace, Float
 
-from automl.verify.sandbox import Limits, run_predict, run_train
+from automl.sandbox import Limits, run_predict, run_train
 
 HEADER = "import os, time, subprocess, joblib, numpy as np\n"
 
@@ -56,7 +56,7 @@ def test_crash_reports_the_generated_line(setup) -> None:
     assert outcome.status == "crashed"
     assert 'File "train.py", line 4, in train' in outcome.error
     assert "IndexError" in outcome.error
-    assert "automl/verify" not in outcome.error  # our harness frames are cut
+    assert "automl/sandbox" not in outcome.error  # our harness frames are cut
 
 
 @pytest.mark.parametrize(

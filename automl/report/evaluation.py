@@ -18,7 +18,7 @@ from automl.data import PreparedData, prepare_dataset
 from automl.errors import DataError
 from automl.predictor import FittedModel
 from automl.rundir import RunPaths
-from automl.verify.sandbox import Limits, Predictions
+from automl.sandbox import Limits, Predictions
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Run one job of generated code in a confined child process and describe what happened.
 
 The shape follows AIDE's interpreter: a call in, a :class:`TrialOutcome` out, nothing about SMAC.
-Children come from a warm fork server (:mod:`automl.verify.forkserver`) that imported the heavy
+Children come from a warm fork server (:mod:`automl.sandbox.forkserver`) that imported the heavy
 libraries but never computed, so a trial costs a fork, not an interpreter start. Each child gets its
 own process group, memory and file-size limits, and a log file; past its wall-clock limit the whole
 group is killed.
@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.verify import confine
-from automl.verify.child import LENGTH_FORMAT, PID_FORMAT, SPACE_FILE
+from automl.sandbox import confine
+from automl.sandbox.child import LENGTH_FORMAT, PID_FORMAT, SPACE_FILE
 
 LOG_TAIL_CHARS = 4000
 
@@ -118,7 +118,7 @@ class ForkServer:
         self.writable = writable
         self.bubblewrap = use_bubblewrap
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command = [sys.executable, "-m", "automl.verify.forkserver", str(theirs.fileno())]
+        command = [sys.executable, "-m", "automl.sandbox.forkserver", str(theirs.fileno())]
         if use_bubblewrap:
             command = _bubblewrap_prefix(sorted({*writable, self.scratch})) + command
         self._process = subprocess.Popen(
@@ -297,7 +297,7 @@ def _kill_group(pid: int) -> None:
 
 
 def run_job(job: dict[str, Any], limits: Limits, work_dir: Path, log_path: Path) -> TrialOutcome:
-    """Run ``job`` (see :mod:`automl.verify.child`) in a child confined by ``limits``."""
+    """Run ``job`` (see :mod:`automl.sandbox.child`) in a child confined by ``limits``."""
     work_dir.mkdir(parents=True, exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     job = {**job, "limits": asdict(limits), "work_dir": str(work_dir), "log_path": str(log_path)}

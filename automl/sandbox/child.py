@@ -1,6 +1,6 @@
 """Code that runs inside a sandbox child process: load generated code, run one job, report JSON.
 
-The fork server (:mod:`automl.verify.forkserver`) forks and calls :func:`main`. Results go back
+The fork server (:mod:`automl.sandbox.forkserver`) forks and calls :func:`main`. Results go back
 as length-prefixed JSON bytes on a pipe (never pickles), predictions as ``.npy`` files read without
 pickle, so the parent trusts nothing the generated code built.
 """
@@ -30,7 +30,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from automl.verify import confine
+from automl.sandbox import confine
 
 MEGABYTE = 1024 * 1024
 GENERATED_MODULE = "automl_generated_train"

@@ -1,0 +1,31 @@
+"""Run generated code confined: the fork server, the child it forks, and the runner's calls into it.
+
+The optimizer, the verifier, the predictor and the report all run generated code here, so the
+sandbox is its own package; :mod:`automl.verify` only judges what comes back.
+"""
+
+from automl.sandbox.run import (
+    Limits,
+    Predictions,
+    TrialOutcome,
+    confine_labels,
+    isolation_mode,
+    run_job,
+    run_predict,
+    run_space,
+    run_train,
+    warm_up,
+)
+
+__all__ = [
+    "Limits",
+    "Predictions",
+    "TrialOutcome",
+    "confine_labels",
+    "isolation_mode",
+    "run_job",
+    "run_predict",
+    "run_space",
+    "run_train",
+    "warm_up",
+]
