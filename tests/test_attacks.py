@@ -263,8 +263,9 @@ def test_without_bubblewrap_the_fallback_still_contains_and_says_so(tmp_path: Pa
 import sys
 sys.path.insert(0, {str(Path(__file__).parents[1])!r})
 from pathlib import Path
-from automl.sandbox import run as sandbox
-sandbox._bubblewrap = False  # as on a machine without bubblewrap
+from automl import sandbox
+from automl.sandbox.server import HOST
+HOST.bubblewrap = False  # as on a machine without bubblewrap
 from tests.test_attacks import Arena, SIGNATURE
 arena = Arena(Path({str(tmp_path)!r}))
 attacks = [

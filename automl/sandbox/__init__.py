@@ -4,18 +4,8 @@ The optimizer, the verifier, the predictor and the report all run generated code
 sandbox is its own package; :mod:`automl.verify` only judges what comes back.
 """
 
-from automl.sandbox.run import (
-    Limits,
-    Predictions,
-    TrialOutcome,
-    confine_labels,
-    isolation_mode,
-    run_job,
-    run_predict,
-    run_space,
-    run_train,
-    warm_up,
-)
+from automl.sandbox.run import Limits, Predictions, TrialOutcome, run_job, run_predict, run_space, run_train
+from automl.sandbox.server import confine_labels, isolation_mode, warm_up
 
 __all__ = [
     "Limits",

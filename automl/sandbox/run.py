@@ -9,19 +9,13 @@ group is killed.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import os
 import select
-import shutil
 import signal
-import socket
 import struct
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,10 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.sandbox import confine
-from automl.sandbox.child import LENGTH_FORMAT, PID_FORMAT, SPACE_FILE
-
-LOG_TAIL_CHARS = 4000
+from automl.sandbox.child import LENGTH_FORMAT, SPACE_FILE
+from automl.sandbox.log import BoundedLog, tail
+from automl.sandbox.server import warm_up
 
 
 @dataclass(frozen=True)
@@ -63,189 +56,7 @@ class TrialOutcome:
         return self.status == "success"
 
 
-# Environment variables the fork server keeps; everything else (API keys included) is dropped.
-KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-BWRAP = "bwrap"
-SERVER_START_TIMEOUT = 120.0
-
-
-def _server_environment() -> dict[str, str]:
-    """A scrubbed environment for the fork server, where OpenMP threads sleep instead of spinning.
-
-    Spinning threads (OpenMP's default) slow a trial tenfold whenever another process holds a
-    core, which on a 2-core machine is the normal case; the policy must be set before OpenMP loads.
-    """
-    environment = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
-    package_root = str(Path(__file__).resolve().parents[2])
-    # One thread per pool from the start: a child then changes a pool only when its job wants more,
-    # instead of restarting every BLAS pool (whose idle threads spin) in every trial.
-    environment.update(OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"), PYTHONPATH=package_root,
-                       PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-                       MKL_NUM_THREADS="1")  # fmt: skip
-    return environment
-
-
-def _bubblewrap_works() -> bool:
-    """Whether bubblewrap is installed and allowed to make namespaces here (containers may forbid it)."""
-    binary = shutil.which(BWRAP)
-    if binary is None:
-        return False
-    probe = [binary, "--unshare-net", "--unshare-ipc", "--die-with-parent", "--ro-bind", "/", "/", "true"]
-    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-        return subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
-    return False
-
-
-def _bubblewrap_prefix(writable: list[Path]) -> list[str]:
-    """bwrap arguments: the system read-only, no network, writable only beneath ``writable``."""
-    prefix = [BWRAP, "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
-              "--new-session", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]  # fmt: skip
-    for root in writable:
-        prefix += ["--bind", str(root), str(root)]
-    return prefix
-
-
-class ForkServer:
-    """A handle on one running fork server; jobs from several threads are sent one at a time.
-
-    The server may write only beneath ``writable`` (plus its own scratch directory); under
-    bubblewrap that is enforced for the server itself, and every child narrows it further to its
-    own work directory with Landlock.
-    """
-
-    def __init__(self, writable: frozenset[Path], use_bubblewrap: bool) -> None:
-        self.scratch = Path(tempfile.mkdtemp(prefix="automl-sandbox-"))
-        self.writable = writable
-        self.bubblewrap = use_bubblewrap
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command = [sys.executable, "-m", "automl.sandbox.forkserver", str(theirs.fileno())]
-        if use_bubblewrap:
-            command = _bubblewrap_prefix(sorted({*writable, self.scratch})) + command
-        self._process = subprocess.Popen(
-            command,
-            pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL,
-            env=_server_environment(),
-            start_new_session=True,  # a Ctrl-C in the terminal reaches the runner, not the server
-        )
-        theirs.close()
-        ours.settimeout(SERVER_START_TIMEOUT)  # bounds the wait for a server that hangs while importing
-        self._channel = ours
-        self._lock = threading.Lock()
-
-    @property
-    def alive(self) -> bool:
-        return self._process.poll() is None
-
-    def covers(self, path: Path) -> bool:
-        """Whether jobs may write beneath ``path`` with this server."""
-        return any(path == root or root in path.parents for root in {*self.writable, self.scratch})
-
-    def fork(self, job: dict[str, Any]) -> tuple[int, int, int]:
-        """Start ``job`` in a fresh child; return its pid and the read ends of its reply and output pipes."""
-        reply_read, reply_write = os.pipe()
-        output_read, output_write = os.pipe()
-        try:
-            with self._lock:
-                socket.send_fds(self._channel, [json.dumps(job).encode()], [reply_write, output_write])
-                answer = self._channel.recv(struct.calcsize(PID_FORMAT))
-        except TimeoutError:
-            answer = b""
-        finally:
-            os.close(reply_write)
-            os.close(output_write)
-        if len(answer) != struct.calcsize(PID_FORMAT):
-            os.close(reply_read)
-            os.close(output_read)
-            raise RuntimeError("the sandbox fork server stopped; see its output above")
-        return struct.unpack(PID_FORMAT, answer)[0], reply_read, output_read
-
-    def close(self) -> None:
-        self._channel.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._process.wait(timeout=5)
-        if self._process.poll() is None:
-            self._process.kill()
-        shutil.rmtree(self.scratch, ignore_errors=True)
-
-
-_server: ForkServer | None = None
-_server_pid = -1  # the process that started _server: a forked or dask worker needs its own
-_bubblewrap: bool | None = None
-
-
-def warm_up(writable: Path | None = None) -> ForkServer:
-    """The process's fork server, (re)started so jobs may write beneath ``writable``.
-
-    Starting it early lets its imports overlap the caller's own work.
-    """
-    global _server, _server_pid, _bubblewrap
-    if _bubblewrap is None:
-        _bubblewrap = _bubblewrap_works()
-        confine.protect_from_children()
-        atexit.register(_shut_down)
-    if writable is not None:
-        writable.mkdir(parents=True, exist_ok=True)  # bubblewrap can only bind what exists
-    wanted = writable.resolve() if writable is not None else None
-    current = _server if _server is not None and _server_pid == os.getpid() and _server.alive else None
-    if current is not None and (wanted is None or current.covers(wanted)):
-        return current
-    roots = frozenset(({wanted} if wanted is not None else set()) | (current.writable if current else set()))
-    if current is not None:
-        current.close()
-    _server, _server_pid = ForkServer(roots, _bubblewrap), os.getpid()
-    return _server
-
-
-def _shut_down() -> None:
-    """Stop this process's fork server at exit, so its scratch directory does not outlive the run."""
-    if _server is not None and _server_pid == os.getpid():
-        _server.close()
-
-
-def isolation_mode() -> str:
-    """How generated code is confined here, in words for run records and the console."""
-    server = warm_up()
-    outer = "bubblewrap (read-only system, no network)" if server.bubblewrap else "no bubblewrap"
-    inner = ", ".join(confine_labels()) or "no Landlock/seccomp: rlimits and process groups only"
-    return f"{outer}; per trial: {inner}"
-
-
-def confine_labels() -> list[str]:
-    """What each child applies to itself on this kernel and architecture."""
-    labels = []
-    if confine.landlock_abi() >= 1:
-        labels.append(f"landlock v{confine.landlock_abi()}")
-    if confine.seccomp_supported():
-        labels += ["seccomp", "no capabilities"]
-    return labels
-
-
-class _BoundedLog:
-    """Copies a child's output into its log file, keeping the first ``limit`` bytes.
-
-    The parent does the copying while it waits anyway, so a flood of output costs the trial
-    nothing and can neither fill the disk nor block the child on a full pipe.
-    """
-
-    def __init__(self, path: Path, limit: int) -> None:
-        self._handle = path.open("ab")
-        self._left = limit
-
-    def write(self, chunk: bytes) -> None:
-        if self._left <= 0:
-            return
-        kept = chunk[: self._left]
-        self._handle.write(kept)
-        self._left -= len(kept)
-        if self._left <= 0:
-            self._handle.write(b"\n[automl: output truncated here]\n")
-
-    def close(self) -> None:
-        self._handle.close()
-
-
-def _watch(reply_fd: int, output_fd: int, log: _BoundedLog, deadline: float) -> dict[str, Any] | str | None:
+def _watch(reply_fd: int, output_fd: int, log: BoundedLog, deadline: float) -> dict[str, Any] | str | None:
     """Read the reply while copying output; None if the child died without one, ``"timeout"`` past the deadline."""
     buffer = b""
     header = struct.calcsize(LENGTH_FORMAT)
@@ -274,7 +85,7 @@ def _watch(reply_fd: int, output_fd: int, log: _BoundedLog, deadline: float) -> 
                 open_fds.remove(fd)
 
 
-def _drain(output_fd: int, log: _BoundedLog) -> None:
+def _drain(output_fd: int, log: BoundedLog) -> None:
     """Copy what the (now killed) child left in its output pipe, without waiting for more."""
     while True:
         ready, _, _ = select.select([output_fd], [], [], 0)
@@ -302,7 +113,7 @@ def run_job(job: dict[str, Any], limits: Limits, work_dir: Path, log_path: Path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     job = {**job, "limits": asdict(limits), "work_dir": str(work_dir), "log_path": str(log_path)}
     server = warm_up(work_dir.parent)  # the parent, so sibling jobs (other trials) reuse the server
-    log = _BoundedLog(log_path, limits.log_limit_kb * 1024)
+    log = BoundedLog(log_path, limits.log_limit_kb * 1024)
     pid, reply_fd, output_fd = server.fork(job)  # may wait for a new server's imports: not the job's time
     started = time.monotonic()
     try:
@@ -314,7 +125,7 @@ def run_job(job: dict[str, Any], limits: Limits, work_dir: Path, log_path: Path)
             os.close(fd)
         log.close()
     wall_time = time.monotonic() - started
-    log_tail = _tail(log_path)
+    log_tail = tail(log_path)
     if reply == "timeout":
         return TrialOutcome(
             "timeout",
@@ -334,16 +145,6 @@ def run_job(job: dict[str, Any], limits: Limits, work_dir: Path, log_path: Path)
         log_tail,
         reply.get("error", ""),
     )
-
-
-def _tail(path: Path) -> str:
-    """The end of a log file, bounded, for reports and repair messages."""
-    try:
-        with path.open("rb") as handle:
-            handle.seek(max(0, path.stat().st_size - LOG_TAIL_CHARS))
-            return handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
 
 
 def run_train(
