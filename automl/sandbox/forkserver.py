@@ -72,7 +72,7 @@ def serve(channel: socket.socket) -> None:
         if not message:
             return
         job = json.loads(message)
-        key, preloaded = _inputs(job, cache) if job["kind"] == "train" else (None, None)
+        key, preloaded = _inputs(job, cache)
         if key is not None and spare is not None and spare.key == key:
             pid = spare.start(message, fds)
             spare = None
@@ -130,17 +130,22 @@ class _Spare:
         self._link.close()  # the child reads end-of-file and exits
 
 
-def _inputs(job: dict, cache: dict[tuple, dict]) -> tuple[tuple | None, dict | None]:
+def _inputs(message: dict, cache: dict[tuple, dict]) -> tuple[tuple | None, dict | None]:
     """A train job's dataset, space and compiled code, read once per file version and shared.
 
     They are files the runner wrote or generated code it has not run (compiling only parses), and
-    reading them is parsing, not numeric work, so the server stays safe to fork. A file that cannot
-    be read is left for the child to fail on, with its error in the trial's log.
+    reading them is parsing, not numeric work, so the server stays safe to fork. Other kinds share
+    no inputs. A file that cannot be read, or a message that is no valid job, is left for the child
+    to fail on, with its error in the job's log.
     """
     from automl.sandbox.child import load_inputs
+    from automl.sandbox.jobs import TrainJob, job_from_message
 
     try:
-        paths = (job["data_path"], job["space_path"], job["train_path"])
+        job = job_from_message(message)
+        if not isinstance(job, TrainJob):
+            return None, None
+        paths = (job.data_path, job.space_path, job.train_path)
         key = tuple((path, os.stat(path).st_mtime_ns) for path in paths)
         if key not in cache:
             if len(cache) >= CACHED_INPUTS:  # the oldest goes: dicts keep insertion order

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from automl.sandbox.child import LENGTH_FORMAT, SPACE_FILE
+from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob
 from automl.sandbox.log import BoundedLog, tail
 from automl.sandbox.server import warm_up
 
@@ -107,14 +108,14 @@ def _kill_group(pid: int) -> None:
             kill(pid, signal.SIGKILL)
 
 
-def run_job(job: dict[str, Any], limits: Limits, work_dir: Path, log_path: Path) -> TrialOutcome:
-    """Run ``job`` (see :mod:`automl.sandbox.child`) in a child confined by ``limits``."""
+def run_job(job: Job, limits: Limits, work_dir: Path, log_path: Path) -> TrialOutcome:
+    """Run ``job`` (see :mod:`automl.sandbox.child`) in a child confined by ``limits``, writing beneath ``work_dir``."""
     work_dir.mkdir(parents=True, exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    job = {**job, "limits": asdict(limits), "work_dir": str(work_dir), "log_path": str(log_path)}
+    message = {**job.to_message(), "limits": asdict(limits), "work_dir": str(work_dir), "log_path": str(log_path)}
     server = warm_up(work_dir.parent)  # the parent, so sibling jobs (other trials) reuse the server
     log = BoundedLog(log_path, limits.log_limit_kb * 1024)
-    pid, reply_fd, output_fd = server.fork(job)  # may wait for a new server's imports: not the job's time
+    pid, reply_fd, output_fd = server.fork(message)  # may wait for a new server's imports: not the job's time
     started = time.monotonic()
     try:
         reply = _watch(reply_fd, output_fd, log, started + limits.walltime_s)
@@ -159,16 +160,15 @@ def run_train(
 ) -> TrialOutcome:
     """Call the generated ``train()`` once with a configuration, inside the sandbox."""
     config = {name: value.item() if isinstance(value, np.generic) else value for name, value in config.items()}
-    job = {
-        "kind": "train",
-        "train_path": str(train_path.resolve()),  # absolute: the child works in model_dir
-        "space_path": str(space_path.resolve()),
-        "data_path": str(data_path.resolve()),
-        "config": config,
-        "seed": int(seed),
-        "budget": budget,
-        "model_dir": str(model_dir.resolve()),
-    }
+    job = TrainJob(
+        train_path=train_path.resolve(),  # absolute: the child works in model_dir
+        space_path=space_path.resolve(),
+        data_path=data_path.resolve(),
+        config=config,
+        seed=int(seed),
+        budget=budget,
+        model_dir=model_dir.resolve(),
+    )
     return run_job(job, limits, model_dir, model_dir / "trial.log")
 
 
@@ -177,8 +177,7 @@ def run_space(code_path: Path, work_dir: Path, limits: Limits) -> tuple[TrialOut
 
     The space comes back as ConfigSpace JSON, which the parent parses as data: nothing the code built is unpickled.
     """
-    job = {"kind": "space", "code_path": str(code_path.resolve())}
-    outcome = run_job(job, limits, work_dir, work_dir / "space.log")
+    outcome = run_job(SpaceJob(code_path.resolve()), limits, work_dir, work_dir / "space.log")
     space_path = work_dir / SPACE_FILE
     return outcome, space_path if outcome.ok and space_path.is_file() else None
 
@@ -199,12 +198,7 @@ def run_predict(
         work_dir = Path(scratch)
         features_path = work_dir / "features.pkl"
         features.to_pickle(features_path)
-        job = {
-            "kind": "predict",
-            "model_path": str(model_path.resolve()),
-            "features_path": str(features_path),
-            "proba": want_proba,
-        }
+        job = PredictJob(model_path=model_path.resolve(), features_path=features_path, proba=want_proba)
         outcome = run_job(job, limits, work_dir, work_dir / "predict.log")
         if not outcome.ok:
             return outcome, None

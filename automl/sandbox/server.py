@@ -102,13 +102,13 @@ class ForkServer:
         """Whether jobs may write beneath ``path`` with this server."""
         return any(path == root or root in path.parents for root in {*self.writable, self.scratch})
 
-    def fork(self, job: dict[str, Any]) -> tuple[int, int, int]:
-        """Start ``job`` in a fresh child; return its pid and the read ends of its reply and output pipes."""
+    def fork(self, message: dict[str, Any]) -> tuple[int, int, int]:
+        """Start the job ``message`` describes in a child; return its pid and its reply and output pipes' read ends."""
         reply_read, reply_write = os.pipe()
         output_read, output_write = os.pipe()
         try:
             with self._lock:
-                socket.send_fds(self._channel, [json.dumps(job).encode()], [reply_write, output_write])
+                socket.send_fds(self._channel, [json.dumps(message).encode()], [reply_write, output_write])
                 answer = self._channel.recv(struct.calcsize(PID_FORMAT))
         except TimeoutError:
             answer = b""
