@@ -40,7 +40,7 @@ from automl.predictor import FittedModel, ModelCard
 from automl.repair import RepairLoop
 from automl.report.progress import Progress, SilentProgress
 from automl.rundir import RunPaths, create_run_dir, create_run_dir_parent
-from automl.sandbox import Limits, Predictions, run_train
+from automl.sandbox import Limits, ModelOutput, run_train
 from automl.verify.space_check import check_space_code
 from automl.verify.static import load_allowed_imports
 from automl.verify.verifier import VerifyInputs, verify_train
@@ -430,7 +430,7 @@ class Runner:
         FittedModel.save_card(paths, card)
         return {"status": status, "message": message, "seconds": round(seconds, 3), "ensemble_size": len(members)}
 
-    def _evaluate(self, paths: RunPaths, data: PreparedData) -> tuple[dict[str, float], Predictions]:
+    def _evaluate(self, paths: RunPaths, data: PreparedData) -> tuple[dict[str, float], ModelOutput]:
         """Predict the test rows with the final ensemble (in the sandbox) and score them here."""
         model = FittedModel.load(paths.root)
         predictions = model.predict_features(data.X_test, self._limits())
@@ -438,7 +438,7 @@ class Runner:
         metrics = score_predictions(data.task, data.y_test, predictions.values, predictions.proba, n_classes)
         return metrics, predictions
 
-    def _report(self, paths: RunPaths, data: PreparedData, predictions: Predictions) -> None:
+    def _report(self, paths: RunPaths, data: PreparedData, predictions: ModelOutput) -> None:
         """report.html and plots/; the run's results are already saved, so a failure here only warns."""
         from automl.report.html import TestEvaluation, write_report  # matplotlib loads only now
 

@@ -183,8 +183,8 @@ def run_space(code_path: Path, work_dir: Path, limits: Limits) -> tuple[TrialOut
 
 
 @dataclass(frozen=True)
-class Predictions:
-    """Predictions of a saved model read back without unpickling: values, and class probabilities."""
+class ModelOutput:
+    """What a saved model predicted, read back without unpickling: values, and class probabilities."""
 
     values: np.ndarray
     proba: np.ndarray | None
@@ -192,7 +192,7 @@ class Predictions:
 
 def run_predict(
     model_path: Path, features: pd.DataFrame, limits: Limits, want_proba: bool = True
-) -> tuple[TrialOutcome, Predictions | None]:
+) -> tuple[TrialOutcome, ModelOutput | None]:
     """Load a model saved by generated code and predict ``features``, inside the sandbox."""
     with tempfile.TemporaryDirectory(prefix="predict-", dir=warm_up().scratch) as scratch:
         work_dir = Path(scratch)
@@ -205,4 +205,4 @@ def run_predict(
         values = np.load(work_dir / "predictions.npy", allow_pickle=False)
         proba_path = work_dir / "proba.npy"
         proba = np.load(proba_path, allow_pickle=False) if proba_path.exists() else None
-        return outcome, Predictions(values, proba)
+        return outcome, ModelOutput(values, proba)
