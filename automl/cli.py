@@ -80,8 +80,8 @@ def run(
     ] = None,
 ) -> None:  # fmt: skip
     """Tune a model on a dataset and save it, scored on a held-out test set."""
+    from automl import sandbox
     from automl.rundir import create_run_dir_parent
-    from automl.verify import sandbox
 
     sandbox.warm_up(create_run_dir_parent(resume or out))  # its imports overlap ours: the first trial comes sooner
     from automl.config import RunConfig, ScenarioSettings

@@ -21,7 +21,7 @@ from automl._io import read_json, write_json
 from automl.data import FeatureSchema, LabelCoder, apply_schema
 from automl.errors import RunError
 from automl.rundir import MODEL_FILE, RunPaths, open_run_dir
-from automl.verify.sandbox import Limits, Predictions, run_predict
+from automl.sandbox import Limits, ModelOutput, run_predict
 
 # Prediction is cheaper than training; these bound a misbehaving saved model.
 PREDICT_LIMITS = Limits(walltime_s=600.0, memory_mb=8192)
@@ -86,7 +86,7 @@ class FittedModel:
     def classes(self) -> np.ndarray | None:
         return np.asarray(self.card.labels.classes, dtype=object) if self.card.labels else None
 
-    def predict_features(self, features: pd.DataFrame, limits: Limits = PREDICT_LIMITS) -> Predictions:
+    def predict_features(self, features: pd.DataFrame, limits: Limits = PREDICT_LIMITS) -> ModelOutput:
         """Member predictions averaged with the members' weights, for rows already in schema form: class
         codes and probabilities (classification) or values (regression)."""
         classify = self.card.labels is not None
@@ -102,11 +102,11 @@ class FittedModel:
             outputs.append(predictions.proba if classify else predictions.values)
         weights = [member.weight for member in self.card.members]
         if not classify:
-            return Predictions(np.average(outputs, axis=0, weights=weights), None)
+            return ModelOutput(np.average(outputs, axis=0, weights=weights), None)
         proba = np.average(outputs, axis=0, weights=weights)
-        return Predictions(proba.argmax(axis=1).astype(np.float64), proba)
+        return ModelOutput(proba.argmax(axis=1).astype(np.float64), proba)
 
-    def _predict(self, table: pd.DataFrame, source: str) -> Predictions:
+    def _predict(self, table: pd.DataFrame, source: str) -> ModelOutput:
         return self.predict_features(apply_schema(table, self.card.schema, source))
 
     def predict(self, table: pd.DataFrame, source: str = "data") -> np.ndarray:

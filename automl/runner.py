@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from automl import sandbox
 from automl.clock import Clock
 from automl.config import RunConfig
 from automl.ensemble import EnsembleMethod, TopKAverage
@@ -29,7 +30,6 @@ from automl.stages.report import report
 from automl.stages.state import RunState
 from automl.stages.summary import summarize
 from automl.stages.write import Written, write
-from automl.verify import sandbox
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ affordable:
     the run exactly as ``automl run`` does and hands the runner a progress object that records when
     each stage starts and when the first trial ends.
 (b) overhead: the median wall time of the same calls run through the sandbox
-    (``automl.verify.sandbox.run_train``, exactly as SMAC's trials call it) next to calling the
+    (``automl.sandbox.run_train``, exactly as SMAC's trials call it) next to calling the
     same ``train()`` in this process, interleaved so both see the same machine load. Twice: first a
     ``train()`` that returns at once, so what remains is the sandbox's own cost (fork, confinement,
     reply; goal: under 15 ms), then the run's real ``train.py`` on sampled configurations.
@@ -68,8 +68,8 @@ def startup_child(started: float, out: Path, trials: int) -> None:
     """Do what ``automl run --out OUT --trials N`` does, reporting milestone times as one JSON line."""
     imported_at = time.time() - started
     import automl.cli  # noqa: F401  (the CLI's own import cost, as `automl run` pays it)
+    from automl import sandbox
     from automl.rundir import create_run_dir_parent
-    from automl.verify import sandbox
 
     sandbox.warm_up(create_run_dir_parent(out))  # as automl.cli.run does, before the heavy imports
     from automl.config import RunConfig, ScenarioSettings
@@ -191,8 +191,8 @@ def measure_overhead(run_dir: Path, n_trials: int, n_trivial: int, seed: int, sc
     from ConfigSpace import ConfigurationSpace
     from threadpoolctl import threadpool_limits
 
+    from automl import sandbox
     from automl.rundir import RunPaths
-    from automl.verify import sandbox
 
     paths = RunPaths(run_dir)
     space = ConfigurationSpace.from_json(paths.space_json)

@@ -70,13 +70,13 @@ def measure_child(workers: int, trials: int, sleep: float, facade: str, seed: in
     """One SMAC run on ``workers`` workers; prints its timings as one JSON line."""
     from ConfigSpace import ConfigurationSpace
 
+    from automl import sandbox
     from automl.config import ScenarioSettings
     from automl.optimize.smac_run import build_scenario, run_smac
     from automl.optimize.target import TrialTarget
     from automl.optimize.workers import dask_client
     from automl.plan import Plan
-    from automl.verify import sandbox
-    from automl.verify.sandbox import Limits
+    from automl.sandbox import Limits
 
     files = write_inputs(root, sleep)
     space = ConfigurationSpace.from_json(files.space_path)

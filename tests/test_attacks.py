@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from ConfigSpace import ConfigurationSpace, Float
 
-from automl.verify.sandbox import Limits, TrialOutcome, run_train
+from automl.sandbox import Limits, TrialOutcome, run_train
 from tests.conftest import descendants
 
 PRELUDE = "import os, sys, time, signal, socket, subprocess, threading\nimport numpy as np\n"
@@ -263,8 +263,9 @@ def test_without_bubblewrap_the_fallback_still_contains_and_says_so(tmp_path: Pa
 import sys
 sys.path.insert(0, {str(Path(__file__).parents[1])!r})
 from pathlib import Path
-from automl.verify import sandbox
-sandbox._bubblewrap = False  # as on a machine without bubblewrap
+from automl import sandbox
+from automl.sandbox.server import HOST
+HOST.bubblewrap = False  # as on a machine without bubblewrap
 from tests.test_attacks import Arena, SIGNATURE
 arena = Arena(Path({str(tmp_path)!r}))
 attacks = [
@@ -308,7 +309,7 @@ def _sandbox_children() -> list[int]:
         except (OSError, IndexError):
             continue
         leads_group = stat[3] == entry.name
-        ours = b"automl.verify.forkserver" in parent_cmd and b"bwrap" not in parent_cmd
+        ours = b"automl.sandbox.forkserver" in parent_cmd and b"bwrap" not in parent_cmd
         if ours and leads_group and stat[0] not in {"Z", "X"}:
             found.append(int(entry.name))
     return found
@@ -316,7 +317,7 @@ def _sandbox_children() -> list[int]:
 
 def test_the_attack_suite_ran_under_kernel_confinement() -> None:
     """The kernel features the suite relies on are present, so a green run means contained."""
-    from automl.verify.sandbox import isolation_mode
+    from automl.sandbox import isolation_mode
 
     mode = isolation_mode()
     assert "seccomp" in mode and "landlock" in mode, mode

@@ -21,7 +21,7 @@ from automl.optimize.initial_design import algorithm_defaults
 from automl.optimize.smac_run import build_scenario, run_smac
 from automl.optimize.target import RunFiles, TrialTarget
 from automl.plan import Plan
-from automl.verify.sandbox import Limits
+from automl.sandbox import Limits
 
 TRAIN = """
 import time

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import joblib
 import numpy as np
@@ -11,7 +14,20 @@ import pandas as pd
 import pytest
 from ConfigSpace import ConfigurationSpace, Float
 
-from automl.verify.sandbox import Limits, run_predict, run_train
+from automl.sandbox import (
+    Job,
+    Limits,
+    PredictJob,
+    SpaceJob,
+    TrainJob,
+    UnknownJobKind,
+    job_from_message,
+    run_job,
+    run_predict,
+    run_train,
+)
+from automl.sandbox.child import RUNNERS
+from automl.sandbox.jobs import JOB_TYPES
 
 HEADER = "import os, time, subprocess, joblib, numpy as np\n"
 
@@ -56,7 +72,7 @@ def test_crash_reports_the_generated_line(setup) -> None:
     assert outcome.status == "crashed"
     assert 'File "train.py", line 4, in train' in outcome.error
     assert "IndexError" in outcome.error
-    assert "automl/verify" not in outcome.error  # our harness frames are cut
+    assert "automl/sandbox" not in outcome.error  # our harness frames are cut
 
 
 @pytest.mark.parametrize(
@@ -127,3 +143,47 @@ def test_thread_pools_that_need_a_semaphore_work(setup) -> None:
     outcome = setup(body, Limits(walltime_s=30, n_jobs=2))
     assert outcome.status == "success", outcome.error
     assert outcome.result["loss"] == 12.0
+
+
+RUN = Path("/runs/r1")
+JOBS = [
+    TrainJob(RUN / "train.py", RUN / "space.json", RUN / "data.joblib", {"x": 0.5, "c": "a"}, 3, None, RUN / "1"),
+    TrainJob(RUN / "train.py", RUN / "space.json", RUN / "data.joblib", {}, 0, 2.5, RUN / "2"),
+    SpaceJob(RUN / "space_code.py"),
+    PredictJob(RUN / "model.joblib", RUN / "features.pkl", proba=False),
+]
+
+
+@pytest.mark.parametrize("job", JOBS, ids=lambda job: job.kind)
+def test_a_job_survives_its_json_message(job: Job) -> None:
+    """The message is plain JSON; read back (with the envelope run_job adds around it) it is the same job."""
+    message = json.loads(json.dumps(job.to_message()))
+    assert message["kind"] == job.kind
+    envelope = {"limits": {"walltime_s": 1.0}, "work_dir": "/w", "log_path": "/w/trial.log"}
+    assert job_from_message({**message, **envelope}) == job
+
+
+def test_every_job_kind_has_a_runner_in_the_child() -> None:
+    assert set(RUNNERS) == set(JOB_TYPES) == {"train", "space", "predict"}
+
+
+def test_an_unknown_kind_is_refused_when_read() -> None:
+    with pytest.raises(UnknownJobKind, match="unknown sandbox job kind 'x'"):
+        job_from_message({"kind": "x", "model_path": "/m", "features_path": "/f", "proba": True})
+
+
+@dataclass(frozen=True)
+class StrayJob(Job):
+    """A job of a kind the child does not know, shaped like a predict job so no field is missing."""
+
+    kind: ClassVar[str] = "x"
+    model_path: str = "/nowhere/model.joblib"
+    features_path: str = "/nowhere/features.pkl"
+    proba: bool = True
+
+
+def test_an_unknown_job_kind_crashes_with_a_clear_message(tmp_path: Path) -> None:
+    """A kind no runner knows is an error in the child, never silently run as another kind."""
+    outcome = run_job(StrayJob(), Limits(walltime_s=20), tmp_path / "stray", tmp_path / "stray" / "stray.log")
+    assert outcome.status == "crashed"
+    assert "unknown sandbox job kind 'x'" in outcome.error

@@ -21,7 +21,7 @@ from pynisher import MemoryLimitException, WallTimeoutException
 
 import automl.optimize.pickling  # noqa: F401  (dask workers unpickle configurations equal to the originals)
 from automl.rundir import MODEL_FILE
-from automl.verify.sandbox import Limits, run_train
+from automl.sandbox import Limits, run_train
 
 # Even the last trial of a run gets this long, so it is not cut before it could finish at all.
 MIN_TRIAL_SECONDS = 2.0

@@ -58,7 +58,7 @@ def dask_client(workers: int, scheduler: str | None, local_directory: Path, tria
 def _warm_worker(trials_dir: str) -> None:
     """On a worker: import what a trial needs and start the sandbox that will run it."""
     import automl.optimize.target  # noqa: F401  (SMAC's pickled target lives here)
-    from automl.verify import sandbox
+    from automl import sandbox
 
     sandbox.warm_up(Path(trials_dir))
 

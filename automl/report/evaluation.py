@@ -18,7 +18,7 @@ from automl.data import PreparedData, prepare_dataset
 from automl.errors import DataError
 from automl.predictor import FittedModel
 from automl.rundir import RunPaths
-from automl.verify.sandbox import Limits, Predictions
+from automl.sandbox import Limits, ModelOutput
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class TestEvaluation:
     labels: list[str] | None = None
 
     @classmethod
-    def from_predictions(cls, data: PreparedData, predictions: Predictions) -> TestEvaluation:
+    def from_predictions(cls, data: PreparedData, predictions: ModelOutput) -> TestEvaluation:
         """What the runner has once it scored the test rows: the prepared data and the ensemble's output."""
         labels = [str(label) for label in data.labels.classes] if data.labels else None
         return cls(np.asarray(data.y_test), np.asarray(predictions.values), predictions.proba, labels)

@@ -8,7 +8,7 @@ from automl.clock import Clock
 from automl.config import RunConfig, ScenarioSettings
 from automl.report.progress import Progress
 from automl.rundir import RunPaths
-from automl.verify.sandbox import Limits
+from automl.sandbox import Limits
 
 
 @dataclass(frozen=True)

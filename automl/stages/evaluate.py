@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from automl.data import PreparedData
 from automl.evaluate import score_predictions
 from automl.predictor import FittedModel
+from automl.sandbox import ModelOutput
 from automl.stages.context import RunContext
 from automl.stages.write import Written
-from automl.verify.sandbox import Predictions
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class Evaluated:
     """The test scores, and the predictions they came from (kept in memory only: they reveal test rows)."""
 
     test_metrics: dict[str, float]
-    predictions: Predictions
+    predictions: ModelOutput
 
 
 def evaluate(context: RunContext, data: PreparedData, written: Written) -> Evaluated:

@@ -18,9 +18,9 @@ from automl.optimize.smac_run import OptimizationResult, TrialRecord
 from automl.predictor import CardMember, FittedModel, ModelCard
 from automl.result import RefitSummary
 from automl.rundir import MODEL_FILE, TRIAL_LOG, RunPaths
+from automl.sandbox import run_train
 from automl.stages.context import RunContext
 from automl.stages.write import Written
-from automl.verify.sandbox import run_train
 
 logger = logging.getLogger(__name__)
 

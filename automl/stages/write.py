@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from automl import sandbox
 from automl._io import read_json, write_json
 from automl.config import OFFLINE, ScenarioSettings
 from automl.data import PreparedData
@@ -20,7 +21,6 @@ from automl.result import Fallback
 from automl.rundir import RunPaths
 from automl.stages.context import RunContext
 from automl.stages.verify import judge_space, judge_train
-from automl.verify import sandbox
 from automl.verify.static import load_allowed_imports
 from automl.writers import Artifacts, OfflineWriter, Writer
 from automl.writers.base import WriteContext

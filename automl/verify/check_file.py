@@ -7,10 +7,10 @@ from pathlib import Path
 
 import joblib
 
+from automl import sandbox
 from automl.data import prepare_dataset
 from automl.errors import ConfigError
-from automl.verify import sandbox
-from automl.verify.sandbox import Limits
+from automl.sandbox import Limits
 from automl.verify.verifier import VerifyInputs, VerifyReport, verify_train
 from automl.writers.space import load_space
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ConfigSpace import ConfigurationSpace
 
-from automl.verify.sandbox import Limits, run_space
+from automl.sandbox import Limits, run_space
 from automl.verify.static import check_source
 
 # What config-space code may import: it only builds the space.

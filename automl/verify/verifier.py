@@ -26,7 +26,7 @@ import pandas as pd
 from ConfigSpace import Configuration, ConfigurationSpace
 
 from automl.rundir import MODEL_FILE
-from automl.verify.sandbox import Limits, TrialOutcome, run_predict, run_train
+from automl.sandbox import Limits, TrialOutcome, run_predict, run_train
 from automl.verify.smoke import branch_configurations, edge_configurations
 from automl.verify.static import check_source, load_allowed_imports
 

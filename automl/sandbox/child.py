@@ -1,6 +1,6 @@
 """Code that runs inside a sandbox child process: load generated code, run one job, report JSON.
 
-The fork server (:mod:`automl.verify.forkserver`) forks and calls :func:`main`. Results go back
+The fork server (:mod:`automl.sandbox.forkserver`) forks and calls :func:`main`. Results go back
 as length-prefixed JSON bytes on a pipe (never pickles), predictions as ``.npy`` files read without
 pickle, so the parent trusts nothing the generated code built.
 """
@@ -21,6 +21,7 @@ import tempfile
 import time
 import traceback
 import types
+from collections.abc import Callable
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -30,7 +31,8 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from automl.verify import confine
+from automl.sandbox import confine
+from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob, job_from_message
 
 MEGABYTE = 1024 * 1024
 GENERATED_MODULE = "automl_generated_train"
@@ -46,12 +48,13 @@ LENGTH_FORMAT = "!Q"
 PID_FORMAT = "!i"
 
 
-def main(job: dict[str, Any], fds: list[int], preloaded: dict[str, Any] | None = None) -> None:
-    """Entry point of the child: confine, run ``job``, send one JSON message, exit.
+def main(message: dict[str, Any], fds: list[int], preloaded: dict[str, Any] | None = None) -> None:
+    """Entry point of the child: confine, run the job ``message`` describes, send one JSON reply, exit.
 
     ``fds`` are the reply pipe and the output pipe (stdout and stderr go there; the parent keeps
     a bounded copy in the job's log). ``preloaded`` holds the dataset, space and compiled code the
-    fork server already read for this job, so a trial does not pay to load them again.
+    fork server already read for this job, so a trial does not pay to load them again. A message
+    of an unknown kind is a crash with that reason, never run as some other kind.
     """
     reply_fd, output_fd = fds
     os.setsid()  # own process group, so the parent can kill everything this child starts
@@ -59,20 +62,18 @@ def main(job: dict[str, Any], fds: list[int], preloaded: dict[str, Any] | None =
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
     os.close(output_fd)
+    job: Job | None = None
     try:
-        reply["protections"] = _confine(job)
+        job = job_from_message(message)
+        reply["protections"] = _confine(message)
         started = time.perf_counter()
-        if job["kind"] == "train":
-            reply["result"] = _run_train(job, preloaded or {})
-        elif job["kind"] == "space":
-            reply["result"] = _run_space(job)
-        else:
-            reply["result"] = _run_predict(job)
+        reply["result"] = RUNNERS[job.kind](job, Path(message["work_dir"]), preloaded or {})
         reply.update(status="success", seconds=time.perf_counter() - started)
     except MemoryError:
         reply.update(status="memoryout", error="MemoryError: the trial passed its memory limit")
     except BaseException as error:  # report every failure of generated code to the parent
-        reply.update(status="crashed", error=format_error(error, job.get("train_path") or job.get("code_path")))
+        generated = job.generated_path if job is not None else None
+        reply.update(status="crashed", error=format_error(error, str(generated) if generated else None))
     reply["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with contextlib.suppress(Exception):
         sys.stdout.flush()
@@ -91,16 +92,16 @@ def _threadpools() -> Any:
     return ThreadpoolController()
 
 
-def _confine(job: dict[str, Any]) -> list[str]:
-    """Apply limits, scrub the environment, then lock the process down before generated code loads."""
-    limits = job["limits"]
+def _confine(message: dict[str, Any]) -> list[str]:
+    """Apply the envelope's limits, scrub the environment, then lock the process down before generated code loads."""
+    limits = message["limits"]
     memory = int(limits["memory_mb"]) * MEGABYTE
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     file_size = int(limits["file_size_mb"]) * MEGABYTE
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing us
-    work_dir = job["work_dir"]
+    work_dir = message["work_dir"]
     scratch = os.path.join(work_dir, ".tmp")
     os.makedirs(scratch, exist_ok=True)
     threads = str(limits["n_jobs"])
@@ -139,23 +140,23 @@ def _load_entry(path: str, code: CodeType | None, entry: str = "train") -> Any:
     return getattr(module, entry)
 
 
-def load_inputs(job: dict[str, Any]) -> dict[str, Any]:
+def load_inputs(job: TrainJob) -> dict[str, Any]:
     """The dataset and config space a train job reads: parent-written files, safe to load early."""
     from ConfigSpace import ConfigurationSpace
 
-    return {"space": ConfigurationSpace.from_json(job["space_path"]), "dataset": joblib.load(job["data_path"]),
-            "code": compile_train(job["train_path"])}  # fmt: skip
+    return {"space": ConfigurationSpace.from_json(job.space_path), "dataset": joblib.load(job.data_path),
+            "code": compile_train(str(job.train_path))}  # fmt: skip
 
 
-def _run_train(job: dict[str, Any], preloaded: dict[str, Any]) -> dict[str, float]:
+def _run_train(job: TrainJob, work_dir: Path, preloaded: dict[str, Any]) -> dict[str, float]:
     """Call train() with a real Configuration and check its reply is a dict of finite-loss numbers."""
     from ConfigSpace import Configuration
 
     inputs = preloaded or load_inputs(job)
-    config = Configuration(inputs["space"], values=job["config"])
+    config = Configuration(inputs["space"], values=job.config)
     dataset = dict(inputs["dataset"])  # a fresh dict: generated code may add or remove keys
-    train = _load_entry(job["train_path"], inputs.get("code"))
-    result = train(config, dataset, job["seed"], job["budget"], job["model_dir"])
+    train = _load_entry(str(job.train_path), inputs.get("code"))
+    result = train(config, dataset, job.seed, job.budget, str(job.model_dir))
     return contract_result(result)
 
 
@@ -175,33 +176,40 @@ def contract_result(result: Any) -> dict[str, float]:
     return plain
 
 
-def _run_space(job: dict[str, Any]) -> dict[str, int]:
+def _run_space(job: SpaceJob, work_dir: Path, preloaded: dict[str, Any]) -> dict[str, int]:
     """Call generated get_configspace() and save what it built as ConfigSpace JSON for the parent."""
     from ConfigSpace import ConfigurationSpace
 
-    space = _load_entry(job["code_path"], None, "get_configspace")()
+    space = _load_entry(str(job.code_path), None, "get_configspace")()
     if not isinstance(space, ConfigurationSpace):
         raise TypeError(f"get_configspace() must return a ConfigSpace.ConfigurationSpace, got {type(space).__name__}")
-    space.to_json(Path(job["work_dir"]) / SPACE_FILE)
+    space.to_json(work_dir / SPACE_FILE)
     return {"hyperparameters": len(space)}
 
 
-def _run_predict(job: dict[str, Any]) -> dict[str, Any]:
+def _run_predict(job: PredictJob, work_dir: Path, preloaded: dict[str, Any]) -> dict[str, Any]:
     """Load a saved model, predict the features, save plain float arrays for the parent."""
-    model = joblib.load(job["model_path"])
-    features = pd.read_pickle(job["features_path"])
+    model = joblib.load(job.model_path)
+    features = pd.read_pickle(job.features_path)
     predictions = np.asarray(model.predict(features), dtype=np.float64).reshape(-1)
     if predictions.shape[0] != len(features):
         raise ValueError(f"predict() returned {predictions.shape[0]} values for {len(features)} rows")
-    output = Path(job["work_dir"])
-    np.save(output / "predictions.npy", predictions, allow_pickle=False)
-    has_proba = bool(job["proba"]) and hasattr(model, "predict_proba")
+    np.save(work_dir / "predictions.npy", predictions, allow_pickle=False)
+    has_proba = job.proba and hasattr(model, "predict_proba")
     if has_proba:
         proba = np.asarray(model.predict_proba(features), dtype=np.float64)
         if proba.ndim != 2 or proba.shape[0] != len(features):
             raise ValueError(f"predict_proba() returned shape {proba.shape} for {len(features)} rows")
-        np.save(output / "proba.npy", proba, allow_pickle=False)
+        np.save(work_dir / "proba.npy", proba, allow_pickle=False)
     return {"proba": has_proba}
+
+
+# How the child runs each kind of job: (job, work directory, what the fork server preloaded) -> result.
+RUNNERS: dict[str, Callable[[Any, Path, dict[str, Any]], dict[str, Any]]] = {
+    TrainJob.kind: _run_train,
+    SpaceJob.kind: _run_space,
+    PredictJob.kind: _run_predict,
+}
 
 
 def format_error(error: BaseException, generated_path: str | None) -> str:

@@ -1,12 +1,12 @@
 """The warm fork server: imports the heavy libraries once, then forks one child per job.
 
-It runs as its own interpreter (``python -m automl.verify.forkserver FD``), started by
-:mod:`automl.verify.sandbox`, so no user script is re-imported the way multiprocessing's fork
+It runs as its own interpreter (``python -m automl.sandbox.forkserver FD``), started by
+:mod:`automl.sandbox.run`, so no user script is re-imported the way multiprocessing's fork
 server re-imports ``__main__``. It imports but never computes: a process forked after OpenMP or
 BLAS work can hang. Protocol over a SOCK_SEQPACKET socket: the parent sends a job as JSON with the
 write ends of a reply pipe and an output pipe attached; the server forks (or wakes its spare child),
 answers with the child's pid (4 bytes) and closes its copies of the pipes; the child runs
-:func:`automl.verify.child.main`, printing into the output pipe and writing its reply.
+:func:`automl.sandbox.child.main`, printing into the output pipe and writing its reply.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ PRELOAD = (
     "multiprocessing.dummy",  # joblib's thread backend (n_jobs in forests and k-NN)
     "ConfigSpace",
     "threadpoolctl",
-    "automl.verify.child",
+    "automl.sandbox.child",
 )
 MAX_JOB_BYTES = 1 << 20
 # How many runs' (or cross-validation folds') inputs stay loaded at once.
@@ -60,7 +60,7 @@ def serve(channel: socket.socket) -> None:
     """
     for name in PRELOAD:
         importlib.import_module(name)
-    from automl.verify import child
+    from automl.sandbox import child
 
     child._threadpools()  # introspect the loaded libraries once, here, instead of in every child
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
@@ -72,7 +72,7 @@ def serve(channel: socket.socket) -> None:
         if not message:
             return
         job = json.loads(message)
-        key, preloaded = _inputs(job, cache) if job["kind"] == "train" else (None, None)
+        key, preloaded = _inputs(job, cache)
         if key is not None and spare is not None and spare.key == key:
             pid = spare.start(message, fds)
             spare = None
@@ -103,7 +103,7 @@ class _Spare:
     """A child forked ahead of its job, waiting on a socket for it (or for the socket to close)."""
 
     def __init__(self, channel: socket.socket, key: tuple, preloaded: dict | None) -> None:
-        from automl.verify import child
+        from automl.sandbox import child
 
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 
@@ -130,17 +130,22 @@ class _Spare:
         self._link.close()  # the child reads end-of-file and exits
 
 
-def _inputs(job: dict, cache: dict[tuple, dict]) -> tuple[tuple | None, dict | None]:
+def _inputs(message: dict, cache: dict[tuple, dict]) -> tuple[tuple | None, dict | None]:
     """A train job's dataset, space and compiled code, read once per file version and shared.
 
     They are files the runner wrote or generated code it has not run (compiling only parses), and
-    reading them is parsing, not numeric work, so the server stays safe to fork. A file that cannot
-    be read is left for the child to fail on, with its error in the trial's log.
+    reading them is parsing, not numeric work, so the server stays safe to fork. Other kinds share
+    no inputs. A file that cannot be read, or a message that is no valid job, is left for the child
+    to fail on, with its error in the job's log.
     """
-    from automl.verify.child import load_inputs
+    from automl.sandbox.child import load_inputs
+    from automl.sandbox.jobs import TrainJob, job_from_message
 
     try:
-        paths = (job["data_path"], job["space_path"], job["train_path"])
+        job = job_from_message(message)
+        if not isinstance(job, TrainJob):
+            return None, None
+        paths = (job.data_path, job.space_path, job.train_path)
         key = tuple((path, os.stat(path).st_mtime_ns) for path in paths)
         if key not in cache:
             if len(cache) >= CACHED_INPUTS:  # the oldest goes: dicts keep insertion order

@@ -1,0 +1,28 @@
+"""Run generated code confined: the fork server, the child it forks, and the runner's calls into it.
+
+The optimizer, the verifier, the predictor and the report all run generated code here, so the
+sandbox is its own package; :mod:`automl.verify` only judges what comes back.
+"""
+
+from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob, UnknownJobKind, job_from_message
+from automl.sandbox.run import Limits, ModelOutput, TrialOutcome, run_job, run_predict, run_space, run_train
+from automl.sandbox.server import confine_labels, isolation_mode, warm_up
+
+__all__ = [
+    "Job",
+    "Limits",
+    "ModelOutput",
+    "PredictJob",
+    "SpaceJob",
+    "TrainJob",
+    "TrialOutcome",
+    "UnknownJobKind",
+    "confine_labels",
+    "isolation_mode",
+    "job_from_message",
+    "run_job",
+    "run_predict",
+    "run_space",
+    "run_train",
+    "warm_up",
+]

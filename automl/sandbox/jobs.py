@@ -1,0 +1,94 @@
+"""The jobs a sandbox child runs, one frozen dataclass per kind, and their JSON messages.
+
+A job crosses two process boundaries (runner to fork server to child) as JSON, never as a pickle,
+so this module is the one place that turns a job into a message and back. The message is the job's
+fields plus ``kind``; :func:`automl.sandbox.run.run_job` adds the envelope (limits, work_dir,
+log_path) every kind shares, and reading a message takes only the fields of its kind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, get_type_hints
+
+
+class UnknownJobKind(ValueError):
+    """A message named a kind no job class has: a bug of the runner, never to be run as another kind."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every kind shares: its ``kind`` and the conversion to and from its message."""
+
+    kind: ClassVar[str]
+
+    def to_message(self) -> dict[str, Any]:
+        """The job as JSON-ready data: paths become strings."""
+        message: dict[str, Any] = {"kind": self.kind}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            message[field.name] = str(value) if isinstance(value, Path) else value
+        return message
+
+    @property
+    def generated_path(self) -> Path | None:
+        """The generated file the job runs, whose frames a crash report keeps; None if it runs none."""
+        return None
+
+
+@dataclass(frozen=True)
+class TrainJob(Job):
+    """Call generated ``train()`` once with a configuration (a trial, a check, a refit)."""
+
+    kind: ClassVar[str] = "train"
+    train_path: Path
+    space_path: Path
+    data_path: Path
+    config: dict[str, Any]
+    seed: int
+    budget: float | None
+    model_dir: Path
+
+    @property
+    def generated_path(self) -> Path:
+        return self.train_path
+
+
+@dataclass(frozen=True)
+class SpaceJob(Job):
+    """Call generated ``get_configspace()`` and keep what it built as ConfigSpace JSON."""
+
+    kind: ClassVar[str] = "space"
+    code_path: Path
+
+    @property
+    def generated_path(self) -> Path:
+        return self.code_path
+
+
+@dataclass(frozen=True)
+class PredictJob(Job):
+    """Load a model saved by generated code and predict a table, optionally with class probabilities."""
+
+    kind: ClassVar[str] = "predict"
+    model_path: Path
+    features_path: Path
+    proba: bool
+
+
+JOB_TYPES: dict[str, type[Job]] = {job_type.kind: job_type for job_type in (TrainJob, SpaceJob, PredictJob)}
+_PATH_FIELDS = {job_type: {name for name, hint in get_type_hints(job_type).items() if hint is Path}
+                for job_type in JOB_TYPES.values()}  # fmt: skip
+
+
+def job_from_message(message: dict[str, Any]) -> Job:
+    """The typed job a message describes; an unknown kind raises :class:`UnknownJobKind`."""
+    kind = message.get("kind")
+    if kind not in JOB_TYPES:
+        raise UnknownJobKind(f"unknown sandbox job kind {kind!r} (known: {', '.join(JOB_TYPES)})")
+    job_type = JOB_TYPES[kind]
+    paths = _PATH_FIELDS[job_type]
+    values = {field.name: message[field.name] for field in dataclasses.fields(job_type)}
+    return job_type(**{name: Path(value) if name in paths else value for name, value in values.items()})

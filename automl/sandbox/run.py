@@ -1,0 +1,208 @@
+"""Run one job of generated code in a confined child process and describe what happened.
+
+The shape follows AIDE's interpreter: a call in, a :class:`TrialOutcome` out, nothing about SMAC.
+Children come from a warm fork server (:mod:`automl.sandbox.forkserver`) that imported the heavy
+libraries but never computed, so a trial costs a fork, not an interpreter start. Each child gets its
+own process group, memory and file-size limits, and a log file; past its wall-clock limit the whole
+group is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import struct
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.sandbox.child import LENGTH_FORMAT, SPACE_FILE
+from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob
+from automl.sandbox.log import BoundedLog, tail
+from automl.sandbox.server import warm_up
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-job limits: wall clock, address space, largest file, threads."""
+
+    walltime_s: float = 60.0
+    memory_mb: int = 4096
+    file_size_mb: int = 1024
+    n_jobs: int = 1
+    log_limit_kb: int = 256
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What one job did: status (success, crashed, timeout or memoryout), the result, costs, output."""
+
+    status: str
+    result: dict[str, Any] = field(default_factory=dict)
+    wall_time: float = 0.0
+    peak_memory_mb: float = 0.0
+    log_tail: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+
+def _watch(reply_fd: int, output_fd: int, log: BoundedLog, deadline: float) -> dict[str, Any] | str | None:
+    """Read the reply while copying output; None if the child died without one, ``"timeout"`` past the deadline."""
+    buffer = b""
+    header = struct.calcsize(LENGTH_FORMAT)
+    open_fds = [reply_fd, output_fd]
+    while True:
+        if len(buffer) >= header:
+            size = struct.unpack(LENGTH_FORMAT, buffer[:header])[0]
+            if len(buffer) >= header + size:
+                return json.loads(buffer[header : header + size].decode())
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "timeout"
+        if reply_fd not in open_fds:
+            return None
+        ready, _, _ = select.select(open_fds, [], [], left)
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            if fd == output_fd:
+                if chunk:
+                    log.write(chunk)
+                else:
+                    open_fds.remove(fd)
+            elif chunk:
+                buffer += chunk
+            else:
+                open_fds.remove(fd)
+
+
+def _drain(output_fd: int, log: BoundedLog) -> None:
+    """Copy what the (now killed) child left in its output pipe, without waiting for more."""
+    while True:
+        ready, _, _ = select.select([output_fd], [], [], 0)
+        if not ready:
+            return
+        chunk = os.read(output_fd, 65536)
+        if not chunk:
+            return
+        log.write(chunk)
+
+
+def _kill_group(pid: int) -> None:
+    """Kill the child and everything it started (they share its process group).
+
+    The child itself is killed by pid too: it may not have made its own group yet.
+    """
+    for kill in (os.kill, os.killpg):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
+
+
+def run_job(job: Job, limits: Limits, work_dir: Path, log_path: Path) -> TrialOutcome:
+    """Run ``job`` (see :mod:`automl.sandbox.child`) in a child confined by ``limits``, writing beneath ``work_dir``."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    message = {**job.to_message(), "limits": asdict(limits), "work_dir": str(work_dir), "log_path": str(log_path)}
+    server = warm_up(work_dir.parent)  # the parent, so sibling jobs (other trials) reuse the server
+    log = BoundedLog(log_path, limits.log_limit_kb * 1024)
+    pid, reply_fd, output_fd = server.fork(message)  # may wait for a new server's imports: not the job's time
+    started = time.monotonic()
+    try:
+        reply = _watch(reply_fd, output_fd, log, started + limits.walltime_s)
+    finally:
+        _kill_group(pid)
+        _drain(output_fd, log)
+        for fd in (reply_fd, output_fd):
+            os.close(fd)
+        log.close()
+    wall_time = time.monotonic() - started
+    log_tail = tail(log_path)
+    if reply == "timeout":
+        return TrialOutcome(
+            "timeout",
+            wall_time=wall_time,
+            log_tail=log_tail,
+            error=f"stopped after the trial wall-clock limit of {limits.walltime_s:g} s",
+        )
+    if not isinstance(reply, dict):
+        return TrialOutcome(
+            "crashed", wall_time=wall_time, log_tail=log_tail, error="the worker process died without a reply"
+        )
+    return TrialOutcome(
+        reply["status"],
+        reply.get("result", {}),
+        wall_time,
+        float(reply.get("peak_memory_mb", 0)),
+        log_tail,
+        reply.get("error", ""),
+    )
+
+
+def run_train(
+    train_path: Path,
+    space_path: Path,
+    data_path: Path,
+    config: dict[str, Any],
+    seed: int,
+    budget: float | None,
+    model_dir: Path,
+    limits: Limits,
+) -> TrialOutcome:
+    """Call the generated ``train()`` once with a configuration, inside the sandbox."""
+    config = {name: value.item() if isinstance(value, np.generic) else value for name, value in config.items()}
+    job = TrainJob(
+        train_path=train_path.resolve(),  # absolute: the child works in model_dir
+        space_path=space_path.resolve(),
+        data_path=data_path.resolve(),
+        config=config,
+        seed=int(seed),
+        budget=budget,
+        model_dir=model_dir.resolve(),
+    )
+    return run_job(job, limits, model_dir, model_dir / "trial.log")
+
+
+def run_space(code_path: Path, work_dir: Path, limits: Limits) -> tuple[TrialOutcome, Path | None]:
+    """Call a generated ``get_configspace()`` inside the sandbox; on success, the JSON file of the space it built.
+
+    The space comes back as ConfigSpace JSON, which the parent parses as data: nothing the code built is unpickled.
+    """
+    outcome = run_job(SpaceJob(code_path.resolve()), limits, work_dir, work_dir / "space.log")
+    space_path = work_dir / SPACE_FILE
+    return outcome, space_path if outcome.ok and space_path.is_file() else None
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """What a saved model predicted, read back without unpickling: values, and class probabilities."""
+
+    values: np.ndarray
+    proba: np.ndarray | None
+
+
+def run_predict(
+    model_path: Path, features: pd.DataFrame, limits: Limits, want_proba: bool = True
+) -> tuple[TrialOutcome, ModelOutput | None]:
+    """Load a model saved by generated code and predict ``features``, inside the sandbox."""
+    with tempfile.TemporaryDirectory(prefix="predict-", dir=warm_up().scratch) as scratch:
+        work_dir = Path(scratch)
+        features_path = work_dir / "features.pkl"
+        features.to_pickle(features_path)
+        job = PredictJob(model_path=model_path.resolve(), features_path=features_path, proba=want_proba)
+        outcome = run_job(job, limits, work_dir, work_dir / "predict.log")
+        if not outcome.ok:
+            return outcome, None
+        values = np.load(work_dir / "predictions.npy", allow_pickle=False)
+        proba_path = work_dir / "proba.npy"
+        proba = np.load(proba_path, allow_pickle=False) if proba_path.exists() else None
+        return outcome, ModelOutput(values, proba)

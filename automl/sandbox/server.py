@@ -1,0 +1,208 @@
+"""The fork server a process runs its sandbox jobs in: starting it, talking to it, owning it.
+
+:class:`ForkServer` is a handle on one server interpreter (:mod:`automl.sandbox.forkserver`);
+:class:`SandboxHost` is the one per process that keeps it, so that a forked process or a dask
+worker, which inherits the object, notices it is not the owner and starts its own.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from automl.sandbox import confine
+from automl.sandbox.child import PID_FORMAT
+
+# Environment variables the fork server keeps; everything else (API keys included) is dropped.
+KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+BWRAP = "bwrap"
+SERVER_START_TIMEOUT = 120.0
+
+
+def _server_environment() -> dict[str, str]:
+    """A scrubbed environment for the fork server, where OpenMP threads sleep instead of spinning.
+
+    Spinning threads (OpenMP's default) slow a trial tenfold whenever another process holds a
+    core, which on a 2-core machine is the normal case; the policy must be set before OpenMP loads.
+    """
+    environment = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
+    package_root = str(Path(__file__).resolve().parents[2])
+    # One thread per pool from the start: a child then changes a pool only when its job wants more,
+    # instead of restarting every BLAS pool (whose idle threads spin) in every trial.
+    environment.update(OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"), PYTHONPATH=package_root,
+                       PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+                       MKL_NUM_THREADS="1")  # fmt: skip
+    return environment
+
+
+def _bubblewrap_works() -> bool:
+    """Whether bubblewrap is installed and allowed to make namespaces here (containers may forbid it)."""
+    binary = shutil.which(BWRAP)
+    if binary is None:
+        return False
+    probe = [binary, "--unshare-net", "--unshare-ipc", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        return subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
+    return False
+
+
+def _bubblewrap_prefix(writable: list[Path]) -> list[str]:
+    """bwrap arguments: the system read-only, no network, writable only beneath ``writable``."""
+    prefix = [BWRAP, "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
+              "--new-session", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]  # fmt: skip
+    for root in writable:
+        prefix += ["--bind", str(root), str(root)]
+    return prefix
+
+
+class ForkServer:
+    """A handle on one running fork server; jobs from several threads are sent one at a time.
+
+    The server may write only beneath ``writable`` (plus its own scratch directory); under
+    bubblewrap that is enforced for the server itself, and every child narrows it further to its
+    own work directory with Landlock.
+    """
+
+    def __init__(self, writable: frozenset[Path], use_bubblewrap: bool) -> None:
+        self.scratch = Path(tempfile.mkdtemp(prefix="automl-sandbox-"))
+        self.writable = writable
+        self.bubblewrap = use_bubblewrap
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        command = [sys.executable, "-m", "automl.sandbox.forkserver", str(theirs.fileno())]
+        if use_bubblewrap:
+            command = _bubblewrap_prefix(sorted({*writable, self.scratch})) + command
+        self._process = subprocess.Popen(
+            command,
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            env=_server_environment(),
+            start_new_session=True,  # a Ctrl-C in the terminal reaches the runner, not the server
+        )
+        theirs.close()
+        ours.settimeout(SERVER_START_TIMEOUT)  # bounds the wait for a server that hangs while importing
+        self._channel = ours
+        self._lock = threading.Lock()
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def covers(self, path: Path) -> bool:
+        """Whether jobs may write beneath ``path`` with this server."""
+        return any(path == root or root in path.parents for root in {*self.writable, self.scratch})
+
+    def fork(self, message: dict[str, Any]) -> tuple[int, int, int]:
+        """Start the job ``message`` describes in a child; return its pid and its reply and output pipes' read ends."""
+        reply_read, reply_write = os.pipe()
+        output_read, output_write = os.pipe()
+        try:
+            with self._lock:
+                socket.send_fds(self._channel, [json.dumps(message).encode()], [reply_write, output_write])
+                answer = self._channel.recv(struct.calcsize(PID_FORMAT))
+        except TimeoutError:
+            answer = b""
+        finally:
+            os.close(reply_write)
+            os.close(output_write)
+        if len(answer) != struct.calcsize(PID_FORMAT):
+            os.close(reply_read)
+            os.close(output_read)
+            raise RuntimeError("the sandbox fork server stopped; see its output above")
+        return struct.unpack(PID_FORMAT, answer)[0], reply_read, output_read
+
+    def close(self) -> None:
+        self._channel.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._process.wait(timeout=5)
+        if self._process.poll() is None:
+            self._process.kill()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+class SandboxHost:
+    """This process's fork server, the pid that started it, and whether bubblewrap works here.
+
+    ``bubblewrap`` is probed on first use; setting it beforehand (False, as on a machine without
+    bubblewrap) skips the probe.
+    """
+
+    def __init__(self) -> None:
+        self.bubblewrap: bool | None = None
+        self._server: ForkServer | None = None
+        self._owner_pid = -1  # the process that started _server: a forked or dask worker needs its own
+        self._prepared = False
+
+    def warm_up(self, writable: Path | None = None) -> ForkServer:
+        """The process's fork server, (re)started so jobs may write beneath ``writable``.
+
+        Starting it early lets its imports overlap the caller's own work.
+        """
+        if self.bubblewrap is None:
+            self.bubblewrap = _bubblewrap_works()
+        if not self._prepared:
+            confine.protect_from_children()
+            atexit.register(self.shut_down)
+            self._prepared = True
+        if writable is not None:
+            writable.mkdir(parents=True, exist_ok=True)  # bubblewrap can only bind what exists
+        wanted = writable.resolve() if writable is not None else None
+        current = self._current()
+        if current is not None and (wanted is None or current.covers(wanted)):
+            return current
+        roots = frozenset(({wanted} if wanted is not None else set()) | (current.writable if current else set()))
+        if current is not None:
+            current.close()
+        self._server, self._owner_pid = ForkServer(roots, self.bubblewrap), os.getpid()
+        return self._server
+
+    def _current(self) -> ForkServer | None:
+        """The server this process started, if it still runs."""
+        if self._server is not None and self._owner_pid == os.getpid() and self._server.alive:
+            return self._server
+        return None
+
+    def shut_down(self) -> None:
+        """Stop this process's fork server (at exit), so its scratch directory does not outlive the run."""
+        if self._server is not None and self._owner_pid == os.getpid():
+            self._server.close()
+
+    def isolation_mode(self) -> str:
+        """How generated code is confined here, in words for run records and the console."""
+        server = self.warm_up()
+        outer = "bubblewrap (read-only system, no network)" if server.bubblewrap else "no bubblewrap"
+        inner = ", ".join(confine_labels()) or "no Landlock/seccomp: rlimits and process groups only"
+        return f"{outer}; per trial: {inner}"
+
+
+HOST = SandboxHost()
+
+
+def warm_up(writable: Path | None = None) -> ForkServer:
+    """This process's fork server, (re)started so jobs may write beneath ``writable`` (see :class:`SandboxHost`)."""
+    return HOST.warm_up(writable)
+
+
+def isolation_mode() -> str:
+    """How generated code is confined in this process, in words for run records and the console."""
+    return HOST.isolation_mode()
+
+
+def confine_labels() -> list[str]:
+    """What each child applies to itself on this kernel and architecture."""
+    labels = []
+    if confine.landlock_abi() >= 1:
+        labels.append(f"landlock v{confine.landlock_abi()}")
+    if confine.seccomp_supported():
+        labels += ["seccomp", "no capabilities"]
+    return labels
