@@ -23,6 +23,8 @@ class Job:
     """What every kind shares: its ``kind`` and the conversion to and from its message."""
 
     kind: ClassVar[str]
+    # The field naming the generated file the job runs, whose frames a crash report keeps.
+    generated_field: ClassVar[str | None] = None
 
     def to_message(self) -> dict[str, Any]:
         """The job as JSON-ready data: paths become strings."""
@@ -35,7 +37,7 @@ class Job:
     @property
     def generated_path(self) -> Path | None:
         """The generated file the job runs, whose frames a crash report keeps; None if it runs none."""
-        return None
+        return getattr(self, self.generated_field) if self.generated_field else None
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class TrainJob(Job):
     """Call generated ``train()`` once with a configuration (a trial, a check, a refit)."""
 
     kind: ClassVar[str] = "train"
+    generated_field: ClassVar[str | None] = "train_path"
     train_path: Path
     space_path: Path
     data_path: Path
@@ -51,21 +54,14 @@ class TrainJob(Job):
     budget: float | None
     model_dir: Path
 
-    @property
-    def generated_path(self) -> Path:
-        return self.train_path
-
 
 @dataclass(frozen=True)
 class SpaceJob(Job):
     """Call generated ``get_configspace()`` and keep what it built as ConfigSpace JSON."""
 
     kind: ClassVar[str] = "space"
+    generated_field: ClassVar[str | None] = "code_path"
     code_path: Path
-
-    @property
-    def generated_path(self) -> Path:
-        return self.code_path
 
 
 @dataclass(frozen=True)
