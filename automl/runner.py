@@ -60,7 +60,7 @@ def run(
     # The fork server imports its libraries while the data loads; it may write beneath the runs' folder.
     sandbox.warm_up(create_run_dir_parent(config.out))
     with timed("prepare", f"loading {config.data}"):
-        prepared = prepare(config, table, resume)
+        prepared = prepare(config, progress, table, resume)
     context = RunContext(config, prepared.paths, clock, progress, prepared.n_jobs, resume)
     if resume:
         written = Written.recorded(context.paths)

@@ -44,10 +44,10 @@ def test_csv_with_categoricals_and_missing_values(classification_csv: Path) -> N
 
 def test_test_rows_are_disjoint_from_the_rows_train_sees() -> None:
     table = mixed_table(200)
-    table["row_id"] = np.arange(len(table), dtype=float)
+    table["row_tag"] = np.arange(len(table)) + 0.5  # distinct, but not whole numbers: a feature, not an ID
     data = prepare_table(table, "label", seed=3)
-    seen = set(data.X_train["row_id"]) | set(data.X_valid["row_id"])
-    assert seen.isdisjoint(set(data.X_test["row_id"]))
+    seen = set(data.X_train["row_tag"]) | set(data.X_valid["row_tag"])
+    assert seen.isdisjoint(set(data.X_test["row_tag"]))
     assert len(seen) + len(data.X_test) == 200
 
 
@@ -120,7 +120,11 @@ def _write(tmp_path: Path, frame: pd.DataFrame) -> str:
         (lambda p: _write(p, mixed_table().assign(label="same")), "label", "single class"),
         (lambda p: _write(p, mixed_table(task="regression").assign(label=1.5)), "label", "constant value"),
         (lambda p: _write(p, mixed_table(12)), "label", "at least 20"),
-        (lambda p: _write(p, mixed_table().assign(empty=np.nan)), "label", r"\['empty'\] have no values"),
+        (
+            lambda p: _write(p, mixed_table()[["label"]].assign(empty=np.nan, same=1)),
+            "label",
+            r"every column was left out \('empty' \(empty\), 'same' \(constant\)\)",
+        ),
         (lambda p: _write(p, mixed_table().assign(label=["a"] * 239 + ["b"])), "label", "fewer than 3 rows"),
         (lambda p: _write(p, mixed_table().assign(label=np.nan)), "label", "has no values"),
     ],

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from automl.data.describe import describe_columns, describe_target, missing_overview
+from automl.data.column_types import ColumnType, detect_column, parse_numbers
+from automl.data.describe import describe_columns, describe_target, describe_typing, missing_overview
 from automl.data.features import FeatureSchema, apply_schema, learn_schema
 from automl.data.load import BUNDLED_TARGET, SKLEARN_PREFIX, load_table
 from automl.data.target import TASKS, LabelCoder, check_target, infer_task
@@ -157,6 +158,16 @@ def prepare_dataset(
     return prepare_table(table, target, task, test_table, seed, sizes, source, test_source)
 
 
+def _numeric_target(target: pd.Series, target_type: ColumnType, task: str) -> bool:
+    """Whether a target of numbers stored as text ("179,574") is read as numbers: for a regression.
+
+    Class labels written as digits ("1", "2", "3") stay text, so predictions come back as the user wrote them.
+    """
+    return task == "regression" or (
+        task == "auto" and infer_task(parse_numbers(target, target_type)[0]) == "regression"
+    )
+
+
 def prepare_table(
     table: pd.DataFrame,
     target: str,
@@ -172,6 +183,11 @@ def prepare_table(
         raise DataError(f"target column '{target}' is not in '{source}': choose --target from {list(table.columns)}")
     if table.shape[1] < 2:
         raise DataError(f"'{source}' has no feature columns besides the target '{target}': add feature columns")
+    target_type = detect_column(target, table[target])
+    if target_type.kind == "number_text" and _numeric_target(table[target], target_type, task):
+        table = table.assign(**{target: parse_numbers(table[target], target_type)[0]})
+        if test_table is not None and target in test_table.columns:
+            test_table = test_table.assign(**{target: parse_numbers(test_table[target], target_type)[0]})
     dropped = int(table[target].isna().sum())
     table = table[table[target].notna()].reset_index(drop=True)
     if task == "auto":
@@ -232,6 +248,7 @@ def prepare_table(
         "missing": missing_overview(described),
         "target_summary": describe_target(np.concatenate([y_train, y_valid]), task, labels),
         "columns": describe_columns(rest, described, schema),
+        "column_types": describe_typing(schema),
     }
     return PreparedData(
         task,

@@ -27,11 +27,13 @@ def describe_columns(raw: pd.DataFrame, features: pd.DataFrame, schema: FeatureS
         entry: dict[str, Any] = {
             "name": column.name,
             "kind": column.kind,
-            "dtype": str(raw[column.name].dtype),
+            "dtype": str(raw[column.raw_name].dtype),
             "missing": int(series.isna().sum()),
             "missing_fraction": round(float(series.isna().mean()), 4),
             "n_unique": int(series.nunique(dropna=True)),
         }
+        if column.part:
+            entry.update(source=column.source, part=column.part)
         if column.kind == "numeric":
             entry["summary"] = numeric_summary(series.to_numpy(dtype="float64"))
         else:
@@ -69,3 +71,8 @@ def missing_overview(features: pd.DataFrame) -> dict[str, Any]:
         "fraction": round(float(per_column.sum() / cells), 4),
         "columns": [str(name) for name, count in per_column.items() if count > 0],
     }
+
+
+def describe_typing(schema: FeatureSchema) -> list[dict[str, Any]]:
+    """Every raw column's typing and why, left-out columns included (dataset.json and the prompt read it)."""
+    return [{"name": t.name, "kind": t.kind, "reason": t.reason} for t in schema.types]

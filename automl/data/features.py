@@ -4,6 +4,10 @@ The schema is learned once from the training table and then applied to every tab
 (validation, held-out test, new data for ``predict``), so all of them have the same columns, the
 same dtypes and the same category levels. That is what lets a model saved by train() predict on a
 CSV it has never seen.
+
+The schema starts from the column typing (:mod:`automl.data.column_types`): identifiers, constant and
+empty columns are left out, numbers stored as text are parsed, and each date becomes numeric parts
+(year, month, day of week, hour where there are times, and days since 1970).
 """
 
 from __future__ import annotations
@@ -13,16 +17,30 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from automl.data.column_types import ColumnType, detect_column, parse_dates, parse_numbers
 from automl.errors import DataError
+
+# The numeric parts a date column becomes; "hour" only where the training rows have times of day.
+DATE_PARTS = ("year", "month", "day_of_week", "hour", "days")
 
 
 @dataclass(frozen=True)
 class Column:
-    """One feature column: ``kind`` is ``numeric`` or ``categorical``; categories are strings."""
+    """One feature column: ``kind`` is ``numeric`` or ``categorical``; categories are strings.
+
+    A column made from a date names its raw column in ``source`` and the date part in ``part``.
+    """
 
     name: str
     kind: str
     categories: tuple[str, ...] = ()
+    source: str = ""
+    part: str = ""
+
+    @property
+    def raw_name(self) -> str:
+        """The column of the user's table it is made from."""
+        return self.source or self.name
 
 
 @dataclass(frozen=True)
@@ -30,26 +48,25 @@ class FeatureSchema:
     """The ordered feature columns a model expects."""
 
     columns: tuple[Column, ...]
+    types: tuple[ColumnType, ...] = ()  # every raw column's typing, left-out ones included
 
     @property
     def names(self) -> list[str]:
         return [column.name for column in self.columns]
 
+    @property
+    def raw_names(self) -> list[str]:
+        """The columns a table must have for the model, in order (each once)."""
+        return list(dict.fromkeys(column.raw_name for column in self.columns))
+
     def to_dict(self) -> dict:
-        return {"columns": [asdict(column) for column in self.columns]}
+        return {"columns": [asdict(column) for column in self.columns], "types": [asdict(t) for t in self.types]}
 
     @classmethod
     def from_dict(cls, data: dict) -> FeatureSchema:
-        return cls(tuple(Column(c["name"], c["kind"], tuple(c.get("categories", ()))) for c in data["columns"]))
-
-
-def _is_categorical(series: pd.Series) -> bool:
-    """Text, categories and booleans stored as text are categorical; numbers and booleans are numeric."""
-    return not (
-        pd.api.types.is_numeric_dtype(series)
-        or pd.api.types.is_bool_dtype(series)
-        or pd.api.types.is_datetime64_any_dtype(series)
-    )
+        columns = tuple(Column(c["name"], c["kind"], tuple(c.get("categories", ())), c.get("source", ""),
+                               c.get("part", "")) for c in data["columns"])  # fmt: skip
+        return cls(columns, tuple(ColumnType(**t) for t in data.get("types", ())))
 
 
 def _category_labels(series: pd.Series) -> pd.Series:
@@ -58,40 +75,56 @@ def _category_labels(series: pd.Series) -> pd.Series:
 
 
 def learn_schema(features: pd.DataFrame) -> FeatureSchema:
-    """Decide each column's kind and, for categorical columns, its levels (sorted for stability)."""
-    all_missing = [name for name in features.columns if features[name].isna().all()]
-    if all_missing:
-        raise DataError(f"column(s) {all_missing} have no values at all: drop them from the data and run again")
-    columns = []
-    for name in features.columns:
-        series = features[name]
-        if _is_categorical(series):
+    """Type each raw column, then decide the model's columns and, for categorical ones, their levels."""
+    types = tuple(detect_column(str(name), features[name]) for name in features.columns)
+    columns: list[Column] = []
+    for typed in types:
+        series = features[typed.name]
+        if typed.dropped:
+            continue
+        if typed.kind == "date":
+            has_times = bool((parse_dates(series).dt.hour.fillna(0) != 0).any())
+            parts = [part for part in DATE_PARTS if part != "hour" or has_times]
+            columns += [Column(f"{typed.name}.{part}", "numeric", source=typed.name, part=part) for part in parts]
+        elif typed.kind == "categorical":
             levels = sorted(set(_category_labels(series).dropna()))
-            columns.append(Column(str(name), "categorical", tuple(levels)))
+            columns.append(Column(typed.name, "categorical", tuple(levels)))
         else:
-            columns.append(Column(str(name), "numeric"))
-    return FeatureSchema(tuple(columns))
+            columns.append(Column(typed.name, "numeric"))
+    if not columns:
+        left_out = ", ".join(f"{t.name!r} ({t.kind})" for t in types)
+        raise DataError(f"no usable feature columns: every column was left out ({left_out}): add feature columns")
+    return FeatureSchema(tuple(columns), types)
 
 
 def apply_schema(table: pd.DataFrame, schema: FeatureSchema, source: str = "data") -> pd.DataFrame:
     """Return the schema's columns from ``table`` in train() form: float64 numbers, pandas categories.
 
-    Extra columns (the target, IDs) are dropped; a missing column is an error naming it. Category
-    levels not seen in training become missing values, which every model handles.
+    Extra columns (the target, IDs, left-out columns) are dropped; a missing column is an error naming
+    it. Values that do not parse and category levels not seen in training become missing values,
+    which every model handles.
     """
-    missing = [name for name in schema.names if name not in table.columns]
+    missing = [name for name in schema.raw_names if name not in table.columns]
     if missing:
         raise DataError(
             f"{source} lacks the feature column(s) {missing} that the model was trained on: "
             "add them (values may be empty)"
         )
+    typed = {column_type.name: column_type for column_type in schema.types}
+    dates: dict[str, pd.Series] = {}
     converted = {}
     for column in schema.columns:
-        series = table[column.name]
-        if column.kind == "numeric":
-            if pd.api.types.is_datetime64_any_dtype(series):
-                # Days since 1970: a number trees and linear models can both use.
-                series = (series - pd.Timestamp(0, tz=getattr(series.dt, "tz", None))) / pd.Timedelta(days=1)
+        series = table[column.raw_name]
+        kind = typed[column.raw_name].kind if column.raw_name in typed else column.kind
+        if column.part:
+            if column.raw_name not in dates:
+                dates[column.raw_name] = parse_dates(series)
+            converted[column.name] = _date_part(dates[column.raw_name], column.part)
+        elif kind == "number_text":
+            converted[column.name] = parse_numbers(series, typed[column.raw_name])[0]
+        elif column.kind == "numeric":
+            if pd.api.types.is_datetime64_any_dtype(series):  # a model saved before dates had parts
+                series = _date_part(parse_dates(series), "days")
             converted[column.name] = pd.to_numeric(series, errors="coerce").astype("float64")
         else:
             labels = _category_labels(series)
@@ -100,6 +133,12 @@ def apply_schema(table: pd.DataFrame, schema: FeatureSchema, source: str = "data
             converted[column.name] = pd.Series(pd.Categorical(known, dtype=dtype), index=table.index)
     frame = pd.DataFrame(converted, index=table.index)
     return frame.reset_index(drop=True)
+
+
+def _date_part(dates: pd.Series, part: str) -> pd.Series:
+    """One numeric part of parsed dates; ``days`` counts days since 1970 (a number every model can use)."""
+    values = (dates - pd.Timestamp(0)) / pd.Timedelta(days=1) if part == "days" else getattr(dates.dt, part)
+    return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
 def numeric_summary(values: np.ndarray) -> dict[str, float]:

@@ -13,8 +13,10 @@ import pandas as pd
 from automl._io import read_json, write_json
 from automl.config import OFFLINE, RunConfig
 from automl.data import PreparedData, prepare_dataset
+from automl.data.column_types import typing_notes
 from automl.data.dataset import prepare_table
 from automl.errors import ConfigError
+from automl.report.progress import Progress
 from automl.rundir import RunPaths, create_run_dir
 from automl.versions import library_versions
 
@@ -32,12 +34,17 @@ class Prepared:
     n_jobs: int
 
 
-def prepare(config: RunConfig, table: pd.DataFrame | None = None, resume: bool = False) -> Prepared:
-    """Load ``config.data`` (or ``table``, for in-memory data from the Python API) and open its run directory."""
+def prepare(config: RunConfig, progress: Progress, table: pd.DataFrame | None = None, resume: bool = False) -> Prepared:
+    """Load ``config.data`` (or ``table``, for in-memory data from the Python API) and open its run directory.
+
+    How the columns were typed is said on the console, a line per kind of decision (and in dataset.json).
+    """
     if table is None:
         data = prepare_dataset(config.data, config.target, config.task, config.test_data, config.seed)
     else:
         data = prepare_table(table, config.target or "target", config.task, seed=config.seed, source=config.data)
+    for note in typing_notes(data.schema.types):
+        progress.stage(note)
     paths = _resumed_dir(config, data) if resume else _new_dir(config, data)
     return Prepared(data, paths, _threads(data))
 

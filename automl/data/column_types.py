@@ -1,0 +1,184 @@
+"""Column typing: what each raw column of a table is, decided once on the non-test rows, with the reason.
+
+Real tables store numbers as text ("$2,928.12", "12,5 %"), dates as text, identifiers, constant and
+empty columns. Each raw column gets one :class:`ColumnType`:
+
+* ``numeric``: numbers (or booleans) as the file has them;
+* ``number_text``: numbers stored as text, parsed with the detected thousands and decimal marks
+  (currency signs, percent signs and spaces removed);
+* ``date``: dates (as datetimes or as text), expanded into numeric parts by the feature schema;
+* ``categorical``: everything else, free text included (a text encoding is not built yet);
+* ``id``, ``constant``, ``empty``: left out of the features, each with a note.
+
+What must *not* be converted stays as it is: codes with leading zeros (zip codes, product codes)
+stay categorical, and whole numbers (years included) stay numbers, never dates. The decision is part
+of the saved model's schema, so ``predict`` parses new data the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# Share of a text column's non-missing values that must parse for it to count as numbers or dates.
+PARSE_SHARE = 0.95
+# An identifier: every value distinct, in a table with at least this many rows.
+ID_MIN_ROWS = 20
+ID_NAME = re.compile(r"(^|[_\s.-])(id|uuid|guid|key)$|^(id|uuid|guid)([_\s.-]|$)|[a-z]Id$", re.IGNORECASE)
+# Longest text value an identifier may have, and the whitespace it may not contain.
+ID_MAX_CHARS = 40
+# Characters around a number that do not change it: currency signs, percent, spaces (and no-break spaces).
+NUMBER_DECORATION = re.compile(r"[\s\u00a0\u202f$€£¥₹%]|^[A-Z]{3}\s*|\s*[A-Z]{3}$")
+NUMBER_TEXT = re.compile(r"^[+-]?(\d+|\d{1,3}([.,' ]\d{3})+)([.,]\d+)?([eE][+-]?\d+)?$")
+LEADING_ZERO = re.compile(r"^[+-]?0\d")
+DATE_HINT = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|[A-Za-z]{3,9}\s+\d{1,2}|\d{1,2}\s+[A-Za-z]{3,9}")
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """One raw column's kind, why, and how to parse it (``thousands``/``decimal`` for ``number_text``)."""
+
+    name: str
+    kind: str
+    reason: str
+    thousands: str = ""
+    decimal: str = "."
+
+    @property
+    def dropped(self) -> bool:
+        return self.kind in ("id", "constant", "empty")
+
+
+def detect_column(name: str, series: pd.Series) -> ColumnType:
+    """The kind of one raw column, judged on its non-missing values."""
+    values = series.dropna()
+    if values.empty:
+        return ColumnType(name, "empty", "no values at all")
+    if values.astype(str).str.strip().nunique() <= 1:
+        return ColumnType(name, "constant", f"one value only ({str(values.iloc[0])[:40]!r})")
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return ColumnType(name, "date", "stored as dates")
+    if pd.api.types.is_bool_dtype(series):
+        return ColumnType(name, "numeric", "booleans")
+    if pd.api.types.is_numeric_dtype(series):
+        return _numbers_or_id(name, values)
+    text = values.astype(str).str.strip()
+    number_format = _number_format(text)
+    if number_format is not None:
+        thousands, decimal = number_format
+        return ColumnType(name, "number_text", f"numbers stored as text ({_format_words(thousands, decimal)})",
+                          thousands, decimal)  # fmt: skip
+    if _dates(text):
+        return ColumnType(name, "date", "dates stored as text")
+    if _is_text_id(name, text, len(series)):
+        return ColumnType(name, "id", "a distinct code on every row: an identifier, not a feature")
+    return ColumnType(name, "categorical", "text or categories")
+
+
+def _numbers_or_id(name: str, values: pd.Series) -> ColumnType:
+    """Numbers are features, unless they are whole numbers that number the rows (an ID column)."""
+    whole = bool(np.all(np.mod(values.to_numpy(dtype="float64"), 1) == 0))
+    distinct = values.nunique() == len(values)
+    if whole and distinct and len(values) >= ID_MIN_ROWS:
+        span = float(values.max()) - float(values.min()) + 1
+        if ID_NAME.search(name) or span == len(values):
+            return ColumnType(name, "id", "whole numbers, distinct on every row: an identifier, not a feature")
+    return ColumnType(name, "numeric", "numbers")
+
+
+def _is_text_id(name: str, text: pd.Series, n_rows: int) -> bool:
+    """Distinct short codes without spaces on every row (or a column named like an ID with distinct values)."""
+    if text.nunique() != len(text) or n_rows < ID_MIN_ROWS:
+        return False
+    if ID_NAME.search(name):
+        return True
+    return bool((text.str.len() <= ID_MAX_CHARS).all() and not text.str.contains(r"\s").any())
+
+
+def _number_format(text: pd.Series) -> tuple[str, str] | None:
+    """(thousands mark, decimal mark) when nearly every value is a number written as text; else None.
+
+    Codes with leading zeros are not numbers: "02134" must keep its zero.
+    """
+    bare = text.str.replace(NUMBER_DECORATION, "", regex=True)
+    bare = bare[bare != ""]
+    if bare.empty or bare.str.match(LEADING_ZERO).any():
+        return None
+    if bare.str.match(NUMBER_TEXT).mean() < PARSE_SHARE:
+        return None
+    commas, dots = bare.str.contains(",", regex=False), bare.str.contains(".", regex=False)
+    if (commas & dots).any():  # both marks: the later one is the decimal mark
+        comma_last = (bare.str.rfind(",") > bare.str.rfind(".")).mean() > 0.5
+        return (".", ",") if comma_last else (",", ".")
+    if commas.any():
+        # Only commas: thousands if every comma is followed by exactly three digits, else a decimal comma.
+        thousands = bare[commas].str.fullmatch(r"[+-]?\d{1,3}(,\d{3})+").all()
+        return (",", ".") if thousands else ("", ",")
+    if dots.any() and bare[dots].str.fullmatch(r"[+-]?\d{1,3}(\.\d{3}){2,}").all():
+        return (".", ",")  # 1.234.567: dots that can only group thousands
+    return ("", ".")
+
+
+def _format_words(thousands: str, decimal: str) -> str:
+    marks = {",": "comma", ".": "dot", "": "none", " ": "space", "'": "apostrophe"}
+    return f"thousands mark {marks.get(thousands, thousands)}, decimal mark {marks.get(decimal, decimal)}"
+
+
+def parse_numbers(series: pd.Series, column: ColumnType) -> tuple[pd.Series, int]:
+    """A ``number_text`` column as float64, and how many non-missing values did not parse (they become NaN)."""
+    text = series.astype("string").str.strip().str.replace(NUMBER_DECORATION, "", regex=True)
+    if column.thousands:
+        text = text.str.replace(column.thousands, "", regex=False)
+    if column.decimal != ".":
+        text = text.str.replace(column.decimal, ".", regex=False)
+    numbers = pd.to_numeric(text.replace("", pd.NA), errors="coerce").astype("float64")
+    failed = int((numbers.isna() & series.notna() & (text != "")).sum())
+    return numbers, failed
+
+
+def _dates(text: pd.Series) -> bool:
+    """Nearly every value looks like a date and parses as one (whole numbers, years included, never do)."""
+    sample = text.head(500)
+    if sample.str.match(DATE_HINT).mean() < PARSE_SHARE:
+        return False
+    return bool(parse_dates(sample).notna().mean() >= PARSE_SHARE)
+
+
+def parse_dates(series: pd.Series) -> pd.Series:
+    """Dates as naive datetimes (time zones converted to UTC); what does not parse becomes NaT."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        parsed = series
+    else:
+        parsed = pd.to_datetime(series.astype("string"), errors="coerce", format="mixed", utc=True)
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed
+
+
+# How each decision worth telling the user reads on the console, one line per kind.
+NOTE_WORDS = {
+    "id": "left out as identifiers",
+    "constant": "left out as constant",
+    "empty": "left out as empty",
+    "number_text": "numbers parsed from text",
+    "date": "dates, as year, month, day of week, (hour) and days since 1970",
+}
+
+
+def typing_notes(types: tuple[ColumnType, ...]) -> list[str]:
+    """One line per kind of decision that changed a column, naming its columns.
+
+    Plain numbers and categories are what a reader expects, so they say nothing.
+    """
+    notes = []
+    for kind, words in NOTE_WORDS.items():
+        names = [t.name for t in types if t.kind == kind]
+        if names:
+            shown = ", ".join(repr(name) for name in names[:8]) + (
+                f" and {len(names) - 8} more" if len(names) > 8 else ""
+            )
+            notes.append(f"columns {words}: {shown}")
+    return notes

@@ -1,0 +1,118 @@
+"""Column typing: each detector on small hand-made columns, the ones that must not be converted included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl.data.column_types import detect_column, parse_numbers, typing_notes
+from automl.data.dataset import prepare_table
+from automl.data.features import apply_schema, learn_schema
+
+N = 40  # rows: enough for the identifier rule (at least 20)
+
+
+def kind(values: list, name: str = "col") -> str:
+    return detect_column(name, pd.Series(values)).kind
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([f"${1000 + 37 * i:,}.{i % 100:02d}" for i in range(N)], ("number_text", ",", ".")),  # $2,928.12
+        ([f"{1000 + 37 * i:,}".replace(",", ".") + f",{i % 10}" for i in range(N)], ("number_text", ".", ",")),
+        ([f"{i % 17},{i % 10}" for i in range(N)], ("number_text", "", ",")),  # decimal comma
+        ([f"{i % 9 * 1.5} %" for i in range(N)], ("number_text", "", ".")),
+        (["179,574", "1,250,000", "98,000", "12,345"] * 10, ("number_text", ",", ".")),
+        ([str(i % 7) for i in range(N)], ("number_text", "", ".")),  # whole numbers as text
+    ],
+)
+def test_numbers_stored_as_text_are_found_with_their_marks(values: list, expected: tuple) -> None:
+    found = detect_column("amount", pd.Series(values))
+    assert (found.kind, found.thousands, found.decimal) == expected
+
+
+def test_parsed_numbers_keep_their_value_and_count_what_did_not_parse() -> None:
+    column = detect_column("price", pd.Series(["$2,928.12", "1,000", "15.5"] * 14))
+    numbers, failed = parse_numbers(pd.Series(["$2,928.12", "€ 1,000", "long", None]), column)
+    assert numbers.iloc[:2].tolist() == [2928.12, 1000.0]
+    assert numbers.iloc[2:].isna().all() and failed == 1
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [f"{2134 + i % 12:05d}" for i in range(N)],  # zip codes with a leading zero
+        [f"00{i % 5}7" for i in range(N)],  # product codes with leading zeros
+        ["12 apples", "3 pears", "long"] * 10,  # mostly not numbers
+        ["red", "green", "blue"] * 10,
+    ],
+)
+def test_codes_and_words_stay_categorical(values: list) -> None:
+    assert kind(values) == "categorical"
+
+
+def test_years_stay_numbers_never_dates() -> None:
+    assert kind([2001 + i % 20 for i in range(N)], "year") == "numeric"
+    assert kind([str(2001 + i % 20) for i in range(N)], "year") == "number_text"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(N)],
+        [f"{1 + i % 28:02d}/{1 + i % 12:02d}/2021 10:{i % 60:02d}" for i in range(N)],
+        [f"Mar {1 + i % 28}, 2020" for i in range(N)],
+        list(pd.date_range("2020-01-01", periods=N, freq="D")),
+    ],
+)
+def test_dates_are_found_as_text_and_as_datetimes(values: list) -> None:
+    assert kind(values, "signup") == "date"
+
+
+def test_identifiers_constants_and_empty_columns_are_left_out() -> None:
+    assert kind([f"C{1000 + i}" for i in range(N)], "customer") == "id"
+    assert kind(list(range(N)), "row") == "id"  # whole numbers numbering the rows
+    assert kind(list(np.random.default_rng(0).permutation(10_000)[:N]), "customer_id") == "id"
+    assert kind(list(np.random.default_rng(0).permutation(10_000)[:N]), "visits") == "numeric"
+    assert kind([f"C{i}" for i in range(10)], "customer") == "categorical"  # too few rows to tell
+    assert kind(["same"] * N) == "constant"
+    assert kind([np.nan] * N) == "empty"
+    assert kind(["a long free text note number " + str(i) for i in range(N)], "notes") == "categorical"
+
+
+def test_the_schema_parses_new_data_the_way_it_typed_the_training_rows() -> None:
+    train = pd.DataFrame({
+        "id": [f"C{i:04d}" for i in range(N)],
+        "price": [f"${1000 + 37 * i:,}.50" for i in range(N)],
+        "signup": [f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(N)],
+        "constant": ["x"] * N,
+        "colour": ["red", "blue"] * (N // 2),
+    })  # fmt: skip
+    schema = learn_schema(train)
+    assert [t.kind for t in schema.types] == ["id", "number_text", "date", "constant", "categorical"]
+    assert schema.raw_names == ["price", "signup", "colour"]
+    assert schema.names == ["price", "signup.year", "signup.month", "signup.day_of_week", "signup.days", "colour"]
+    new = pd.DataFrame({"price": ["$2,000.25", "oops"], "signup": ["2024-02-29", "never"], "colour": ["red", "pink"]})
+    frame = apply_schema(new, schema)
+    assert frame["price"].tolist()[0] == 2000.25 and np.isnan(frame["price"].iloc[1])
+    assert frame.loc[0, ["signup.year", "signup.month", "signup.day_of_week"]].tolist() == [2024.0, 2.0, 3.0]
+    assert frame.iloc[1].isna().tolist() == [True, True, True, True, True, True]
+    assert [line.split(":")[0] for line in typing_notes(schema.types)] == [
+        "columns left out as identifiers", "columns left out as constant", "columns numbers parsed from text",
+        "columns dates, as year, month, day of week, (hour) and days since 1970",
+    ]  # fmt: skip
+    again = type(schema).from_dict(schema.to_dict())
+    assert again == schema
+
+
+def test_a_target_of_numbers_stored_as_text_is_a_regression() -> None:
+    rng = np.random.default_rng(0)
+    prices = rng.uniform(50_000, 900_000, size=120)
+    table = pd.DataFrame({"area": prices / 3000 + rng.normal(size=120), "price": [f"{p:,.0f}" for p in prices]})
+    data = prepare_table(table, "price", seed=0)
+    assert data.task == "regression"
+    assert data.y_train.dtype == np.float64 and data.y_train.min() > 40_000
+    digits = table.assign(price=[str(i % 3) for i in range(120)])  # class labels written as digits
+    assert prepare_table(digits, "price", seed=0).labels.classes == ("0", "1", "2")
