@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from automl.data.column_types import detect_column, parse_numbers, typing_notes
-from automl.data.dataset import prepare_table
+from automl.data.dataset import prepare_dataset, prepare_table
 from automl.data.features import apply_schema, learn_schema
+from automl.data.load import load_table
 
 N = 40  # rows: enough for the identifier rule (at least 20)
 
@@ -116,3 +119,26 @@ def test_a_target_of_numbers_stored_as_text_is_a_regression() -> None:
     assert data.y_train.dtype == np.float64 and data.y_train.min() > 40_000
     digits = table.assign(price=[str(i % 3) for i in range(120)])  # class labels written as digits
     assert prepare_table(digits, "price", seed=0).labels.classes == ("0", "1", "2")
+
+
+def test_a_semicolon_file_with_decimal_commas_reads_as_its_columns(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    area = rng.uniform(30, 200, 120)
+    table = pd.DataFrame({"house id": [f"H{i:05d}" for i in range(120)],
+                          "area_m2": [f"{a:.1f}".replace(".", ",") for a in area],
+                          "city": rng.choice(["Köln", "Zürich"], 120),
+                          "price": [f"{a * 3000 + rng.normal():.2f}".replace(".", ",") for a in area]})  # fmt: skip
+    path = tmp_path / "houses.csv"
+    table.to_csv(path, sep=";", index=False, encoding="latin-1")
+    data = prepare_dataset(str(path), "price")
+    assert data.description["file_format"] == {"separator": ";", "encoding": "latin-1"}
+    assert [(t["name"], t["kind"]) for t in data.description["column_types"]] == [
+        ("house id", "id"), ("area_m2", "number_text"), ("city", "categorical")]  # fmt: skip
+    assert data.task == "regression" and set(data.X_train["city"].cat.categories) == {"Köln", "Zürich"}
+
+
+def test_a_comma_file_whose_quoted_fields_hold_semicolons_stays_a_comma_file(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    rows = "".join(f'{i},"a; b; c {i % 3}",{i % 2}\n' for i in range(40))
+    path.write_text("x,note,label\n" + rows, encoding="utf-8")
+    assert load_table(str(path)).columns.tolist() == ["x", "note", "label"]

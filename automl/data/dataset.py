@@ -179,6 +179,7 @@ def prepare_table(
     test_source: str | None = None,
 ) -> PreparedData:
     """Split off the test rows (unless ``test_table`` is given), learn the schema and describe the rest."""
+    file_format = table.attrs.get("file_format")  # how a delimited file was read, when it was one
     if target not in table.columns:
         raise DataError(f"target column '{target}' is not in '{source}': choose --target from {list(table.columns)}")
     if table.shape[1] < 2:
@@ -249,6 +250,7 @@ def prepare_table(
         "target_summary": describe_target(np.concatenate([y_train, y_valid]), task, labels),
         "columns": describe_columns(rest, described, schema),
         "column_types": describe_typing(schema),
+        "file_format": file_format,
     }
     return PreparedData(
         task,

@@ -6,6 +6,7 @@ that names the source and the fix, so the CLI never shows a traceback for a bad 
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,11 @@ BUNDLED = {
     "diabetes": "load_diabetes",
 }
 DEFAULT_DATASET = "sklearn:breast_cancer"
+# Separators a delimited file may use (detected from its first lines), and the encodings tried in order.
+SEPARATORS = ",;\t|"
+ENCODINGS = ("utf-8", "latin-1")
+SNIFF_CHARS = 64 * 1024
+COMPRESSED = frozenset({".gz", ".bz2", ".zip", ".xz", ".zst"})
 BUNDLED_TARGET = "target"
 
 
@@ -60,18 +66,44 @@ def load_table(source: str) -> pd.DataFrame:
     return frame
 
 
-def _read_delimited(path: Path, separator: str) -> pd.DataFrame:
-    """Read CSV/TSV as UTF-8, falling back to Latin-1, which every byte sequence decodes as."""
+def _read_delimited(path: Path, default_separator: str) -> pd.DataFrame:
+    """Read CSV/TSV with its detected separator, as UTF-8 or else Latin-1 (which every byte sequence decodes as).
+
+    What was detected is kept in ``frame.attrs["file_format"]`` for dataset.json and the console.
+    """
+    for encoding in ENCODINGS:
+        try:
+            separator = _sniff_separator(path, encoding, default_separator)
+            frame = pd.read_csv(path, sep=separator, encoding=encoding)
+        except UnicodeDecodeError:
+            continue
+        frame.attrs["file_format"] = {"separator": separator, "encoding": encoding}
+        return frame
+    raise AssertionError("Latin-1 decodes every byte sequence")  # pragma: no cover
+
+
+def _sniff_separator(path: Path, encoding: str, default: str) -> str:
+    """The separator of the file's first lines, when it is another of :data:`SEPARATORS` than ``default``.
+
+    Another one is taken only when it splits the header into more columns: a comma file whose quoted
+    fields hold semicolons stays a comma file. Compressed files keep the default.
+    """
+    if path.suffix.lower() in COMPRESSED:
+        return default
+    with path.open(encoding=encoding, newline="") as handle:
+        sample = handle.read(SNIFF_CHARS)
     try:
-        return pd.read_csv(path, sep=separator)
-    except UnicodeDecodeError:
-        return pd.read_csv(path, sep=separator, encoding="latin-1")
+        sniffed = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter
+    except csv.Error:
+        return default
+    header = sample.splitlines()[0] if sample else ""
+    return sniffed if header.count(sniffed) > header.count(default) else default
 
 
 def _file_kind(path: Path) -> str:
     """The table format from the file name; compressed CSVs (``.csv.gz``) count as CSV."""
     suffixes = [suffix.lower() for suffix in path.suffixes]
-    if suffixes and suffixes[-1] in {".gz", ".bz2", ".zip", ".xz", ".zst"}:
+    if suffixes and suffixes[-1] in COMPRESSED:
         suffixes = suffixes[:-1]
     last = suffixes[-1] if suffixes else ""
     return {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}.get(last, "unknown")

@@ -43,6 +43,10 @@ def prepare(config: RunConfig, progress: Progress, table: pd.DataFrame | None = 
         data = prepare_dataset(config.data, config.target, config.task, config.test_data, config.seed)
     else:
         data = prepare_table(table, config.target or "target", config.task, seed=config.seed, source=config.data)
+    file_format = data.description.get("file_format")
+    if file_format and file_format != {"separator": ",", "encoding": "utf-8"}:
+        progress.stage(f"read {config.data} with separator {file_format['separator']!r}, encoding "
+                       f"{file_format['encoding']}")  # fmt: skip
     for note in typing_notes(data.schema.types):
         progress.stage(note)
     paths = _resumed_dir(config, data) if resume else _new_dir(config, data)
