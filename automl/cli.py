@@ -112,22 +112,44 @@ def run(
 def predict(
     run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'automl run'.")],
     data: Annotated[str, typer.Option(help="CSV/Parquet file (or sklearn:NAME) with the feature columns.")],
-    out: Annotated[Path, typer.Option(help="Where to write the predictions (CSV).")] = Path("predictions.csv"),
+    out: Annotated[Path, typer.Option(help="Where to write the predictions: .csv or .parquet.")] = Path(
+        "predictions.csv"
+    ),
+    id_columns: Annotated[
+        list[str] | None, typer.Option("--id", help="Column of --data to copy into the predictions (repeatable).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Stop when a value does not parse or a category level is new, instead of warning.")
+    ] = False,
 ) -> None:
     """Predict new rows with a run's final model, in the original label space."""
     from automl.data import load_table
+    from automl.data.features import lost_values
     from automl.predictor import FittedModel
 
+    writers = {".csv": "to_csv", ".parquet": "to_parquet", ".pq": "to_parquet"}
+    if out.suffix.lower() not in writers:
+        raise ConfigError(f"--out '{out}' has no known extension: end it in .csv or .parquet")
     model = FittedModel.load(run_dir)
     table = load_table(data)
-    frame = table[[]].copy()
+    missing = [name for name in id_columns or [] if name not in table.columns]
+    if missing:
+        raise ConfigError(f"--id {missing} not in '{data}': choose from {list(table.columns)}")
+    lost = lost_values(table, model.card.schema)
+    if lost:
+        what = {"unparsed": "did not parse", "unseen": "are category levels training never saw"}
+        message = "; ".join(f"'{name}': {count} value(s) {what[kind]}" for name, (kind, count) in lost.items())
+        if strict:
+            raise ConfigError(f"{message}: fix the values, or leave out --strict to predict them as missing")
+        console.print(f"[yellow]warning: {message}; they were treated as missing values[/]")
+    frame = table[list(id_columns or [])].reset_index(drop=True)
     frame["prediction"] = model.predict(table, f"'{data}'")
     if model.classes is not None:
         proba = model.predict_proba(table, f"'{data}'")
         for index, label in enumerate(model.classes):
             frame[f"proba_{label}"] = proba[:, index]
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
+    getattr(frame, writers[out.suffix.lower()])(out, index=False)
     console.print(f"wrote {len(frame)} predictions of '{model.card.target}' to {out}")
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from automl.data.column_types import detect_column, parse_numbers, typing_notes
 from automl.data.dataset import prepare_dataset, prepare_table
-from automl.data.features import apply_schema, learn_schema
+from automl.data.features import apply_schema, learn_schema, lost_values
 from automl.data.load import load_table
 
 N = 40  # rows: enough for the identifier rule (at least 20)
@@ -142,3 +142,14 @@ def test_a_comma_file_whose_quoted_fields_hold_semicolons_stays_a_comma_file(tmp
     rows = "".join(f'{i},"a; b; c {i % 3}",{i % 2}\n' for i in range(40))
     path.write_text("x,note,label\n" + rows, encoding="utf-8")
     assert load_table(str(path)).columns.tolist() == ["x", "note", "label"]
+
+
+def test_values_the_model_cannot_use_are_counted_per_raw_column() -> None:
+    train = pd.DataFrame({"price": ["$1,000.50", "$20.00"] * 20, "signup": ["2023-01-02", "2023-05-06"] * 20,
+                          "colour": ["red", "blue"] * 20, "size": np.arange(40) % 7 * 1.5})  # fmt: skip
+    schema = learn_schema(train)
+    new = pd.DataFrame({"price": ["$5.00", "n/a", None], "signup": ["soon", "2024-01-01", None],
+                        "colour": ["pink", "mauve", "red"], "size": ["long", 2.0, None]})  # fmt: skip
+    assert lost_values(new, schema) == {"price": ("unparsed", 1), "signup": ("unparsed", 1),
+                                        "colour": ("unseen", 2), "size": ("unparsed", 1)}  # fmt: skip
+    assert lost_values(train, schema) == {}

@@ -102,6 +102,20 @@ def test_csv_with_categoricals_runs_and_predicts_original_labels(tmp_path: Path)
     assert set(predictions["prediction"]) <= {"yes", "no"}
     assert np.allclose(predictions[["proba_no", "proba_yes"]].sum(axis=1), 1.0)
 
+    # A value that does not parse and an unseen level are counted; IDs come back; Parquet by extension.
+    new_rows["size"] = new_rows["size"].astype(object)
+    new_rows.loc[1, "size"] = "long"
+    new_rows.insert(0, "key", [f"k{i}" for i in range(40)])
+    new_rows.to_csv(new_path, index=False)
+    done = automl("predict", "run", "--data", str(new_path), "--out", "p.parquet", "--id", "key", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "'size': 1 value(s) did not parse" in done.stdout and "'colour': 1 value(s) are category" in done.stdout
+    predictions = pd.read_parquet(tmp_path / "p.parquet")
+    assert predictions["key"].tolist() == new_rows["key"].tolist() and len(predictions) == 40
+    strict = automl("predict", "run", "--data", str(new_path), "--strict", "--out", "s.csv", cwd=tmp_path)
+    assert strict.returncode == 2 and "'size': 1 value(s) did not parse" in strict.stderr
+    assert not (tmp_path / "s.csv").exists()
+
 
 def test_regression_on_parquet_with_a_separate_test_file(tmp_path: Path) -> None:
     train_path, test_path = tmp_path / "train.parquet", tmp_path / "test.csv"

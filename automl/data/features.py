@@ -135,6 +135,24 @@ def apply_schema(table: pd.DataFrame, schema: FeatureSchema, source: str = "data
     return frame.reset_index(drop=True)
 
 
+def lost_values(table: pd.DataFrame, schema: FeatureSchema) -> dict[str, tuple[str, int]]:
+    """Per raw column, how many present values the model could not use: ``("unparsed", n)`` for
+    numbers and dates that did not parse, ``("unseen", n)`` for category levels training never saw.
+
+    They became missing values; ``automl predict`` says so instead of hiding it.
+    """
+    converted = apply_schema(table, schema)
+    present = table.reset_index(drop=True)
+    lost: dict[str, tuple[str, int]] = {}
+    for column in schema.columns:
+        if column.raw_name in lost or (column.part and column.part != "days"):
+            continue  # one count per raw column: a date's ``days`` part stands for all its parts
+        count = int((present[column.raw_name].notna() & converted[column.name].isna()).sum())
+        if count:
+            lost[column.raw_name] = ("unseen" if column.kind == "categorical" else "unparsed", count)
+    return lost
+
+
 def _date_part(dates: pd.Series, part: str) -> pd.Series:
     """One numeric part of parsed dates; ``days`` counts days since 1970 (a number every model can use)."""
     values = (dates - pd.Timestamp(0)) / pd.Timedelta(days=1) if part == "days" else getattr(dates.dt, part)
