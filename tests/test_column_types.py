@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from automl.config import RunConfig
 from automl.data.column_types import detect_column, parse_numbers, typing_notes
 from automl.data.dataset import prepare_dataset, prepare_table
 from automl.data.features import apply_schema, learn_schema, lost_values
 from automl.data.load import load_table
+from automl.stages.prepare import close_calls
 
 N = 40  # rows: enough for the identifier rule (at least 20)
 
@@ -153,3 +155,15 @@ def test_values_the_model_cannot_use_are_counted_per_raw_column() -> None:
     assert lost_values(new, schema) == {"price": ("unparsed", 1), "signup": ("unparsed", 1),
                                         "colour": ("unseen", 2), "size": ("unparsed", 1)}  # fmt: skip
     assert lost_values(train, schema) == {}
+
+
+def test_close_calls_name_the_flag_that_changes_them() -> None:
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x": rng.normal(size=150), "y": np.arange(150) % 30})  # 30 classes coded as integers
+    data = prepare_table(table, "y", seed=0)
+    notes = close_calls(RunConfig(task="auto"), data)
+    assert data.task == "regression" and "pass --task classification" in notes[0]
+    assert "only 30 test rows" in notes[1] and "--cv 5" in notes[1]
+    assert close_calls(RunConfig(task="regression", cv=3), data) == [notes[1].split(", pass --cv")[0]]
+    forced = prepare_table(table, "y", task="classification", seed=0)
+    assert forced.task == "classification" and len(forced.labels.classes) == 30

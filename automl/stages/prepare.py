@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pandas as pd
 
 from automl._io import read_json, write_json
@@ -20,6 +21,8 @@ from automl.report.progress import Progress
 from automl.rundir import RunPaths, create_run_dir
 from automl.versions import library_versions
 
+# Fewer held-out test rows than this make the test scores too noisy to trust without a word.
+SMALL_TEST_ROWS = 50
 # Training tables with at least this many cells get every core per trial.
 THREADED_CELLS = 500_000
 LIBRARIES = ("automl", "smac", "ConfigSpace", "scikit-learn", "numpy", "pandas", "joblib")
@@ -47,10 +50,24 @@ def prepare(config: RunConfig, progress: Progress, table: pd.DataFrame | None = 
     if file_format and file_format != {"separator": ",", "encoding": "utf-8"}:
         progress.stage(f"read {config.data} with separator {file_format['separator']!r}, encoding "
                        f"{file_format['encoding']}")  # fmt: skip
-    for note in typing_notes(data.schema.types):
+    for note in typing_notes(data.schema.types) + close_calls(config, data):
         progress.stage(note)
     paths = _resumed_dir(config, data) if resume else _new_dir(config, data)
     return Prepared(data, paths, _threads(data))
+
+
+def close_calls(config: RunConfig, data: PreparedData) -> list[str]:
+    """Warnings where a guess was close or a score will be noisy, each with the flag that changes it."""
+    notes = []
+    y = np.concatenate([data.y_train, data.y_valid])
+    if config.task == "auto" and data.task == "regression" and np.all(np.mod(y, 1) == 0):
+        notes.append(f"warning: target '{data.target}' has {len(np.unique(y))} distinct whole numbers, read as a "
+                     "regression: pass --task classification if they are classes")  # fmt: skip
+    n_test = data.description["splits"]["test"]
+    if n_test < SMALL_TEST_ROWS:
+        advice = "" if config.cv else ", pass --cv 5 to tune on folds"
+        notes.append(f"warning: only {n_test} test rows: the test scores will be noisy; add rows{advice}")
+    return notes
 
 
 def _threads(data: PreparedData) -> int:
