@@ -78,6 +78,15 @@ def run(
         Path | None,
         typer.Option(help="Continue an interrupted run in its directory, with its recorded options."),
     ] = None,
+    types: Annotated[
+        list[str] | None,
+        typer.Option("--types", help="COL=KIND (numeric, categorical, date, drop, id) where guessing is unsafe; "
+                     "repeatable."),
+    ] = None,
+    drop: Annotated[list[str] | None, typer.Option("--drop", help="Column to leave out; repeatable.")] = None,
+    ids: Annotated[
+        list[str] | None, typer.Option("--id", help="Identifier column, left out of the features; repeatable.")
+    ] = None,
 ) -> None:  # fmt: skip
     """Tune a model on a dataset and save it, scored on a held-out test set."""
     from automl import sandbox
@@ -103,9 +112,26 @@ def run(
         config = RunConfig(data=data, target=target, test_data=test_data, task=task, seed=seed or 0, out=out,
                            space=space, scenario=settings, llm=llm, api_base=api_base, llm_timeout=llm_timeout,
                            attempts=attempts, fallback=fallback, facade=facade, budget_kind=budget_kind, cv=cv,
-                           workers=workers, dask_scheduler=dask_scheduler)  # fmt: skip
+                           workers=workers, dask_scheduler=dask_scheduler,
+                           column_kinds=column_kinds(types, drop, ids))  # fmt: skip
     result = run_pipeline(config, ConsoleProgress(console), resume=resume is not None)
     console.print(summary_table(result.summary))
+
+
+def column_kinds(types: list[str] | None, drop: list[str] | None, ids: list[str] | None) -> tuple:
+    """``--types COL=KIND``, ``--drop COL`` and ``--id COL`` as (column, kind) pairs; a bad pair is a clear error."""
+    pairs = []
+    for item in types or []:
+        name, sep, kind = item.rpartition("=")
+        if not sep or not name.strip() or not kind.strip():
+            raise ConfigError(f"--types {item!r} must be COL=KIND, as in --types signup=date")
+        pairs.append((name.strip(), kind.strip()))
+    pairs += [(name, "drop") for name in drop or []] + [(name, "id") for name in ids or []]
+    named = [name for name, _ in pairs]
+    repeated = sorted({name for name in named if named.count(name) > 1})
+    if repeated:
+        raise ConfigError(f"column(s) {repeated} given more than one kind by --types/--drop/--id: give each one")
+    return tuple(pairs)
 
 
 @app.command()

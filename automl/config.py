@@ -82,6 +82,8 @@ def _positive(name: str, value: Any, integer: bool = False) -> None:
 
 
 OFFLINE = "offline"
+# The column kinds a user may set (``--types col=kind``); ``drop`` and ``id`` leave the column out.
+USER_KINDS = ("numeric", "categorical", "date", "drop", "id")
 FALLBACKS = (OFFLINE,)
 
 
@@ -112,6 +114,8 @@ class RunConfig:
     attempts: int = 3
     fallback: str | None = None
     replay: Path | None = None
+    # The user's word on columns where guessing is unsafe: (column, kind) from --types, --drop and --id.
+    column_kinds: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.facade != AUTO and self.facade not in FACADE_INFO:
@@ -131,6 +135,9 @@ class RunConfig:
         _positive("--llm-timeout", self.llm_timeout)
         if not isinstance(self.llm, str) or not self.llm.strip():
             raise ConfigError("--llm must be a litellm model string such as openai/gpt-4o-mini, or 'offline'")
+        wrong = sorted({kind for _, kind in self.column_kinds} - set(USER_KINDS))
+        if wrong:
+            raise ConfigError(f"--types kind(s) {wrong} unknown: use one of {list(USER_KINDS)}, as in --types col=date")
         if self.fallback is not None and self.fallback not in FALLBACKS:
             raise ConfigError(f"--fallback must be one of {list(FALLBACKS)}, got {self.fallback!r}")
 
@@ -156,6 +163,7 @@ class RunConfig:
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
         values["scenario"] = ScenarioSettings(**values.get("scenario", {}))
+        values["column_kinds"] = tuple((str(name), str(kind)) for name, kind in values.get("column_kinds", ()))
         for key in ("out", "space", "replay"):
             values[key] = Path(values[key]) if values.get(key) else None
         return cls(**values)

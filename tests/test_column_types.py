@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from automl.cli import column_kinds
 from automl.config import RunConfig
 from automl.data.column_types import detect_column, parse_numbers, typing_notes
 from automl.data.dataset import prepare_dataset, prepare_table
 from automl.data.features import apply_schema, learn_schema, lost_values
 from automl.data.load import load_table
+from automl.errors import ConfigError, DataError
 from automl.stages.prepare import close_calls
 
 N = 40  # rows: enough for the identifier rule (at least 20)
@@ -167,3 +169,26 @@ def test_close_calls_name_the_flag_that_changes_them() -> None:
     assert close_calls(RunConfig(task="regression", cv=3), data) == [notes[1].split(", pass --cv")[0]]
     forced = prepare_table(table, "y", task="classification", seed=0)
     assert forced.task == "classification" and len(forced.labels.classes) == 30
+
+
+def test_the_user_decides_where_guessing_is_unsafe() -> None:
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"zip": [f"{i % 12:05d}" for i in range(120)], "code": [str(i % 9) for i in range(120)],
+                          "noise": rng.normal(size=120), "when": ["2020-01-0" + str(1 + i % 9) for i in range(120)],
+                          "y": rng.normal(size=120)})  # fmt: skip
+    kinds = dict(column_kinds(["code=categorical", "when=categorical"], ["noise"], ["zip"]))
+    data = prepare_table(table, "y", seed=0, kinds=kinds)
+    assert [(t["name"], t["kind"], t["reason"]) for t in data.description["column_types"]] == [
+        ("zip", "id", "--id"), ("code", "categorical", "--types categorical"), ("noise", "dropped", "--drop"),
+        ("when", "categorical", "--types categorical")]  # fmt: skip
+    numbers = prepare_table(table, "y", seed=0, kinds={"zip": "numeric", "noise": "drop"})
+    assert numbers.X_train["zip"].dtype == np.float64 and "noise" not in numbers.X_train
+    with pytest.raises(DataError, match=r"\['nope'\] that are not features"):
+        prepare_table(table, "y", kinds={"nope": "drop"})
+    with pytest.raises(ConfigError, match="must be COL=KIND"):
+        column_kinds(["zip"], None, None)
+    with pytest.raises(ConfigError, match="more than one kind"):
+        column_kinds(["zip=numeric"], ["zip"], None)
+    with pytest.raises(ConfigError, match="unknown: use one of"):
+        RunConfig(column_kinds=(("zip", "text"),))
+    assert RunConfig.from_dict(RunConfig(column_kinds=(("zip", "id"),)).to_dict()).column_kinds == (("zip", "id"),)

@@ -49,11 +49,13 @@ class ColumnType:
 
     @property
     def dropped(self) -> bool:
-        return self.kind in ("id", "constant", "empty")
+        return self.kind in ("id", "constant", "empty", "dropped")
 
 
-def detect_column(name: str, series: pd.Series) -> ColumnType:
-    """The kind of one raw column, judged on its non-missing values."""
+def detect_column(name: str, series: pd.Series, wanted: str | None = None) -> ColumnType:
+    """The kind of one raw column, judged on its non-missing values, or ``wanted`` when the user said so."""
+    if wanted is not None:
+        return _as_told(name, series, wanted)
     values = series.dropna()
     if values.empty:
         return ColumnType(name, "empty", "no values at all")
@@ -76,6 +78,16 @@ def detect_column(name: str, series: pd.Series) -> ColumnType:
     if _is_text_id(name, text, len(series)):
         return ColumnType(name, "id", "a distinct code on every row: an identifier, not a feature")
     return ColumnType(name, "categorical", "text or categories")
+
+
+def _as_told(name: str, series: pd.Series, wanted: str) -> ColumnType:
+    """The kind the user gave (``--types``, ``--drop``, ``--id``); numbers stored as text keep their detected marks."""
+    if wanted in ("drop", "id"):
+        return ColumnType(name, "dropped" if wanted == "drop" else "id", f"--{wanted}")
+    if wanted == "numeric" and not pd.api.types.is_numeric_dtype(series):
+        thousands, decimal = _number_format(series.dropna().astype(str).str.strip()) or ("", ".")
+        return ColumnType(name, "number_text", "--types numeric", thousands, decimal)
+    return ColumnType(name, wanted, f"--types {wanted}")
 
 
 def _numbers_or_id(name: str, values: pd.Series) -> ColumnType:
@@ -163,6 +175,7 @@ NOTE_WORDS = {
     "id": "left out as identifiers",
     "constant": "left out as constant",
     "empty": "left out as empty",
+    "dropped": "left out by --drop",
     "number_text": "numbers parsed from text",
     "date": "dates, as year, month, day of week, (hour) and days since 1970",
 }

@@ -150,12 +150,13 @@ def prepare_dataset(
     test_source: str | None = None,
     seed: int = 0,
     sizes: SplitSizes = SplitSizes(),
+    kinds: dict[str, str] | None = None,
 ) -> PreparedData:
     """Load ``source`` (and ``test_source``) from disk or scikit-learn, then :func:`prepare_table`."""
     table = load_table(source)
     target = resolve_target(source, target, list(table.columns))
     test_table = load_table(test_source) if test_source is not None else None
-    return prepare_table(table, target, task, test_table, seed, sizes, source, test_source)
+    return prepare_table(table, target, task, test_table, seed, sizes, source, test_source, kinds)
 
 
 def _numeric_target(target: pd.Series, target_type: ColumnType, task: str) -> bool:
@@ -177,11 +178,19 @@ def prepare_table(
     sizes: SplitSizes = SplitSizes(),
     source: str = "data",
     test_source: str | None = None,
+    kinds: dict[str, str] | None = None,
 ) -> PreparedData:
-    """Split off the test rows (unless ``test_table`` is given), learn the schema and describe the rest."""
+    """Split off the test rows (unless ``test_table`` is given), learn the schema and describe the rest.
+
+    ``kinds`` types the columns it names instead of detecting them (``--types``, ``--drop``, ``--id``).
+    """
     file_format = table.attrs.get("file_format")  # how a delimited file was read, when it was one
     if target not in table.columns:
         raise DataError(f"target column '{target}' is not in '{source}': choose --target from {list(table.columns)}")
+    unknown = sorted(set(kinds or {}) - set(table.columns) | ({target} & set(kinds or {})))
+    if unknown:
+        raise DataError(f"--types/--drop/--id name column(s) {unknown} that are not features of '{source}': "
+                        f"choose from {[name for name in table.columns if name != target]}")  # fmt: skip
     if table.shape[1] < 2:
         raise DataError(f"'{source}' has no feature columns besides the target '{target}': add feature columns")
     target_type = detect_column(target, table[target])
@@ -214,7 +223,7 @@ def prepare_table(
     train, valid = _split(rest, validation, rest[target] if stratify else None, seed, "validation")
 
     features = [name for name in table.columns if name != target]
-    schema = learn_schema(rest[features])
+    schema = learn_schema(rest[features], kinds)
     labels = LabelCoder.fit(rest[target]) if stratify else None
 
     def encode(part: pd.DataFrame, what: str) -> np.ndarray:

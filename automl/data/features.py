@@ -74,9 +74,11 @@ def _category_labels(series: pd.Series) -> pd.Series:
     return series.map(lambda value: value if pd.isna(value) else str(value).strip(), na_action="ignore")
 
 
-def learn_schema(features: pd.DataFrame) -> FeatureSchema:
-    """Type each raw column, then decide the model's columns and, for categorical ones, their levels."""
-    types = tuple(detect_column(str(name), features[name]) for name in features.columns)
+def learn_schema(features: pd.DataFrame, kinds: dict[str, str] | None = None) -> FeatureSchema:
+    """Type each raw column (as ``kinds`` says where it names the column), then decide the model's
+    columns and, for categorical ones, their levels."""
+    told = kinds or {}
+    types = tuple(detect_column(str(name), features[name], told.get(str(name))) for name in features.columns)
     columns: list[Column] = []
     for typed in types:
         series = features[typed.name]

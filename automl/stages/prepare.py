@@ -42,10 +42,12 @@ def prepare(config: RunConfig, progress: Progress, table: pd.DataFrame | None = 
 
     How the columns were typed is said on the console, a line per kind of decision (and in dataset.json).
     """
+    kinds = dict(config.column_kinds)
     if table is None:
-        data = prepare_dataset(config.data, config.target, config.task, config.test_data, config.seed)
+        data = prepare_dataset(config.data, config.target, config.task, config.test_data, config.seed, kinds=kinds)
     else:
-        data = prepare_table(table, config.target or "target", config.task, seed=config.seed, source=config.data)
+        data = prepare_table(table, config.target or "target", config.task, seed=config.seed, source=config.data,
+                             kinds=kinds)  # fmt: skip
     file_format = data.description.get("file_format")
     if file_format and file_format != {"separator": ",", "encoding": "utf-8"}:
         progress.stage(f"read {config.data} with separator {file_format['separator']!r}, encoding "
