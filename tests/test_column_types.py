@@ -86,7 +86,7 @@ def test_identifiers_constants_and_empty_columns_are_left_out() -> None:
     assert kind([f"C{i}" for i in range(10)], "customer") == "categorical"  # too few rows to tell
     assert kind(["same"] * N) == "constant"
     assert kind([np.nan] * N) == "empty"
-    assert kind(["a long free text note number " + str(i) for i in range(N)], "notes") == "categorical"
+    assert kind(["a long free text note number " + str(i) for i in range(N)], "notes") == "text"
 
 
 def test_the_schema_parses_new_data_the_way_it_typed_the_training_rows() -> None:
@@ -107,8 +107,8 @@ def test_the_schema_parses_new_data_the_way_it_typed_the_training_rows() -> None
     assert frame.loc[0, ["signup.year", "signup.month", "signup.day_of_week"]].tolist() == [2024.0, 2.0, 3.0]
     assert frame.iloc[1].isna().tolist() == [True, True, True, True, True, True]
     assert [line.split(":")[0] for line in typing_notes(schema.types)] == [
-        "columns left out as identifiers", "columns left out as constant", "columns numbers parsed from text",
-        "columns dates, as year, month, day of week, (hour) and days since 1970",
+        "columns left out as identifiers", "columns left out as constant", "columns of numbers stored as text, parsed",
+        "columns of dates, used as year, month, day of week, (hour,) days since 1970",
     ]  # fmt: skip
     again = type(schema).from_dict(schema.to_dict())
     assert again == schema
@@ -192,3 +192,18 @@ def test_the_user_decides_where_guessing_is_unsafe() -> None:
     with pytest.raises(ConfigError, match="unknown: use one of"):
         RunConfig(column_kinds=(("zip", "text"),))
     assert RunConfig.from_dict(RunConfig(column_kinds=(("zip", "id"),)).to_dict()).column_kinds == (("zip", "id"),)
+
+
+def test_free_text_becomes_length_words_and_hashed_words_the_same_way_for_new_rows() -> None:
+    rng = np.random.default_rng(0)
+    words = ["late", "refund", "great", "service", "broken", "app", "slow", "thanks", "cancel", "price"]
+    notes = [" ".join(rng.choice(words, 5)) + f" ticket {i}" for i in range(N)]
+    train = pd.DataFrame({"notes": notes, "colour": ["red", "blue"] * (N // 2)})
+    assert kind(notes, "notes") == "text"
+    assert kind(["red", "dark red", "light blue"] * 20, "colour") == "categorical"  # few levels: categories
+    schema = learn_schema(train)
+    assert schema.names[:3] == ["notes.length", "notes.words", "notes.hash0"] and len(schema.names) == 2 + 16 + 1
+    frame = apply_schema(pd.DataFrame({"notes": [notes[0], None], "colour": ["red", "red"]}), schema)
+    again = apply_schema(train.head(1), schema)
+    assert frame.iloc[0].tolist() == again.iloc[0].tolist()  # stateless: the same text, the same numbers
+    assert frame.loc[0, "notes.words"] == 7 and frame.iloc[1, :18].isna().all()

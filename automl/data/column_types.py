@@ -7,8 +7,9 @@ empty columns. Each raw column gets one :class:`ColumnType`:
 * ``number_text``: numbers stored as text, parsed with the detected thousands and decimal marks
   (currency signs, percent signs and spaces removed);
 * ``date``: dates (as datetimes or as text), expanded into numeric parts by the feature schema;
-* ``categorical``: everything else, free text included (a text encoding is not built yet);
-* ``id``, ``constant``, ``empty``: left out of the features, each with a note.
+* ``text``: free text (mostly distinct values of several words), encoded by the feature schema;
+* ``categorical``: everything else;
+* ``id``, ``constant``, ``empty`` and ``dropped`` (``--drop``): left out of the features, each with a note.
 
 What must *not* be converted stays as it is: codes with leading zeros (zip codes, product codes)
 stay categorical, and whole numbers (years included) stay numbers, never dates. The decision is part
@@ -34,6 +35,9 @@ ID_MAX_CHARS = 40
 NUMBER_DECORATION = re.compile(r"[\s\u00a0\u202f$€£¥₹%]|^[A-Z]{3}\s*|\s*[A-Z]{3}$")
 NUMBER_TEXT = re.compile(r"^[+-]?(\d+|\d{1,3}([.,' ]\d{3})+)([.,]\d+)?([eE][+-]?\d+)?$")
 LEADING_ZERO = re.compile(r"^[+-]?0\d")
+# Free text: at least this share of distinct values, with at least this many words on average.
+TEXT_DISTINCT_SHARE = 0.5
+TEXT_MIN_WORDS = 3.0
 DATE_HINT = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|[A-Za-z]{3,9}\s+\d{1,2}|\d{1,2}\s+[A-Za-z]{3,9}")
 
 
@@ -77,6 +81,8 @@ def detect_column(name: str, series: pd.Series, wanted: str | None = None) -> Co
         return ColumnType(name, "date", "dates stored as text")
     if _is_text_id(name, text, len(series)):
         return ColumnType(name, "id", "a distinct code on every row: an identifier, not a feature")
+    if _is_free_text(text):
+        return ColumnType(name, "text", "free text: mostly distinct values of several words")
     return ColumnType(name, "categorical", "text or categories")
 
 
@@ -108,6 +114,12 @@ def _is_text_id(name: str, text: pd.Series, n_rows: int) -> bool:
     if ID_NAME.search(name):
         return True
     return bool((text.str.len() <= ID_MAX_CHARS).all() and not text.str.contains(r"\s").any())
+
+
+def _is_free_text(text: pd.Series) -> bool:
+    """Mostly distinct values that are phrases, not labels: too many levels to learn one by one."""
+    distinct = text.nunique() / len(text)
+    return bool(distinct >= TEXT_DISTINCT_SHARE and text.str.split().str.len().mean() >= TEXT_MIN_WORDS)
 
 
 def _number_format(text: pd.Series) -> tuple[str, str] | None:
@@ -172,12 +184,13 @@ def parse_dates(series: pd.Series) -> pd.Series:
 
 # How each decision worth telling the user reads on the console, one line per kind.
 NOTE_WORDS = {
-    "id": "left out as identifiers",
-    "constant": "left out as constant",
-    "empty": "left out as empty",
-    "dropped": "left out by --drop",
-    "number_text": "numbers parsed from text",
-    "date": "dates, as year, month, day of week, (hour) and days since 1970",
+    "id": "columns left out as identifiers",
+    "constant": "columns left out as constant",
+    "empty": "columns left out as empty",
+    "dropped": "columns left out by --drop",
+    "number_text": "columns of numbers stored as text, parsed",
+    "date": "columns of dates, used as year, month, day of week, (hour,) days since 1970",
+    "text": "columns of free text, used as length, word count and hashed words",
 }
 
 
@@ -193,5 +206,5 @@ def typing_notes(types: tuple[ColumnType, ...]) -> list[str]:
             shown = ", ".join(repr(name) for name in names[:8]) + (
                 f" and {len(names) - 8} more" if len(names) > 8 else ""
             )
-            notes.append(f"columns {words}: {shown}")
+            notes.append(f"{words}: {shown}")
     return notes

@@ -22,6 +22,10 @@ from automl.errors import DataError
 
 # The numeric parts a date column becomes; "hour" only where the training rows have times of day.
 DATE_PARTS = ("year", "month", "day_of_week", "hour", "days")
+# A free-text column becomes its length, its word count and its words hashed into this many numbers
+# (stateless, so the saved model needs no vocabulary to encode new rows the same way).
+TEXT_HASHES = 16
+TEXT_PARTS = ("length", "words", *(f"hash{i}" for i in range(TEXT_HASHES)))
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ def learn_schema(features: pd.DataFrame, kinds: dict[str, str] | None = None) ->
             has_times = bool((parse_dates(series).dt.hour.fillna(0) != 0).any())
             parts = [part for part in DATE_PARTS if part != "hour" or has_times]
             columns += [Column(f"{typed.name}.{part}", "numeric", source=typed.name, part=part) for part in parts]
+        elif typed.kind == "text":
+            columns += [Column(f"{typed.name}.{part}", "numeric", source=typed.name, part=part) for part in TEXT_PARTS]
         elif typed.kind == "categorical":
             levels = sorted(set(_category_labels(series).dropna()))
             columns.append(Column(typed.name, "categorical", tuple(levels)))
@@ -114,11 +120,16 @@ def apply_schema(table: pd.DataFrame, schema: FeatureSchema, source: str = "data
         )
     typed = {column_type.name: column_type for column_type in schema.types}
     dates: dict[str, pd.Series] = {}
+    texts: dict[str, pd.DataFrame] = {}
     converted = {}
     for column in schema.columns:
         series = table[column.raw_name]
         kind = typed[column.raw_name].kind if column.raw_name in typed else column.kind
-        if column.part:
+        if kind == "text":
+            if column.raw_name not in texts:
+                texts[column.raw_name] = _text_parts(series)
+            converted[column.name] = texts[column.raw_name][column.part]
+        elif column.part:
             if column.raw_name not in dates:
                 dates[column.raw_name] = parse_dates(series)
             converted[column.name] = _date_part(dates[column.raw_name], column.part)
@@ -153,6 +164,21 @@ def lost_values(table: pd.DataFrame, schema: FeatureSchema) -> dict[str, tuple[s
         if count:
             lost[column.raw_name] = ("unseen" if column.kind == "categorical" else "unparsed", count)
     return lost
+
+
+def _text_parts(series: pd.Series) -> pd.DataFrame:
+    """Length, word count and hashed bag of words of each text (all missing where the text is)."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    text = series.astype("string")
+    present = text.notna().to_numpy()
+    filled = text.fillna("").tolist()
+    hashed = HashingVectorizer(n_features=TEXT_HASHES, alternate_sign=True, norm="l2").transform(filled).toarray()
+    parts = pd.DataFrame(hashed, columns=TEXT_PARTS[2:], index=series.index)
+    parts.insert(0, "words", text.str.split().str.len().to_numpy(dtype="float64", na_value=np.nan))
+    parts.insert(0, "length", text.str.len().to_numpy(dtype="float64", na_value=np.nan))
+    parts[~present] = np.nan
+    return parts.astype("float64")
 
 
 def _date_part(dates: pd.Series, part: str) -> pd.Series:
