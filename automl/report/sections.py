@@ -151,6 +151,12 @@ def dataset_section(run: RunRecord, figures: Figures) -> Html:
         ),
         *_target_parts(data.get("target_summary") or {}),
     ]
+    typed = [entry for entry in data.get("column_types") or [] if entry.get("kind") not in ("numeric", "categorical")]
+    if typed:
+        parts.append(subheading("Column typing"))
+        parts.append(
+            table(["column", "typed as", "why"], [(t.get("name"), t.get("kind"), t.get("reason")) for t in typed])
+        )
     if columns:
         parts.append(_columns_table(columns))
     return Html("".join(parts))
