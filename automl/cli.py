@@ -118,7 +118,7 @@ def run(
     console.print(summary_table(result.summary))
 
 
-def column_kinds(types: list[str] | None, drop: list[str] | None, ids: list[str] | None) -> tuple:
+def column_kinds(types: list[str] | None, drop: list[str] | None, ids: list[str] | None) -> tuple[tuple[str, str], ...]:
     """``--types COL=KIND``, ``--drop COL`` and ``--id COL`` as (column, kind) pairs; a bad pair is a clear error."""
     pairs = []
     for item in types or []:
@@ -169,9 +169,8 @@ def predict(
             raise ConfigError(f"{message}: fix the values, or leave out --strict to predict them as missing")
         console.print(f"[yellow]warning: {message}; they were treated as missing values[/]")
     frame = table[list(id_columns or [])].reset_index(drop=True)
-    frame["prediction"] = model.predict(table, f"'{data}'")
-    if model.classes is not None:
-        proba = model.predict_proba(table, f"'{data}'")
+    frame["prediction"], proba = model.predict_with_proba(table, f"'{data}'")
+    if proba is not None and model.classes is not None:
         for index, label in enumerate(model.classes):
             frame[f"proba_{label}"] = proba[:, index]
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -111,10 +111,14 @@ class FittedModel:
 
     def predict(self, table: pd.DataFrame, source: str = "data") -> np.ndarray:
         """Predictions for the rows of ``table``, as the user's labels or numbers."""
-        values = self._predict(table, source).values
+        return self.predict_with_proba(table, source)[0]
+
+    def predict_with_proba(self, table: pd.DataFrame, source: str = "data") -> tuple[np.ndarray, np.ndarray | None]:
+        """Labels (or numbers) and class probabilities (None for a regression) from one pass of the members."""
+        output = self._predict(table, source)
         if self.card.labels is None:
-            return values
-        return self.card.labels.decode(np.rint(values).astype(np.int64))
+            return output.values, None
+        return self.card.labels.decode(np.rint(output.values).astype(np.int64)), output.proba
 
     def predict_proba(self, table: pd.DataFrame, source: str = "data") -> np.ndarray:
         """Class probabilities, one column per class in the order of :attr:`classes`."""

@@ -159,7 +159,7 @@ def lost_values(table: pd.DataFrame, schema: FeatureSchema) -> dict[str, tuple[s
     lost: dict[str, tuple[str, int]] = {}
     for column in schema.columns:
         if column.raw_name in lost or (column.part and column.part != "days"):
-            continue  # one count per raw column: a date's ``days`` part stands for all its parts
+            continue  # one count per raw column: a date's ``days`` part stands for all; any text is usable
         count = int((present[column.raw_name].notna() & converted[column.name].isna()).sum())
         if count:
             lost[column.raw_name] = ("unseen" if column.kind == "categorical" else "unparsed", count)

@@ -23,9 +23,8 @@ BUNDLED = {
     "diabetes": "load_diabetes",
 }
 DEFAULT_DATASET = "sklearn:breast_cancer"
-# Separators a delimited file may use (detected from its first lines), and the encodings tried in order.
+# Separators a delimited file may use (detected from its first lines).
 SEPARATORS = ",;\t|"
-ENCODINGS = ("utf-8", "latin-1")
 SNIFF_CHARS = 64 * 1024
 COMPRESSED = frozenset({".gz", ".bz2", ".zip", ".xz", ".zst"})
 BUNDLED_TARGET = "target"
@@ -71,15 +70,17 @@ def _read_delimited(path: Path, default_separator: str) -> pd.DataFrame:
 
     What was detected is kept in ``frame.attrs["file_format"]`` for dataset.json and the console.
     """
-    for encoding in ENCODINGS:
-        try:
-            separator = _sniff_separator(path, encoding, default_separator)
-            frame = pd.read_csv(path, sep=separator, encoding=encoding)
-        except UnicodeDecodeError:
-            continue
-        frame.attrs["file_format"] = {"separator": separator, "encoding": encoding}
-        return frame
-    raise AssertionError("Latin-1 decodes every byte sequence")  # pragma: no cover
+    try:
+        return _read_encoded(path, default_separator, "utf-8")
+    except UnicodeDecodeError:
+        return _read_encoded(path, default_separator, "latin-1")
+
+
+def _read_encoded(path: Path, default_separator: str, encoding: str) -> pd.DataFrame:
+    separator = _sniff_separator(path, encoding, default_separator)
+    frame = pd.read_csv(path, sep=separator, encoding=encoding)
+    frame.attrs["file_format"] = {"separator": separator, "encoding": encoding}
+    return frame
 
 
 def _sniff_separator(path: Path, encoding: str, default: str) -> str:
