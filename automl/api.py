@@ -57,6 +57,8 @@ class AutoML(BaseEstimator):
     facade, budget_kind : the SMAC facade and the meaning of its budget (``auto``: by rule or by the model).
     cv : cross-validation folds as SMAC instances (None: one validation split).
     workers, dask_scheduler : trials side by side on local dask workers, or on a running dask cluster.
+    column_types : ``{column: kind}`` where the column typing should not guess (as ``--types``, ``--drop``
+        and ``--id``): ``numeric``, ``categorical``, ``date``, ``text``, ``id`` or ``drop`` (both left out).
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class AutoML(BaseEstimator):
         cv: int | None = None,
         workers: int = 1,
         dask_scheduler: str | None = None,
+        column_types: dict[str, str] | None = None,
     ) -> None:
         self.trials = trials
         self.walltime = walltime
@@ -94,6 +97,7 @@ class AutoML(BaseEstimator):
         self.cv = cv
         self.workers = workers
         self.dask_scheduler = dask_scheduler
+        self.column_types = column_types
 
     def fit(self, X: Any, y: Any) -> AutoML:
         """Run the whole pipeline on X and y; the results are the attributes ending in ``_``."""
@@ -126,6 +130,7 @@ class AutoML(BaseEstimator):
             cv=self.cv,
             workers=self.workers,
             dask_scheduler=self.dask_scheduler,
+            column_kinds=tuple((self.column_types or {}).items()),
         )
         result = run(config, table=table)
         self.model_ = FittedModel.load(result.paths.root)

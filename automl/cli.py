@@ -80,7 +80,7 @@ def run(
     ] = None,
     types: Annotated[
         list[str] | None,
-        typer.Option("--types", help="COL=KIND (numeric, categorical, date, drop, id) where guessing is unsafe; "
+        typer.Option("--types", help="COL=KIND (numeric, categorical, date, text, drop, id) where guessing is unsafe; "
                      "repeatable."),
     ] = None,
     drop: Annotated[list[str] | None, typer.Option("--drop", help="Column to leave out; repeatable.")] = None,

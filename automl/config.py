@@ -83,7 +83,7 @@ def _positive(name: str, value: Any, integer: bool = False) -> None:
 
 OFFLINE = "offline"
 # The column kinds a user may set (``--types col=kind``); ``drop`` and ``id`` leave the column out.
-USER_KINDS = ("numeric", "categorical", "date", "drop", "id")
+USER_KINDS = ("numeric", "categorical", "date", "text", "drop", "id")
 FALLBACKS = (OFFLINE,)
 
 

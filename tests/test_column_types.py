@@ -190,7 +190,9 @@ def test_the_user_decides_where_guessing_is_unsafe() -> None:
     with pytest.raises(ConfigError, match="more than one kind"):
         column_kinds(["zip=numeric"], ["zip"], None)
     with pytest.raises(ConfigError, match="unknown: use one of"):
-        RunConfig(column_kinds=(("zip", "text"),))
+        RunConfig(column_kinds=(("zip", "colour"),))
+    as_text = prepare_table(table, "y", seed=0, kinds={"code": "text"})
+    assert [name for name in as_text.X_train if name.startswith("code.")][:2] == ["code.length", "code.words"]
     assert RunConfig.from_dict(RunConfig(column_kinds=(("zip", "id"),)).to_dict()).column_kinds == (("zip", "id"),)
 
 

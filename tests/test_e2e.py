@@ -184,7 +184,7 @@ def test_usage_errors_exit_2_without_a_traceback(tmp_path: Path, args: list[str]
 def test_python_api_follows_the_estimator_conventions(tmp_path: Path) -> None:
     iris = load_iris(as_frame=True)
     X, y = iris.data, iris.target_names[iris.target]
-    model = AutoML(trials=12, walltime=15, out=tmp_path / "run")
+    model = AutoML(trials=12, walltime=15, out=tmp_path / "run", column_types={"sepal width (cm)": "drop"})
     assert clone(model).get_params()["trials"] == 12
     assert model.fit(X, y) is model
     assert model.run_dir_ == tmp_path / "run" and (model.run_dir_ / "result.json").is_file()
@@ -196,3 +196,4 @@ def test_python_api_follows_the_estimator_conventions(tmp_path: Path) -> None:
     assert proba.shape == (10, 3) and np.allclose(proba.sum(axis=1), 1.0)
     assert model.score(X, y) > 0.9
     assert model.test_metrics_["accuracy"] > 0.85
+    assert "sepal width (cm)" not in model.model_.card.schema.names  # column_types as --drop
