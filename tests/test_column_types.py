@@ -10,7 +10,7 @@ import pytest
 
 from automl.cli import column_kinds
 from automl.config import RunConfig
-from automl.data.column_types import detect_column, parse_numbers, typing_notes
+from automl.data.column_types import NULL_STRINGS, detect_column, parse_dates, parse_numbers, typing_notes
 from automl.data.dataset import prepare_dataset, prepare_table
 from automl.data.features import apply_schema, learn_schema, lost_values
 from automl.data.load import load_table
@@ -152,8 +152,8 @@ def test_values_the_model_cannot_use_are_counted_per_raw_column() -> None:
     train = pd.DataFrame({"price": ["$1,000.50", "$20.00"] * 20, "signup": ["2023-01-02", "2023-05-06"] * 20,
                           "colour": ["red", "blue"] * 20, "size": np.arange(40) % 7 * 1.5})  # fmt: skip
     schema = learn_schema(train)
-    new = pd.DataFrame({"price": ["$5.00", "n/a", None], "signup": ["soon", "2024-01-01", None],
-                        "colour": ["pink", "mauve", "red"], "size": ["long", 2.0, None]})  # fmt: skip
+    new = pd.DataFrame({"price": ["$5.00", "oops", None, "n/a"], "signup": ["soon", "2024-01-01", None, "N/A"],
+                        "colour": ["pink", "mauve", "red", "?"], "size": ["long", 2.0, None, 3.0]})  # fmt: skip
     assert lost_values(new, schema) == {"price": ("unparsed", 1), "signup": ("unparsed", 1),
                                         "colour": ("unseen", 2), "size": ("unparsed", 1)}  # fmt: skip
     assert lost_values(train, schema) == {}
@@ -209,3 +209,26 @@ def test_free_text_becomes_length_words_and_hashed_words_the_same_way_for_new_ro
     again = apply_schema(train.head(1), schema)
     assert frame.iloc[0].tolist() == again.iloc[0].tolist()  # stateless: the same text, the same numbers
     assert frame.loc[0, "notes.words"] == 7 and frame.iloc[1, :18].isna().all()
+
+
+def test_strings_that_mean_no_value_are_missing_to_numbers_and_dates() -> None:
+    nulls = ["N/A", "NA", "n/a", "null", "NULL", "None", "-", "--", "?", "missing", "", " Missing "]
+    numbers = [f"{i * 1.25:.2f}" if i % 7 else nulls[i % len(nulls)] for i in range(N * 3)]  # 15% null strings
+    found = detect_column("amount", pd.Series(numbers))
+    assert found.kind == "number_text"
+    parsed, failed = parse_numbers(pd.Series(["12.50", *nulls, "twelve"]), found)
+    assert parsed.iloc[0] == 12.5 and parsed.iloc[1:].isna().all() and failed == 1  # only "twelve" counts
+    dates = [f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}" if i % 7 else "N/A" for i in range(N * 3)]
+    typed = detect_column("signup", pd.Series(dates))
+    assert typed.kind == "date" and parse_dates(pd.Series(["2023-01-02", "-", "null"])).notna().sum() == 1
+    assert kind(["N/A", "-", None] * 20) == "empty"
+    assert {value.strip().lower() for value in nulls} <= set(NULL_STRINGS)
+
+
+def test_a_categorical_column_keeps_null_strings_as_levels() -> None:
+    signs = ["+", "-", "+"] * 20  # "-" is a level here: as a missing value it would leave a constant
+    assert kind(signs, "result") == "categorical"
+    schema = learn_schema(pd.DataFrame({"result": signs, "plan": ["pro", "?", "basic"] * 20}))
+    assert schema.columns[0].categories == ("+", "-") and "?" in schema.columns[1].categories
+    zips = [f"{2134 + i % 12:05d}" if i % 5 else "N/A" for i in range(N)]
+    assert kind(zips, "zip") == "categorical"  # leading zeros: still codes, not numbers

@@ -12,8 +12,10 @@ empty columns. Each raw column gets one :class:`ColumnType`:
 * ``id``, ``constant``, ``empty`` and ``dropped`` (``--drop``): left out of the features, each with a note.
 
 What must *not* be converted stays as it is: codes with leading zeros (zip codes, product codes)
-stay categorical, and whole numbers (years included) stay numbers, never dates. The decision is part
-of the saved model's schema, so ``predict`` parses new data the same way.
+stay categorical, and whole numbers (years included) stay numbers, never dates. Strings that mean no
+value ("N/A", "null", "-", "?": :data:`NULL_STRINGS`) are missing values to the number and date
+detectors and parsers. The decision is part of the saved model's schema, so ``predict`` parses new data the
+same way.
 """
 
 from __future__ import annotations
@@ -39,6 +41,14 @@ LEADING_ZERO = re.compile(r"^[+-]?0\d")
 TEXT_DISTINCT_SHARE = 0.5
 TEXT_MIN_WORDS = 3.0
 DATE_HINT = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|[A-Za-z]{3,9}\s+\d{1,2}|\d{1,2}\s+[A-Za-z]{3,9}")
+# Strings that mean "no value", compared stripped and in any case. pandas' read_csv already reads "",
+# "N/A", "NA", "n/a", "NULL", "null", "None", "nan", "NaN", "#N/A" and "<NA>" as NaN (its default
+# na_values, in exactly those spellings), so in a CSV only "-", "--", "?", "missing" and other casings
+# ("Null", "na", "NONE") reach the typing as strings; Parquet files and tables passed in memory keep all
+# of them. Numbers and dates treat them as missing values (they would block parsing); a categorical
+# column keeps them as levels (a level trains like a missing value, and making "-" missing would turn a
+# "+"/"-" column into a constant that is left out).
+NULL_STRINGS = ("", "n/a", "na", "null", "none", "nan", "#n/a", "<na>", "-", "--", "?", "missing")
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,9 @@ def detect_column(name: str, series: pd.Series, wanted: str | None = None) -> Co
     if pd.api.types.is_numeric_dtype(series):
         return _numbers_or_id(name, values)
     text = values.astype(str).str.strip()
+    text = text[~null_strings(text)]
+    if text.empty:
+        return ColumnType(name, "empty", "no values but strings that mean none (such as 'N/A')")
     number_format = _number_format(text)
     if number_format is not None:
         thousands, decimal = number_format
@@ -90,8 +103,10 @@ def _as_told(name: str, series: pd.Series, wanted: str) -> ColumnType:
     """The kind the user gave (``--types``, ``--drop``, ``--id``); numbers stored as text keep their detected marks."""
     if wanted in ("drop", "id"):
         return ColumnType(name, "dropped" if wanted == "drop" else "id", f"--{wanted}")
+    text = series.dropna().astype(str).str.strip()
+    text = text[~null_strings(text)]
     if wanted == "numeric" and not pd.api.types.is_numeric_dtype(series):
-        thousands, decimal = _number_format(series.dropna().astype(str).str.strip()) or ("", ".")
+        thousands, decimal = _number_format(text) or ("", ".")
         return ColumnType(name, "number_text", "--types numeric", thousands, decimal)
     return ColumnType(name, wanted, f"--types {wanted}")
 
@@ -127,7 +142,7 @@ def _number_format(text: pd.Series) -> tuple[str, str] | None:
 
     Codes with leading zeros are not numbers: "02134" must keep its zero.
     """
-    bare = text.str.replace(NUMBER_DECORATION, "", regex=True)
+    bare = _bare_numbers(text)
     bare = bare[bare != ""]
     if bare.empty or bare.str.match(LEADING_ZERO).any():
         return None
@@ -151,15 +166,38 @@ def _format_words(thousands: str, decimal: str) -> str:
     return f"thousands mark {marks.get(thousands, thousands)}, decimal mark {marks.get(decimal, decimal)}"
 
 
+def null_strings(series: pd.Series) -> pd.Series:
+    """Where a value is a string that means no value (:data:`NULL_STRINGS`); False for everything else."""
+    dtype = series.dtype
+    if (
+        pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_numeric_dtype(dtype)
+        or pd.api.types.is_datetime64_any_dtype(dtype)
+    ):
+        return pd.Series(False, index=series.index)
+    text = series.astype("string").str.strip().str.lower()
+    return text.isin(NULL_STRINGS).fillna(False).astype(bool)
+
+
+def _bare_numbers(text: pd.Series) -> pd.Series:
+    """Numbers written as text without their decoration."""
+    return text.str.replace(NUMBER_DECORATION, "", regex=True)
+
+
 def parse_numbers(series: pd.Series, column: ColumnType) -> tuple[pd.Series, int]:
-    """A ``number_text`` column as float64, and how many non-missing values did not parse (they become NaN)."""
-    text = series.astype("string").str.strip().str.replace(NUMBER_DECORATION, "", regex=True)
+    """A ``number_text`` column as float64, and how many present values did not parse (they become NaN).
+
+    Strings that mean no value ("N/A", "-") become NaN without counting, like empty cells.
+    """
+    text = series.astype("string").str.strip()
+    text = _bare_numbers(text.mask(null_strings(text)))
     if column.thousands:
         text = text.str.replace(column.thousands, "", regex=False)
     if column.decimal != ".":
         text = text.str.replace(column.decimal, ".", regex=False)
-    numbers = pd.to_numeric(text.replace("", pd.NA), errors="coerce").astype("float64")
-    failed = int((numbers.isna() & series.notna() & (text != "")).sum())
+    text = text.replace("", pd.NA)
+    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    failed = int((numbers.isna() & text.notna()).sum())
     return numbers, failed
 
 
@@ -172,11 +210,15 @@ def _dates(text: pd.Series) -> bool:
 
 
 def parse_dates(series: pd.Series) -> pd.Series:
-    """Dates as naive datetimes (time zones converted to UTC); what does not parse becomes NaT."""
+    """Dates as naive datetimes (time zones converted to UTC); what does not parse becomes NaT.
+
+    Strings that mean no value ("N/A") become NaT.
+    """
     if pd.api.types.is_datetime64_any_dtype(series):
         parsed = series
     else:
-        parsed = pd.to_datetime(series.astype("string"), errors="coerce", format="mixed", utc=True)
+        text = series.astype("string").str.strip()
+        parsed = pd.to_datetime(text.mask(null_strings(text)), errors="coerce", format="mixed", utc=True)
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from automl.data.column_types import ColumnType, detect_column, parse_dates, parse_numbers
+from automl.data.column_types import ColumnType, detect_column, null_strings, parse_dates, parse_numbers
 from automl.errors import DataError
 
 # The numeric parts a date column becomes; "hour" only where the training rows have times of day.
@@ -152,7 +152,8 @@ def lost_values(table: pd.DataFrame, schema: FeatureSchema) -> dict[str, tuple[s
     """Per raw column, how many present values the model could not use: ``("unparsed", n)`` for
     numbers and dates that did not parse, ``("unseen", n)`` for category levels training never saw.
 
-    They became missing values; ``automl predict`` says so instead of hiding it.
+    They became missing values; ``automl predict`` says so instead of hiding it. Strings that mean no
+    value ("N/A", "-") are missing values already and do not count.
     """
     converted = apply_schema(table, schema)
     present = table.reset_index(drop=True)
@@ -160,7 +161,8 @@ def lost_values(table: pd.DataFrame, schema: FeatureSchema) -> dict[str, tuple[s
     for column in schema.columns:
         if column.raw_name in lost or (column.part and column.part != "days"):
             continue  # one count per raw column: a date's ``days`` part stands for all; any text is usable
-        count = int((present[column.raw_name].notna() & converted[column.name].isna()).sum())
+        values = present[column.raw_name]
+        count = int((values.notna() & ~null_strings(values) & converted[column.name].isna()).sum())
         if count:
             lost[column.raw_name] = ("unseen" if column.kind == "categorical" else "unparsed", count)
     return lost
