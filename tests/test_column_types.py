@@ -232,3 +232,18 @@ def test_a_categorical_column_keeps_null_strings_as_levels() -> None:
     assert schema.columns[0].categories == ("+", "-") and "?" in schema.columns[1].categories
     zips = [f"{2134 + i % 12:05d}" if i % 5 else "N/A" for i in range(N)]
     assert kind(zips, "zip") == "categorical"  # leading zeros: still codes, not numbers
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["(4,066.35)", "3,184.81", "(12.00)", "1,000.50"] * 10, [-4066.35, 3184.81, -12.0, 1000.5]),
+        (["-$5.00", "$-7.25", "$(1,200.00)", "$3.10"] * 10, [-5.0, -7.25, -1200.0, 3.1]),
+        (["(4.066,35) €", "3.184,81 €", "(0,50) €", "12,00 €"] * 10, [-4066.35, 3184.81, -0.5, 12.0]),
+    ],
+)
+def test_accounting_negatives_are_negative_numbers(values: list, expected: list) -> None:
+    found = detect_column("balance", pd.Series(values))
+    assert found.kind == "number_text"
+    numbers, failed = parse_numbers(pd.Series(values[:4]), found)
+    assert numbers.tolist() == expected and failed == 0

@@ -180,8 +180,10 @@ def null_strings(series: pd.Series) -> pd.Series:
 
 
 def _bare_numbers(text: pd.Series) -> pd.Series:
-    """Numbers written as text without their decoration."""
-    return text.str.replace(NUMBER_DECORATION, "", regex=True)
+    """Numbers written as text without their decoration, accounting negatives with a minus sign."""
+    bare = text.str.replace(NUMBER_DECORATION, "", regex=True)
+    braced = (bare.str.startswith("(") & bare.str.endswith(")")).fillna(False).astype(bool)
+    return bare.mask(braced, "-" + bare.str.slice(1, -1))  # accounting negatives: "(4,066.35)" is -4,066.35
 
 
 def parse_numbers(series: pd.Series, column: ColumnType) -> tuple[pd.Series, int]:
