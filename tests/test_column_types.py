@@ -10,7 +10,7 @@ import pytest
 
 from automl.cli import column_kinds
 from automl.config import RunConfig
-from automl.data.column_types import NULL_STRINGS, detect_column, parse_dates, parse_numbers, typing_notes
+from automl.data.column_types import NULL_STRINGS, ColumnType, detect_column, parse_dates, parse_numbers, typing_notes
 from automl.data.dataset import prepare_dataset, prepare_table
 from automl.data.features import apply_schema, learn_schema, lost_values
 from automl.data.load import load_table
@@ -220,7 +220,7 @@ def test_strings_that_mean_no_value_are_missing_to_numbers_and_dates() -> None:
     assert parsed.iloc[0] == 12.5 and parsed.iloc[1:].isna().all() and failed == 1  # only "twelve" counts
     dates = [f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}" if i % 7 else "N/A" for i in range(N * 3)]
     typed = detect_column("signup", pd.Series(dates))
-    assert typed.kind == "date" and parse_dates(pd.Series(["2023-01-02", "-", "null"])).notna().sum() == 1
+    assert typed.kind == "date" and parse_dates(pd.Series(["2023-01-02", "-", "null"]), typed).notna().sum() == 1
     assert kind(["N/A", "-", None] * 20) == "empty"
     assert {value.strip().lower() for value in nulls} <= set(NULL_STRINGS)
 
@@ -247,3 +247,42 @@ def test_accounting_negatives_are_negative_numbers(values: list, expected: list)
     assert found.kind == "number_text"
     numbers, failed = parse_numbers(pd.Series(values[:4]), found)
     assert numbers.tolist() == expected and failed == 0
+
+
+def _dates_of(values: list) -> tuple[ColumnType, list[str]]:
+    typed = detect_column("signup", pd.Series(values))
+    return typed, parse_dates(pd.Series(values), typed).dt.strftime("%Y-%m-%d").tolist()
+
+
+def test_day_first_dates_are_decided_once_per_column_and_parsed_alike() -> None:
+    days = pd.Series(pd.date_range("2022-01-01", periods=N * 3, freq="5D"))
+    typed, parsed = _dates_of(days.dt.strftime("%d/%m/%Y").tolist())
+    assert (typed.kind, typed.day_first, typed.date_format) == ("date", True, "%d/%m/%Y")
+    assert parsed == days.dt.strftime("%Y-%m-%d").tolist()  # "11/10/2022" is 11 October, like "25/10/2022"
+    typed, parsed = _dates_of(days.dt.strftime("%d.%m.%Y %H:%M").tolist())
+    assert (typed.day_first, typed.date_format) == (True, "%d.%m.%Y %H:%M")
+    assert parsed == days.dt.strftime("%Y-%m-%d").tolist()
+    # Predict parses new rows with the training rows' decision, even where no day is over 12.
+    schema = learn_schema(pd.DataFrame({"signup": days.dt.strftime("%d/%m/%Y")}))
+    new = apply_schema(pd.DataFrame({"signup": ["03/04/2021", "N/A", "2021-04-05"]}), schema)
+    assert new["signup.month"].tolist()[0] == 4.0 and np.isnan(new["signup.month"].iloc[1])
+    assert new["signup.month"].iloc[2] == 4.0  # ISO dates are never day first
+    saved = schema.to_dict()  # a schema saved before dates had day_first and date_format still loads
+    saved["types"] = [{"name": "signup", "kind": "date", "reason": "dates stored as text", "thousands": "",
+                       "decimal": "."}]  # fmt: skip
+    assert type(schema).from_dict(saved).types[0].day_first is False
+
+
+@pytest.mark.parametrize(
+    ("values", "day_first", "first"),
+    [
+        (["03/04/2021", "01/02/2021", "12/11/2021"] * 14, False, "2021-03-04"),  # no day over 12: month first (US)
+        (["03/04/2021", "01/25/2021"] * 20, False, "2021-03-04"),  # a second number over 12: month first
+        (["2021-03-04", "2021-12-01"] * 20, False, "2021-03-04"),  # ISO: never day first
+        (["03.04.2021", "01.02.2021"] * 20, True, "2021-04-03"),  # dots and no clue: day first (Europe)
+        (["Mar 4, 2021", "Dec 1, 2021"] * 20, False, "2021-03-04"),
+    ],
+)
+def test_ambiguous_and_month_first_dates_read_as_documented(values: list, day_first: bool, first: str) -> None:
+    typed, parsed = _dates_of(values)
+    assert typed.kind == "date" and typed.day_first == day_first and parsed[0] == first

@@ -14,17 +14,20 @@ empty columns. Each raw column gets one :class:`ColumnType`:
 What must *not* be converted stays as it is: codes with leading zeros (zip codes, product codes)
 stay categorical, and whole numbers (years included) stay numbers, never dates. Strings that mean no
 value ("N/A", "null", "-", "?": :data:`NULL_STRINGS`) are missing values to the number and date
-detectors and parsers. The decision is part of the saved model's schema, so ``predict`` parses new data the
-same way.
+detectors and parsers. Whether dates put the day first ("25/10/2022") is decided once per column,
+with the one format nearly all its values have. The decision is part of the saved model's schema, so
+``predict`` parses new data the same way.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 # Share of a text column's non-missing values that must parse for it to count as numbers or dates.
 PARSE_SHARE = 0.95
@@ -41,6 +44,9 @@ LEADING_ZERO = re.compile(r"^[+-]?0\d")
 TEXT_DISTINCT_SHARE = 0.5
 TEXT_MIN_WORDS = 3.0
 DATE_HINT = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|[A-Za-z]{3,9}\s+\d{1,2}|\d{1,2}\s+[A-Za-z]{3,9}")
+# A date that starts with a day or a month ("25/10/2022", "10.25.22"), and one that starts with its year.
+DAY_OR_MONTH_FIRST = re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2\d{2,4}(?!\d)")
+YEAR_FIRST = re.compile(r"^\d{4}")
 # Strings that mean "no value", compared stripped and in any case. pandas' read_csv already reads "",
 # "N/A", "NA", "n/a", "NULL", "null", "None", "nan", "NaN", "#N/A" and "<NA>" as NaN (its default
 # na_values, in exactly those spellings), so in a CSV only "-", "--", "?", "missing" and other casings
@@ -53,13 +59,18 @@ NULL_STRINGS = ("", "n/a", "na", "null", "none", "nan", "#n/a", "<na>", "-", "--
 
 @dataclass(frozen=True)
 class ColumnType:
-    """One raw column's kind, why, and how to parse it (``thousands``/``decimal`` for ``number_text``)."""
+    """One raw column's kind, why, and how to parse it (``thousands``/``decimal`` for ``number_text``,
+    ``day_first``/``date_format`` for dates stored as text)."""
 
     name: str
     kind: str
     reason: str
     thousands: str = ""
     decimal: str = "."
+    # For ``date`` columns stored as text: day before month where that is ambiguous, and the one format
+    # (strptime codes) nearly every value has; "" parses each value alone. Defaults keep older schemas loading.
+    day_first: bool = False
+    date_format: str = ""
 
     @property
     def dropped(self) -> bool:
@@ -90,8 +101,9 @@ def detect_column(name: str, series: pd.Series, wanted: str | None = None) -> Co
         thousands, decimal = number_format
         return ColumnType(name, "number_text", f"numbers stored as text ({_format_words(thousands, decimal)})",
                           thousands, decimal)  # fmt: skip
-    if _dates(text):
-        return ColumnType(name, "date", "dates stored as text")
+    dates = _dates(name, text)
+    if dates is not None:
+        return dates
     if _is_text_id(name, text, len(series)):
         return ColumnType(name, "id", "a distinct code on every row: an identifier, not a feature")
     if _is_free_text(text):
@@ -108,6 +120,8 @@ def _as_told(name: str, series: pd.Series, wanted: str) -> ColumnType:
     if wanted == "numeric" and not pd.api.types.is_numeric_dtype(series):
         thousands, decimal = _number_format(text) or ("", ".")
         return ColumnType(name, "number_text", "--types numeric", thousands, decimal)
+    if wanted == "date" and not pd.api.types.is_datetime64_any_dtype(series):
+        return _date_column(name, text, "--types date")
     return ColumnType(name, wanted, f"--types {wanted}")
 
 
@@ -203,27 +217,89 @@ def parse_numbers(series: pd.Series, column: ColumnType) -> tuple[pd.Series, int
     return numbers, failed
 
 
-def _dates(text: pd.Series) -> bool:
-    """Nearly every value looks like a date and parses as one (whole numbers, years included, never do)."""
+def _date_column(name: str, text: pd.Series, reason: str) -> ColumnType:
+    """A ``date`` column of text values: whether days come first, and the format nearly every value has."""
+    distinct = text.drop_duplicates()
+    day_first = _day_first(distinct)
+    date_format = _date_format(distinct.head(500), day_first)
+    how = [words for words, used in (("day first", day_first), (f"format {date_format}", date_format)) if used]
+    return ColumnType(name, "date", reason + (f" ({', '.join(how)})" if how else ""),
+                      day_first=day_first, date_format=date_format)  # fmt: skip
+
+
+def _day_first(text: pd.Series) -> bool:
+    """Whether dates written as d/m/y or m/d/y (any of / . - between) put the day first.
+
+    A first number over 12 proves day first, a second number over 12 proves month first (which wins
+    when both occur: the column is mixed). Where no number says, dots mean day first (as "11.10.2022"
+    is written in Germany and most of Europe), slashes and dashes month first (as in the US, and
+    pandas' default). Dates that start with the year ("2022-10-11") never count.
+    """
+    parts = text.str.extract(DAY_OR_MONTH_FIRST).dropna()
+    if parts.empty:
+        return False
+    first, second = parts[0].astype(int), parts[2].astype(int)
+    if (second > 12).any():
+        return False
+    return bool((first > 12).any() or (parts[1] == ".").all())
+
+
+def _date_format(sample: pd.Series, day_first: bool) -> str:
+    """The format most of the first values have, if nearly every value of ``sample`` parses with it; else ""."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # guess_datetime_format warns when it must read day first
+        guesses = [guess_datetime_format(value, dayfirst=day_first and not YEAR_FIRST.match(value))
+                   for value in sample.head(20)]  # fmt: skip
+    guesses = [guess for guess in guesses if guess]
+    if not guesses:
+        return ""
+    date_format = max(set(guesses), key=guesses.count)
+    parsed = pd.to_datetime(sample.astype("string"), format=date_format, errors="coerce", utc=True)
+    return date_format if parsed.notna().mean() >= PARSE_SHARE else ""
+
+
+def _dates(name: str, text: pd.Series) -> ColumnType | None:
+    """A ``date`` column if nearly every value looks like a date and parses as one (whole numbers, years
+    included, never do); else None."""
     sample = text.head(500)
     if sample.str.match(DATE_HINT).mean() < PARSE_SHARE:
-        return False
-    return bool(parse_dates(sample).notna().mean() >= PARSE_SHARE)
+        return None
+    column = _date_column(name, text, "dates stored as text")
+    return column if parse_dates(sample, column).notna().mean() >= PARSE_SHARE else None
 
 
-def parse_dates(series: pd.Series) -> pd.Series:
+def parse_dates(series: pd.Series, column: ColumnType | None = None) -> pd.Series:
     """Dates as naive datetimes (time zones converted to UTC); what does not parse becomes NaT.
 
-    Strings that mean no value ("N/A") become NaT.
+    Text is read with the column's ``date_format`` where it fits; other values are read one by one,
+    day first where the column says so, except those that start with the year (ISO dates are never
+    day first). Strings that mean no value ("N/A") become NaT.
     """
     if pd.api.types.is_datetime64_any_dtype(series):
-        parsed = series
-    else:
-        text = series.astype("string").str.strip()
-        parsed = pd.to_datetime(text.mask(null_strings(text)), errors="coerce", format="mixed", utc=True)
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        return _naive(series)
+    text = series.astype("string").str.strip()
+    codes, distinct = pd.factorize(text.mask(null_strings(text)))  # each distinct text parsed once
+    parsed = _naive(_parse_text_dates(pd.Series(distinct, dtype="string"), column)).to_numpy()
+    with_missing = np.concatenate([parsed, np.array(["NaT"], dtype=parsed.dtype)])  # code -1: missing
+    return pd.Series(with_missing[codes], index=series.index, name=series.name)
+
+
+def _parse_text_dates(text: pd.Series, column: ColumnType | None) -> pd.Series:
+    day_first, date_format = (column.day_first, column.date_format) if column else (False, "")
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    if date_format:
+        parsed = pd.to_datetime(text, format=date_format, errors="coerce", utc=True)
+    rest = text[parsed.isna()]
+    if not rest.empty:
+        year_first = rest.str.match(YEAR_FIRST).fillna(False).astype(bool)
+        one_by_one = [pd.to_datetime(part, errors="coerce", format="mixed", utc=True, dayfirst=first)
+                      for part, first in ((rest[year_first], False), (rest[~year_first], day_first))]  # fmt: skip
+        parsed = parsed.fillna(pd.concat(one_by_one))
     return parsed
+
+
+def _naive(dates: pd.Series) -> pd.Series:
+    return dates.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(dates.dt, "tz", None) is not None else dates
 
 
 # How each decision worth telling the user reads on the console, one line per kind.

@@ -89,7 +89,7 @@ def learn_schema(features: pd.DataFrame, kinds: dict[str, str] | None = None) ->
         if typed.dropped:
             continue
         if typed.kind == "date":
-            has_times = bool((parse_dates(series).dt.hour.fillna(0) != 0).any())
+            has_times = bool((parse_dates(series, typed).dt.hour.fillna(0) != 0).any())
             parts = [part for part in DATE_PARTS if part != "hour" or has_times]
             columns += [Column(f"{typed.name}.{part}", "numeric", source=typed.name, part=part) for part in parts]
         elif typed.kind == "text":
@@ -131,7 +131,7 @@ def apply_schema(table: pd.DataFrame, schema: FeatureSchema, source: str = "data
             converted[column.name] = texts[column.raw_name][column.part]
         elif column.part:
             if column.raw_name not in dates:
-                dates[column.raw_name] = parse_dates(series)
+                dates[column.raw_name] = parse_dates(series, typed.get(column.raw_name))
             converted[column.name] = _date_part(dates[column.raw_name], column.part)
         elif kind == "number_text":
             converted[column.name] = parse_numbers(series, typed[column.raw_name])[0]
