@@ -197,6 +197,8 @@ def _bare_numbers(text: pd.Series) -> pd.Series:
     """Numbers written as text without their decoration, accounting negatives with a minus sign."""
     bare = text.str.replace(NUMBER_DECORATION, "", regex=True)
     braced = (bare.str.startswith("(") & bare.str.endswith(")")).fillna(False).astype(bool)
+    if not braced.any():
+        return bare
     return bare.mask(braced, "-" + bare.str.slice(1, -1))  # accounting negatives: "(4,066.35)" is -4,066.35
 
 
