@@ -13,7 +13,7 @@ script measures both, so that the project keeps by hand only what the library la
     70/30 split per seed, the test ROC AUC of one fixed ``HistGradientBoostingClassifier(random_state=0)``
     on each encoding, and the seconds each encoding takes (fit on the train rows, transform both).
 
-Needs ``pip install skrub``; works offline. Usage::
+Needs skrub: ``pip install -e '.[bench]'`` (the ``bench`` extra holds it); works offline. Usage::
 
     python benchmarks/typing_vs_skrub.py                          # 3000 rows, seeds 1, 2, 3
     python benchmarks/typing_vs_skrub.py --rows 6000 --seeds 1,2,3,4,5
