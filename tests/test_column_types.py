@@ -196,7 +196,7 @@ def test_the_user_decides_where_guessing_is_unsafe() -> None:
     assert RunConfig.from_dict(RunConfig(column_kinds=(("zip", "id"),)).to_dict()).column_kinds == (("zip", "id"),)
 
 
-def test_free_text_becomes_length_words_and_hashed_words_the_same_way_for_new_rows() -> None:
+def test_free_text_becomes_length_words_and_counts_of_its_frequent_words_the_same_way_for_new_rows() -> None:
     rng = np.random.default_rng(0)
     words = ["late", "refund", "great", "service", "broken", "app", "slow", "thanks", "cancel", "price"]
     notes = [" ".join(rng.choice(words, 5)) + f" ticket {i}" for i in range(N)]
@@ -204,11 +204,16 @@ def test_free_text_becomes_length_words_and_hashed_words_the_same_way_for_new_ro
     assert kind(notes, "notes") == "text"
     assert kind(["red", "dark red", "light blue"] * 20, "colour") == "categorical"  # few levels: categories
     schema = learn_schema(train)
-    assert schema.names[:3] == ["notes.length", "notes.words", "notes.hash0"] and len(schema.names) == 2 + 16 + 1
-    frame = apply_schema(pd.DataFrame({"notes": [notes[0], None], "colour": ["red", "red"]}), schema)
+    # "ticket" is in every text (filler) and each number in one (too rare): neither is counted.
+    assert schema.names == ["notes.length", "notes.words", *(f"notes.{w}" for w in sorted(words)), "colour"]
+    new_text = "Refund refund please, the app is slow"  # case folded; unknown words ignored
+    frame = apply_schema(pd.DataFrame({"notes": [notes[0], None, new_text], "colour": ["red"] * 3}), schema)
     again = apply_schema(train.head(1), schema)
-    assert frame.iloc[0].tolist() == again.iloc[0].tolist()  # stateless: the same text, the same numbers
-    assert frame.loc[0, "notes.words"] == 7 and frame.iloc[1, :18].isna().all()
+    assert frame.iloc[0].tolist() == again.iloc[0].tolist()  # the same text, the same numbers
+    assert frame.loc[0, "notes.words"] == 7 and frame.iloc[1, :12].isna().all()
+    assert frame.loc[2, ["notes.refund", "notes.app", "notes.slow", "notes.late"]].tolist() == [2, 1, 1, 0]
+    rare = pd.DataFrame({"notes": ["alpha beta gamma", "delta epsilon zeta", "eta theta iota", None]})
+    assert learn_schema(rare).names == ["notes.length", "notes.words"]  # no word in enough texts: no vocabulary
 
 
 def test_strings_that_mean_no_value_are_missing_to_numbers_and_dates() -> None:

@@ -312,7 +312,7 @@ NOTE_WORDS = {
     "dropped": "columns left out by --drop",
     "number_text": "columns of numbers stored as text, parsed",
     "date": "columns of dates, used as year, month, day of week, (hour,) days since 1970",
-    "text": "columns of free text, used as length, word count and hashed words",
+    "text": "columns of free text, used as length, word count and counts of their most frequent words",
 }
 
 

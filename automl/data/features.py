@@ -22,10 +22,16 @@ from automl.errors import DataError
 
 # The numeric parts a date column becomes; "hour" only where the training rows have times of day.
 DATE_PARTS = ("year", "month", "day_of_week", "hour", "days")
-# A free-text column becomes its length, its word count and its words hashed into this many numbers
-# (stateless, so the saved model needs no vocabulary to encode new rows the same way).
-TEXT_HASHES = 16
-TEXT_PARTS = ("length", "words", *(f"hash{i}" for i in range(TEXT_HASHES)))
+# A free-text column becomes its length, its word count and the counts of its most telling words: up
+# to this many, among the words in at least TEXT_MIN_ROWS texts and at most TEXT_MAX_SHARE of them
+# (words in nearly every text are filler). The words are part of the schema, so new rows are
+# counted against the same vocabulary.
+TEXT_WORDS = 32
+TEXT_MIN_ROWS = 5
+TEXT_MAX_SHARE = 0.9
+TEXT_SHAPE_PARTS = ("length", "words")
+WORD_PART = "word:"  # a text column's part that counts one word: "word:refund"
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's default: words of two or more letters
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,9 @@ def learn_schema(features: pd.DataFrame, kinds: dict[str, str] | None = None) ->
             parts = [part for part in DATE_PARTS if part != "hour" or has_times]
             columns += [Column(f"{typed.name}.{part}", "numeric", source=typed.name, part=part) for part in parts]
         elif typed.kind == "text":
-            columns += [Column(f"{typed.name}.{part}", "numeric", source=typed.name, part=part) for part in TEXT_PARTS]
+            parts = [*TEXT_SHAPE_PARTS, *(WORD_PART + word for word in _vocabulary(series))]
+            columns += [Column(f"{typed.name}.{part.removeprefix(WORD_PART)}", "numeric", source=typed.name,
+                               part=part) for part in parts]  # fmt: skip
         elif typed.kind == "categorical":
             levels = sorted(set(_category_labels(series).dropna()))
             columns.append(Column(typed.name, "categorical", tuple(levels)))
@@ -127,7 +135,10 @@ def apply_schema(table: pd.DataFrame, schema: FeatureSchema, source: str = "data
         kind = typed[column.raw_name].kind if column.raw_name in typed else column.kind
         if kind == "text":
             if column.raw_name not in texts:
-                texts[column.raw_name] = _text_parts(series)
+                words = [
+                    c.part for c in schema.columns if c.raw_name == column.raw_name and c.part.startswith(WORD_PART)
+                ]
+                texts[column.raw_name] = _text_parts(series, words)
             converted[column.name] = texts[column.raw_name][column.part]
         elif column.part:
             if column.raw_name not in dates:
@@ -168,19 +179,37 @@ def lost_values(table: pd.DataFrame, schema: FeatureSchema) -> dict[str, tuple[s
     return lost
 
 
-def _text_parts(series: pd.Series) -> pd.DataFrame:
-    """Length, word count and hashed bag of words of each text (all missing where the text is)."""
-    from sklearn.feature_extraction.text import HashingVectorizer
+def _vocabulary(series: pd.Series) -> list[str]:
+    """The :data:`TEXT_WORDS` words in the most texts, leaving out rare words and near-universal filler."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    texts = series.dropna().astype(str).tolist()
+    counter = CountVectorizer(token_pattern=TOKEN_PATTERN, lowercase=True, binary=True,
+                              min_df=min(TEXT_MIN_ROWS, len(texts)), max_df=TEXT_MAX_SHARE)  # fmt: skip
+    try:
+        in_texts = np.asarray(counter.fit_transform(texts).sum(axis=0)).reshape(-1)
+    except ValueError:  # no word passes the limits
+        return []
+    words = counter.get_feature_names_out()
+    order = sorted(range(len(words)), key=lambda i: (-in_texts[i], words[i]))
+    return sorted(str(words[i]) for i in order[:TEXT_WORDS])
+
+
+def _text_parts(series: pd.Series, word_parts: list[str]) -> pd.DataFrame:
+    """Length, word count and the count of each vocabulary word of each text (all missing where the text is)."""
+    from sklearn.feature_extraction.text import CountVectorizer
 
     text = series.astype("string")
-    present = text.notna().to_numpy()
-    filled = text.fillna("").tolist()
-    hashed = HashingVectorizer(n_features=TEXT_HASHES, alternate_sign=True, norm="l2").transform(filled).toarray()
-    parts = pd.DataFrame(hashed, columns=TEXT_PARTS[2:], index=series.index)
-    parts.insert(0, "words", text.str.split().str.len().to_numpy(dtype="float64", na_value=np.nan))
-    parts.insert(0, "length", text.str.len().to_numpy(dtype="float64", na_value=np.nan))
-    parts[~present] = np.nan
-    return parts.astype("float64")
+    parts = pd.DataFrame(index=series.index)
+    parts["length"] = text.str.len().to_numpy(dtype="float64", na_value=np.nan)
+    parts["words"] = text.str.split().str.len().to_numpy(dtype="float64", na_value=np.nan)
+    if word_parts:
+        vocabulary = [part.removeprefix(WORD_PART) for part in word_parts]
+        counter = CountVectorizer(token_pattern=TOKEN_PATTERN, lowercase=True, vocabulary=vocabulary)
+        counts = counter.transform(text.fillna("").tolist()).toarray().astype("float64")
+        parts[word_parts] = pd.DataFrame(counts, index=series.index, columns=word_parts)
+    parts[text.isna().to_numpy()] = np.nan
+    return parts
 
 
 def _date_part(dates: pd.Series, part: str) -> pd.Series:
