@@ -57,6 +57,8 @@ class AutoML(BaseEstimator):
     facade, budget_kind : the SMAC facade and the meaning of its budget (``auto``: by rule or by the model).
     cv : cross-validation folds as SMAC instances (None: one validation split).
     workers, dask_scheduler : trials side by side on local dask workers, or on a running dask cluster.
+    metric : what better means (``roc_auc``, ``f1``, ``mae``, ...; see ``automl run --help``); None: log
+        loss or RMSE. SMAC minimizes it, the ensemble selection optimizes it, ``test_metrics_`` lead with it.
     column_types : ``{column: kind}`` where the column typing should not guess (as ``--types``, ``--drop``
         and ``--id``): ``numeric``, ``categorical``, ``date``, ``text``, ``id`` or ``drop`` (both left out).
     """
@@ -80,6 +82,7 @@ class AutoML(BaseEstimator):
         workers: int = 1,
         dask_scheduler: str | None = None,
         column_types: dict[str, str] | None = None,
+        metric: str | None = None,
     ) -> None:
         self.trials = trials
         self.walltime = walltime
@@ -98,6 +101,7 @@ class AutoML(BaseEstimator):
         self.workers = workers
         self.dask_scheduler = dask_scheduler
         self.column_types = column_types
+        self.metric = metric
 
     def fit(self, X: Any, y: Any) -> AutoML:
         """Run the whole pipeline on X and y; the results are the attributes ending in ``_``."""
@@ -131,6 +135,7 @@ class AutoML(BaseEstimator):
             workers=self.workers,
             dask_scheduler=self.dask_scheduler,
             column_kinds=tuple((self.column_types or {}).items()),
+            metric=self.metric,
         )
         result = run(config, table=table)
         self.model_ = FittedModel.load(result.paths.root)

@@ -70,6 +70,11 @@ def run(
     cv: Annotated[
         int | None, typer.Option(help="Cross-validation folds as SMAC instances (facades without budgets).")
     ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(help="What better means: accuracy, balanced_accuracy, f1, f1_macro, roc_auc, log_loss (the "
+                     "classification default), rmse (the regression default), mae or r2."),
+    ] = None,
     workers: Annotated[int, typer.Option(help="Trials run side by side on this many local dask workers.")] = 1,
     dask_scheduler: Annotated[
         str | None, typer.Option(help="Address (tcp://host:8786) or scheduler file of a running dask cluster.")
@@ -113,7 +118,7 @@ def run(
                            space=space, scenario=settings, llm=llm, api_base=api_base, llm_timeout=llm_timeout,
                            attempts=attempts, fallback=fallback, facade=facade, budget_kind=budget_kind, cv=cv,
                            workers=workers, dask_scheduler=dask_scheduler,
-                           column_kinds=column_kinds(types, drop, ids))  # fmt: skip
+                           column_kinds=column_kinds(types, drop, ids), metric=metric)  # fmt: skip
     result = run_pipeline(config, ConsoleProgress(console), resume=resume is not None)
     console.print(summary_table(result.summary))
 

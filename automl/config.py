@@ -16,6 +16,7 @@ import yaml
 
 from automl.data.load import DEFAULT_DATASET
 from automl.errors import ConfigError
+from automl.evaluate.metric import check_metric_name
 from automl.plan.algorithms import BUDGET_KINDS
 from automl.plan.facades import FACADE_INFO
 from automl.plan.plan import AUTO
@@ -116,6 +117,8 @@ class RunConfig:
     replay: Path | None = None
     # The user's word on columns where guessing is unsafe: (column, kind) from --types, --drop and --id.
     column_kinds: tuple[tuple[str, str], ...] = ()
+    # What "better" means (--metric): None is the task's default, log loss or RMSE.
+    metric: str | None = None
 
     def __post_init__(self) -> None:
         if self.facade != AUTO and self.facade not in FACADE_INFO:
@@ -140,6 +143,7 @@ class RunConfig:
             raise ConfigError(f"--types kind(s) {wrong} unknown: use one of {list(USER_KINDS)}, as in --types col=date")
         if self.fallback is not None and self.fallback not in FALLBACKS:
             raise ConfigError(f"--fallback must be one of {list(FALLBACKS)}, got {self.fallback!r}")
+        check_metric_name(self.metric)
 
     @property
     def requested_facade(self) -> str:

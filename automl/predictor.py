@@ -3,7 +3,8 @@
 The final model is a weighted ensemble of configurations chosen by an ensemble method
 (:mod:`automl.ensemble`), each refit on every non-test row. Each member was built by generated
 code, so it is only ever loaded inside the sandbox: the parent sends features in, reads plain
-arrays back and averages them with the members' weights. The schema and
+arrays back and averages them with the members' weights (for a binary label metric, class 1 from
+the tuned threshold on). The schema and
 label codes recorded at training time put new data in the form the models know and turn codes
 back into the user's labels.
 """
@@ -20,6 +21,7 @@ import pandas as pd
 from automl._io import read_json, write_json
 from automl.data import FeatureSchema, LabelCoder, apply_schema
 from automl.errors import RunError
+from automl.evaluate.metric import apply_threshold
 from automl.rundir import MODEL_FILE, RunPaths, open_run_dir
 from automl.sandbox import Limits, ModelOutput, run_predict
 
@@ -35,6 +37,7 @@ class CardMember:
     config: dict[str, Any]
     validation_loss: float
     weight: float = 1.0  # relative: predictions are averaged with these weights (runs before weights: 1 each)
+    refit: bool = True  # refit on every non-test row; False: the trial's own model (its refit failed or ran late)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class ModelCard:
     labels: LabelCoder | None
     incumbent: dict[str, Any]
     members: tuple[CardMember, ...] = ()  # best first
+    threshold: float | None = None  # binary label metrics: p(class 1) from which class 1 is predicted
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +60,7 @@ class ModelCard:
             "classes": list(self.labels.classes) if self.labels else None,
             "incumbent": self.incumbent,
             "members": [asdict(member) for member in self.members],
+            "threshold": self.threshold,
         }
 
     @classmethod
@@ -63,7 +68,7 @@ class ModelCard:
         labels = LabelCoder(tuple(data["classes"])) if data.get("classes") is not None else None
         schema = FeatureSchema.from_dict(data["schema"])
         members = tuple(CardMember(**member) for member in data.get("members", ()))
-        return cls(data["task"], data["target"], schema, labels, data["incumbent"], members)
+        return cls(data["task"], data["target"], schema, labels, data["incumbent"], members, data.get("threshold"))
 
 
 class FittedModel:
@@ -104,7 +109,7 @@ class FittedModel:
         if not classify:
             return ModelOutput(np.average(outputs, axis=0, weights=weights), None)
         proba = np.average(outputs, axis=0, weights=weights)
-        return ModelOutput(proba.argmax(axis=1).astype(np.float64), proba)
+        return ModelOutput(apply_threshold(proba, self.card.threshold), proba)
 
     def _predict(self, table: pd.DataFrame, source: str) -> ModelOutput:
         return self.predict_features(apply_schema(table, self.card.schema, source))

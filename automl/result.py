@@ -68,6 +68,10 @@ class RefitSummary:
     message: str
     seconds: float
     ensemble_size: int
+    method: str = ""  # the ensemble method that chose the members
+    validation_loss: float | None = None  # the ensemble's, on the trials' validation predictions
+    threshold: float | None = None  # tuned decision threshold (binary label metrics)
+    refit_members: int | None = None  # members refit on every non-test row (the rest are trial models)
 
 
 @dataclass(frozen=True)
@@ -90,13 +94,14 @@ class RunSummary:
     n_trials: int
     trial_statuses: dict[str, int]
     incumbent: dict[str, Any]
-    loss: str  # the name of what SMAC minimized
+    loss: str  # the name of what SMAC minimized (``log_loss``, ``1 - roc_auc``)
     validation_loss: float
     validation_metrics: dict[str, float]
     test_metrics: dict[str, float]
     refit: RefitSummary
     sandbox: str
     timings: dict[str, float] = field(default_factory=dict)
+    metric: str = ""  # the run's metric (--metric, or the task's default)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -39,6 +39,8 @@ class RunPaths:
     verify_dir = property(lambda self: self.root / "verify")
     smac_dir = property(lambda self: self.root / "smac")
     trials_dir = property(lambda self: self.root / "trials")
+    # Each trial's predictions of its validation rows, what the ensemble selection chooses from.
+    predictions_dir = property(lambda self: self.root / "predictions")
     model_dir = property(lambda self: self.root / "model")
     members_dir = property(lambda self: self.root / "model" / "members")
     model_json = property(lambda self: self.root / "model" / "metadata.json")

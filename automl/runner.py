@@ -17,7 +17,7 @@ import pandas as pd
 from automl import sandbox
 from automl.clock import Clock
 from automl.config import RunConfig
-from automl.ensemble import EnsembleMethod, TopKAverage
+from automl.ensemble import EnsembleMethod, EnsembleSelection
 from automl.report.progress import Progress, SilentProgress
 from automl.result import RunSummary
 from automl.rundir import RunPaths, create_run_dir_parent
@@ -50,18 +50,18 @@ def run(
     """Run every stage for ``config``.
 
     ``table`` replaces ``config.data`` for in-memory data (the Python API); ``resume`` continues the
-    interrupted run in ``config.out``; ``ensemble`` chooses the final model's members (default: the
-    best five configurations, averaged).
+    interrupted run in ``config.out``; ``ensemble`` chooses the final model's members (default: greedy
+    ensemble selection on the trials' validation predictions).
     """
     clock = Clock(config.scenario.walltime_limit)
     progress = progress or SilentProgress()
-    method = ensemble or TopKAverage()
+    method = ensemble or EnsembleSelection()
     timed = StageTimer(progress)
     # The fork server imports its libraries while the data loads; it may write beneath the runs' folder.
     sandbox.warm_up(create_run_dir_parent(config.out))
     with timed("prepare", f"loading {config.data}"):
         prepared = prepare(config, progress, table, resume)
-    context = RunContext(config, prepared.paths, clock, progress, prepared.n_jobs, resume)
+    context = RunContext(config, prepared.paths, clock, progress, prepared.n_jobs, resume, prepared.metric)
     if resume:
         written = Written.recorded(context.paths)
     else:
@@ -69,9 +69,9 @@ def run(
             written = write(context, prepared.data)
     clock.limit(written.artifacts.scenario.walltime_limit)
     with timed("optimize"):
-        optimized = optimize(context, written, method.size)
+        optimized = optimize(context, prepared.data, written, method.size)
     with timed("refit", "refitting the best configurations on all non-test rows"):
-        final = refit(context, prepared.data, written, optimized.result, method)
+        final = refit(context, prepared.data, written, optimized, method)
     with timed("evaluate", "scoring on the held-out test set"):
         evaluated = evaluate(context, prepared.data, written)
     timed.seconds["total"] = round(clock.elapsed(), 3)

@@ -55,7 +55,8 @@ def test_default_run_is_quick_accurate_and_complete(tmp_path: Path) -> None:
     assert (run / "smac").is_dir() and any((run / "trials").iterdir())
     result = json.loads((run / "result.json").read_text())
     assert result["test_metrics"]["accuracy"] >= 0.95
-    assert set(result["test_metrics"]) == {"accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc"}
+    assert set(result["test_metrics"]) == {"accuracy", "balanced_accuracy", "f1", "f1_macro", "log_loss", "roc_auc"}
+    assert result["metric"] == result["loss"] == "log_loss"
     assert result["facade"] == "hpo" and result["n_trials"] >= 10
     assert result["timings"]["total"] < 60
     assert result["validation_loss"] == min(t["cost"] for t in json.loads((run / "trials.json").read_text()))
@@ -64,8 +65,13 @@ def test_default_run_is_quick_accurate_and_complete(tmp_path: Path) -> None:
     assert json.loads((run / "verify.json").read_text())["accepted"] is True
     assert "seccomp" in result["sandbox"]
     card = json.loads((run / "model" / "metadata.json").read_text())
-    assert card["members"][0]["config"] == result["incumbent"]
     assert len(card["members"]) == result["refit"]["ensemble_size"] >= 1
+    assert result["refit"]["method"] == "ensemble_selection" and sum(m["weight"] for m in card["members"]) == 1.0
+    # Every successful trial left its validation predictions, and its cost is the runner's log loss of them.
+    trials = [t for t in json.loads((run / "trials.json").read_text()) if t["status"] == "success"]
+    assert {t["model_dir"] + ".npz" for t in trials} == {p.name for p in (run / "predictions").iterdir()}
+    assert all(t["cost"] == t["metrics"]["log_loss"] for t in trials)
+    assert result["refit"]["validation_loss"] <= result["validation_loss"] + 1e-9  # greedy starts from the best
     assert "test accuracy" in done.stdout
 
 
@@ -82,6 +88,8 @@ def test_csv_with_categoricals_runs_and_predicts_original_labels(tmp_path: Path)
         "quick",
         "--walltime",
         "12",
+        "--metric",
+        "balanced_accuracy",
         "--out",
         "run",
         cwd=tmp_path,
@@ -90,6 +98,13 @@ def test_csv_with_categoricals_runs_and_predicts_original_labels(tmp_path: Path)
     result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["dataset"]["task"] == "classification"
     assert result["test_metrics"]["accuracy"] > 0.75
+    # --metric: SMAC minimized 1 - balanced accuracy, the threshold was tuned for it, the summary leads with it.
+    assert result["metric"] == "balanced_accuracy" and result["loss"] == "1 - balanced_accuracy"
+    trials = [t for t in json.loads((tmp_path / "run" / "trials.json").read_text()) if t["status"] == "success"]
+    assert all(t["cost"] == pytest.approx(1 - t["metrics"]["balanced_accuracy"]) for t in trials)
+    card = json.loads((tmp_path / "run" / "model" / "metadata.json").read_text())
+    assert 0 < card["threshold"] < 1 and card["threshold"] == result["refit"]["threshold"]
+    assert done.stdout.index("test balanced_accuracy") < done.stdout.index("test accuracy")
 
     new_rows = mixed_table(40, seed=5).drop(columns="label")
     new_rows.loc[0, "colour"] = "purple"  # a level never seen in training
@@ -136,6 +151,8 @@ def test_regression_on_parquet_with_a_separate_test_file(tmp_path: Path) -> None
         "3",
         "--walltime",
         "12",
+        "--metric",
+        "mae",
         "--out",
         "run",
         cwd=tmp_path,
@@ -143,6 +160,9 @@ def test_regression_on_parquet_with_a_separate_test_file(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["dataset"]["rows"]["test"] == 80
+    assert result["loss"] == "mae" and result["refit"]["threshold"] is None
+    trials = [t for t in json.loads((tmp_path / "run" / "trials.json").read_text()) if t["status"] == "success"]
+    assert all(t["cost"] == t["metrics"]["mae"] for t in trials)
     assert set(result["test_metrics"]) == {"rmse", "mae", "r2"}
     assert result["test_metrics"]["r2"] > 0.7
     assert result["n_trials"] <= 3  # fewer trials than algorithms still runs
@@ -184,7 +204,8 @@ def test_usage_errors_exit_2_without_a_traceback(tmp_path: Path, args: list[str]
 def test_python_api_follows_the_estimator_conventions(tmp_path: Path) -> None:
     iris = load_iris(as_frame=True)
     X, y = iris.data, iris.target_names[iris.target]
-    model = AutoML(trials=12, walltime=15, out=tmp_path / "run", column_types={"sepal width (cm)": "drop"})
+    model = AutoML(trials=12, walltime=15, out=tmp_path / "run", column_types={"sepal width (cm)": "drop"},
+                   metric="roc_auc")  # fmt: skip
     assert clone(model).get_params()["trials"] == 12
     assert model.fit(X, y) is model
     assert model.run_dir_ == tmp_path / "run" and (model.run_dir_ / "result.json").is_file()
@@ -197,3 +218,4 @@ def test_python_api_follows_the_estimator_conventions(tmp_path: Path) -> None:
     assert model.score(X, y) > 0.9
     assert model.test_metrics_["accuracy"] > 0.85
     assert "sepal width (cm)" not in model.model_.card.schema.names  # column_types as --drop
+    assert model.result_["loss"] == "1 - roc_auc" and model.test_metrics_["roc_auc"] > 0.9  # one-vs-rest

@@ -11,8 +11,9 @@ import pytest
 from sklearn.dummy import DummyRegressor
 
 from automl.data.features import learn_schema
-from automl.ensemble import TopKAverage, ranked_configurations
+from automl.ensemble import EnsembleSelection, TopKAverage, ensemble_output, ranked_configurations
 from automl.optimize.smac_run import TrialRecord
+from automl.optimize.validation import SINGLE_SPLIT, InvalidPredictions, Validation
 from automl.predictor import CardMember, FittedModel, ModelCard
 from automl.rundir import MODEL_FILE, RunPaths
 
@@ -80,3 +81,65 @@ def test_model_cards_written_before_weights_read_with_equal_weights() -> None:
         }
     )
     assert card.members == (CardMember("00", {}, 0.1, 1.0),)
+
+
+def stored_validation(tmp_path: Path, truth: dict[str, np.ndarray], metric: str, n_classes: int) -> Validation:
+    return Validation(metric, n_classes, truth, tmp_path / "predictions")
+
+
+def keep(validation: Validation, model_dir: str, values: np.ndarray, proba: np.ndarray | None = None) -> None:
+    """Store a trial's validation predictions as the runner does after judging it."""
+    validation.predictions_dir.mkdir(parents=True, exist_ok=True)
+    arrays = {"values": values} | ({"proba": proba} if proba is not None else {})
+    np.savez_compressed(validation.path(model_dir), **arrays)
+
+
+def test_ensemble_selection_finds_the_known_best_weights(tmp_path: Path) -> None:
+    """y = 0.75 a + 0.25 b exactly: greedy selection with replacement recovers weights 3:1 from a, b and a decoy."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=200), rng.normal(size=200)
+    y = 0.75 * a + 0.25 * b
+    validation = stored_validation(tmp_path, {SINGLE_SPLIT: y}, "rmse", 0)
+    trials = [trial(0, 0.30), trial(1, 0.80), trial(2, 0.50)]
+    for record, values in zip(trials, (a, b, rng.normal(size=200)), strict=True):
+        keep(validation, record.model_dir, values)
+    members = EnsembleSelection(size=3, rounds=20).select(trials, validation)
+    assert [(m.trial.config["x"], m.weight) for m in members] == [(0, 0.75), (1, 0.25)]
+    combined = ensemble_output(members, trials, validation)
+    assert combined is not None and np.allclose(combined.values, y)
+    # Without predictions (or with one candidate) it falls back to the best configuration alone.
+    assert [m.trial.config["x"] for m in EnsembleSelection().select(trials, None)] == [0]
+
+
+def test_ensemble_selection_optimizes_the_runs_metric_over_folds(tmp_path: Path) -> None:
+    """Two folds; trial 1 ranks first on log loss but trial 2's predictions are right more often (accuracy)."""
+    truth = {"fold-0": np.array([0, 1, 1, 0]), "fold-1": np.array([1, 0, 1, 1])}
+    validation = stored_validation(tmp_path, truth, "accuracy", 2)
+    hedging = np.array([[0.55, 0.45]] * 4)  # always class 0, mildly: good log loss, accuracy 3/8
+    right = np.array([[0.1, 0.9], [0.9, 0.1], [0.1, 0.9], [0.1, 0.9]])
+    trials = []
+    for fold, y in truth.items():
+        for config, proba in ((1, hedging), (2, right if fold == "fold-1" else np.eye(2)[y] * 0.8 + 0.1)):
+            record = trial(config, 0.1 * config, fold=fold)
+            keep(validation, record.model_dir, proba.argmax(axis=1).astype(float), proba)
+            trials.append(record)
+    members = EnsembleSelection(size=2).select(trials, validation)
+    assert [m.trial.config["x"] for m in members] == [2] and members[0].weight == 1.0
+
+
+def test_trials_are_judged_on_their_saved_models_predictions(tmp_path: Path) -> None:
+    """The runner scores the validation rows itself, keeps the predictions compactly, and rejects bad shapes."""
+    validation = stored_validation(tmp_path, {SINGLE_SPLIT: np.array([0, 1, 1])}, "roc_auc", 2)
+    model_dir = tmp_path / "trials" / "t1"
+    model_dir.mkdir(parents=True)
+    np.save(model_dir / "validation_predictions.npy", np.array([0.0, 1.0, 0.0]))
+    np.save(model_dir / "validation_proba.npy", np.array([[2.0, 0.0], [0.2, 0.8], [0.6, 0.4]]))  # rows unnormalized
+    loss, value = validation.judge(model_dir, None)
+    assert value == 1.0 and loss == 0.0  # 1 - ROC AUC
+    assert not list(model_dir.glob("validation_*.npy"))
+    kept = validation.load("t1")
+    assert kept is not None and kept.proba is not None and np.allclose(kept.proba[0], [1.0, 0.0])
+    np.save(model_dir / "validation_predictions.npy", np.array([0.0, 1.0]))
+    with pytest.raises(InvalidPredictions, match=r"2 values .* for 3 validation rows"):
+        validation.judge(model_dir, None)
+    assert validation.judge(tmp_path / "trials" / "no-model", None) is None  # train() saved no model: its loss stands

@@ -12,7 +12,7 @@ from automl.config import ScenarioSettings
 from automl.data import prepare_dataset
 from automl.plan import Plan, plan_offline
 from automl.plan.facades import FACADE_INFO
-from automl.writers.prompt import PROMPTS_DIR, budget_rules, describe_dataset, describe_space, render
+from automl.writers.prompt import PROMPTS_DIR, budget_rules, describe_dataset, describe_space, metric_words, render
 
 # Every requirement the train prompt must state (the train() contract of docs/train-contract.md), with the
 # words that state it in the rendered train prompt.
@@ -35,6 +35,7 @@ TRAIN_REQUIREMENTS = {
     "dataset types": [r"`category` dtype", r"float64", r"int64 class codes 0\.\.K-1", r"missing values are NaN"],
     "return dict with loss": [r"`loss` key", r"lower is better", r"same keys on every call"],
     "metric sign convention": [r"Accuracy-like metrics are positive", r"error metrics are raw"],
+    "the user's metric": [r"judges the model by\s+`roc_auc`", r"the loss is `1 - roc_auc`"],
     "no try/except hiding errors": [r"NO try/except that hides errors", r"Let errors propagate"],
     "seeding": [r"Seed everything with `seed`"],
     "overfitting": [r"Prevent overfitting", r"early stopping"],
@@ -61,7 +62,8 @@ def train_prompt(description: dict, plan: Plan) -> str:
     scenario = ScenarioSettings(n_trials=37)
     return render("train", facade=plan.facade, train_plan=plan.train_plan,
                   dataset_description=describe_dataset(description), config_space=describe_space(small_space()),
-                  scenario=scenario.to_dict(), budget_rules=budget_rules(plan))  # fmt: skip
+                  scenario=scenario.to_dict(), budget_rules=budget_rules(plan),
+                  **metric_words("roc_auc", "classification"))  # fmt: skip
 
 
 @pytest.mark.parametrize("requirement", sorted(TRAIN_REQUIREMENTS))

@@ -1,4 +1,4 @@
-"""The interface every ensemble method offers: trials in, weighted members out."""
+"""The interface every ensemble method offers: trials (and their validation predictions) in, weighted members out."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from automl.optimize.smac_run import TrialRecord
+from automl.optimize.validation import Validation
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class EnsembleMethod(Protocol):
     name: str
     size: int  # the most members it selects: the refit's share of the walltime is sized by it
 
-    def select(self, trials: Sequence[TrialRecord]) -> tuple[Member, ...]:
-        """Members best first: the refit stage refits them in this order while time allows."""
+    def select(self, trials: Sequence[TrialRecord], validation: Validation | None = None) -> tuple[Member, ...]:
+        """Members best first: the refit stage refits them in this order while time allows.
+
+        ``validation`` holds the trials' validation predictions and the run's metric, for methods
+        that judge combinations (None: a run without them, e.g. one resumed from before they existed).
+        """
         ...

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from automl.ensemble.base import Member
 from automl.ensemble.ranking import ranked_configurations
 from automl.optimize.smac_run import TrialRecord
+from automl.optimize.validation import Validation
 
 # How many of the best configurations are refit and averaged by default.
 DEFAULT_SIZE = 5
@@ -28,5 +29,5 @@ class TopKAverage:
         if self.size < 1:
             raise ValueError(f"an ensemble needs at least one member, got size={self.size}")
 
-    def select(self, trials: Sequence[TrialRecord]) -> tuple[Member, ...]:
+    def select(self, trials: Sequence[TrialRecord], validation: Validation | None = None) -> tuple[Member, ...]:
         return tuple(Member(trial, 1.0) for trial in ranked_configurations(trials)[: self.size])

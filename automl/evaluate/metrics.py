@@ -1,20 +1,19 @@
 """Test metrics computed by the runner from predictions, never taken from what generated code reports.
 
-Classification: accuracy, balanced accuracy, macro F1, log loss, and ROC AUC for two classes.
-Regression: RMSE, MAE, R². The same functions score the ``default`` baseline in benchmarks.
+Every metric of the task that the predictions allow (:data:`automl.evaluate.metric.METRICS`):
+classification gets accuracy, balanced accuracy, macro F1 and, with probabilities, log loss; with
+two classes also F1 of class 1 and ROC AUC (a multiclass run's one-vs-rest ROC AUC is scored only
+when it is the run's metric); regression gets RMSE, MAE and R². The same function
+scores the ``default`` baseline in benchmarks.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from sklearn import metrics
 
 from automl.errors import VerifyError
-
-# Probabilities are clipped away from 0 and 1 so one confident mistake gives a large, finite log loss.
-PROBA_EPS = 1e-15
+from automl.evaluate.metric import METRICS
+from automl.sandbox import ModelOutput
 
 
 def _class_codes(values: np.ndarray, n_classes: int) -> np.ndarray:
@@ -33,24 +32,15 @@ def score_predictions(
 ) -> dict[str, float]:
     """The task's test metrics from true values, predictions and (for classifiers) probabilities."""
     if task == "regression":
-        errors = np.asarray(predicted, dtype=np.float64) - np.asarray(y_true, dtype=np.float64)
-        return {
-            "rmse": float(math.sqrt(np.mean(errors**2))),
-            "mae": float(np.mean(np.abs(errors))),
-            "r2": float(metrics.r2_score(y_true, predicted)),
-        }
+        output = ModelOutput(np.asarray(predicted, dtype=np.float64), None)
+        truth = np.asarray(y_true, dtype=np.float64)
+        return {name: m.value(truth, output) for name, m in METRICS.items() if m.task == task}
     assert n_classes is not None
-    codes = _class_codes(np.asarray(predicted, dtype=np.float64), n_classes)
-    labels = np.arange(n_classes)
-    scores = {
-        "accuracy": float(metrics.accuracy_score(y_true, codes)),
-        "balanced_accuracy": float(metrics.balanced_accuracy_score(y_true, codes)),
-        "f1_macro": float(metrics.f1_score(y_true, codes, average="macro", labels=labels, zero_division=0)),
-    }
-    if proba is not None:
-        clipped = np.clip(proba, PROBA_EPS, 1 - PROBA_EPS)
-        clipped = clipped / clipped.sum(axis=1, keepdims=True)
-        scores["log_loss"] = float(metrics.log_loss(y_true, clipped, labels=labels))
-        if n_classes == 2 and len(np.unique(y_true)) == 2:
-            scores["roc_auc"] = float(metrics.roc_auc_score(y_true, proba[:, 1]))
+    output = ModelOutput(_class_codes(np.asarray(predicted, dtype=np.float64), n_classes).astype(np.float64), proba)
+    scores = {}
+    for name, metric in METRICS.items():
+        binary = n_classes == 2 or (not metric.binary_only and name != "roc_auc")
+        usable = (proba is not None or not metric.needs_proba) and binary
+        if metric.task == task and usable:
+            scores[name] = metric.value(y_true, output, n_classes)
     return scores

@@ -20,6 +20,7 @@ from ConfigSpace import Configuration
 from pynisher import MemoryLimitException, WallTimeoutException
 
 import automl.optimize.pickling  # noqa: F401  (dask workers unpickle configurations equal to the originals)
+from automl.optimize.validation import InvalidPredictions, Validation
 from automl.rundir import MODEL_FILE
 from automl.sandbox import Limits, run_train
 
@@ -77,6 +78,7 @@ class TrialTarget:
     limits: Limits
     deadline: float | None = None  # time.time() past which no trial may run (the run's walltime)
     warm_start: bool = False  # offer each budgeted trial the same configuration's lower-budget model
+    validation: Validation | None = None  # judge trials on their saved model's validation predictions
 
     def _limits(self) -> Limits:
         """The trial's limits, its wall clock cut so it ends by the run's deadline."""
@@ -115,6 +117,7 @@ class TrialTarget:
             budget,
             model_dir,
             self._limits(),
+            self.validation.wanted if self.validation else "",
         )
         if outcome.status == "timeout":
             raise WallTimeoutException(outcome.error)
@@ -122,11 +125,20 @@ class TrialTarget:
             raise MemoryLimitException(outcome.error)
         if not outcome.ok:
             raise TrialCrashed(outcome.error or outcome.log_tail[-500:])
+        cost = float(outcome.result["loss"])
         metrics = {key: value for key, value in outcome.result.items() if key != "loss"}
+        if self.validation is not None:
+            try:
+                judged = self.validation.judge(model_dir, instance)
+            except InvalidPredictions as error:
+                raise TrialCrashed(str(error)) from None
+            if judged is not None:  # the runner's own score on the run's metric replaces train()'s word
+                metrics["reported_loss"] = cost
+                cost, metrics[self.validation.metric_name] = judged
         info = {
             "metrics": metrics,
             "model_dir": model_dir.name,
             "wall_time": outcome.wall_time,
             "peak_memory_mb": outcome.peak_memory_mb,
         }
-        return float(outcome.result["loss"]), info
+        return cost, info

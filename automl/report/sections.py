@@ -30,6 +30,7 @@ from automl.report.markup import (
     warning,
 )
 from automl.report.run_record import RunRecord
+from automl.result import RefitSummary
 
 MAX_COLUMNS_SHOWN = 200
 MESSAGE_CHARS = 4000
@@ -211,6 +212,23 @@ def plan_section(run: RunRecord, figures: Figures) -> Html:
 # Final model and its code.
 
 
+def _ensemble_words(members: list[dict], refit: RefitSummary | None, loss: str) -> str:
+    """How the final model was put together, in a sentence or three."""
+    method = {"ensemble_selection": "greedy ensemble selection (Caruana et al., 2004) on the trials' validation "
+              "predictions", "top_k_average": "the best configurations, weighted equally"}  # fmt: skip
+    words = [f"{len(members)} configuration{'s' if len(members) > 1 else ''}"]
+    if refit is not None and refit.method:
+        words.append(f" chosen by {method.get(refit.method, refit.method)}")
+    words.append("; predictions average their class probabilities (classification) or values (regression) "
+                 "with the members' weights." if len(members) > 1 else ".")  # fmt: skip
+    if refit is not None and refit.validation_loss is not None:
+        words.append(f" The ensemble's validation {loss}: {fmt(refit.validation_loss)}.")
+    if refit is not None and refit.threshold is not None:
+        words.append(f" Class 1 is predicted from a probability of {fmt(refit.threshold, 3)} (tuned on the "
+                     "validation predictions for the run's metric).")  # fmt: skip
+    return "".join(words)
+
+
 def model_section(run: RunRecord, figures: Figures) -> Html:
     result, card = run.result, run.card or {}
     incumbent = result.incumbent if result else card.get("incumbent")
@@ -223,25 +241,17 @@ def model_section(run: RunRecord, figures: Figures) -> Html:
         table(["hyperparameter", "value"], sorted(incumbent.items(), key=lambda kv: (kv[0] != "algorithm", kv[0])))
     )
     members = card.get("members") or []
+    refit = result.refit if result else None
     if members:
         parts.append(subheading("Ensemble"))
-        if len(members) == 1:
-            parts.append(para("One configuration, refit on every non-test row."))
-        else:
-            parts.append(
-                para(
-                    f"{len(members)} configurations refit on every non-test row; predictions average their "
-                    "class probabilities (classification) or values (regression) with the members' weights."
-                )
-            )
+        parts.append(para(_ensemble_words(members, refit, run.loss)))
         total = sum(float(m.get("weight", 1.0)) for m in members) or 1.0
         rows = [
             (m.get("dir"), fmt(float(m.get("weight", 1.0)) / total, 3), m.get("validation_loss"),
-             config_text(m.get("config") or {}))
+             "yes" if m.get("refit", True) else "no: the trial's model", config_text(m.get("config") or {}))
             for m in members
         ]  # fmt: skip
-        parts.append(table(["member", "weight", f"validation {run.loss}", "configuration"], rows))
-    refit = result.refit if result else None
+        parts.append(table(["member", "weight", f"trial's validation {run.loss}", "refit", "configuration"], rows))
     if refit is not None and refit.status != "success":
         parts.append(warning(f"Refit: {refit.status}: {refit.message}"))
     elif refit is not None and refit.message:

@@ -45,7 +45,7 @@ def summary_table(result: RunSummary) -> Table:
     table.add_row("trials", f"{result.n_trials} ({statuses})")
     table.add_row("incumbent", ", ".join(f"{k}={_number(v)}" for k, v in result.incumbent.items()))
     table.add_row(f"validation {result.loss}", _number(result.validation_loss))
-    for name in HEADLINE[dataset.task]:
+    for name in dict.fromkeys((result.metric, *HEADLINE[dataset.task])):  # the run's metric first
         if name in result.test_metrics:
             table.add_row(f"test {name}", _number(result.test_metrics[name]))
     if result.refit.status != "success":

@@ -5,7 +5,16 @@ sandbox is its own package; :mod:`automl.verify` only judges what comes back.
 """
 
 from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob, UnknownJobKind, job_from_message
-from automl.sandbox.run import Limits, ModelOutput, TrialOutcome, run_job, run_predict, run_space, run_train
+from automl.sandbox.run import (
+    Limits,
+    ModelOutput,
+    TrialOutcome,
+    read_validation_predictions,
+    run_job,
+    run_predict,
+    run_space,
+    run_train,
+)
 from automl.sandbox.server import confine_labels, isolation_mode, warm_up
 
 __all__ = [
@@ -20,6 +29,7 @@ __all__ = [
     "confine_labels",
     "isolation_mode",
     "job_from_message",
+    "read_validation_predictions",
     "run_job",
     "run_predict",
     "run_space",

@@ -40,6 +40,10 @@ GENERATED_MODULE = "automl_generated_train"
 SAFE_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_WAIT_POLICY": "PASSIVE"}
 # Where a space job leaves the space it built, as ConfigSpace JSON, in its work directory.
 SPACE_FILE = "config_space.json"
+# The file train() saves its model to (the contract's; automl.rundir.MODEL_FILE outside the sandbox).
+SAVED_MODEL = "model.joblib"
+# Where a train job leaves its model's predictions of the validation rows (the prefix of the .npy files).
+VALIDATION_PREFIX = "validation_"
 # Where POSIX semaphores and shared memory live; the only place outside model_dir a trial may write.
 SHARED_MEMORY = "/dev/shm"
 # The reply's length prefix: an unsigned 64-bit big-endian integer.
@@ -155,9 +159,15 @@ def _run_train(job: TrainJob, work_dir: Path, preloaded: dict[str, Any]) -> dict
     inputs = preloaded or load_inputs(job)
     config = Configuration(inputs["space"], values=job.config)
     dataset = dict(inputs["dataset"])  # a fresh dict: generated code may add or remove keys
+    # The validation rows as the runner wrote them: train() may change the frames it was given.
+    validation_rows = dataset["X_test"].copy() if job.validation and "X_test" in dataset else None
     train = _load_entry(str(job.train_path), inputs.get("code"))
-    result = train(config, dataset, job.seed, job.budget, str(job.model_dir))
-    return contract_result(result)
+    result = contract_result(train(config, dataset, job.seed, job.budget, str(job.model_dir)))
+    model_path = job.model_dir / SAVED_MODEL
+    if validation_rows is not None and model_path.is_file():
+        save_predictions(joblib.load(model_path), validation_rows, job.validation == "proba", work_dir,
+                         VALIDATION_PREFIX)  # fmt: skip
+    return result
 
 
 def contract_result(result: Any) -> dict[str, float]:
@@ -189,19 +199,26 @@ def _run_space(job: SpaceJob, work_dir: Path, preloaded: dict[str, Any]) -> dict
 
 def _run_predict(job: PredictJob, work_dir: Path, preloaded: dict[str, Any]) -> dict[str, Any]:
     """Load a saved model, predict the features, save plain float arrays for the parent."""
-    model = joblib.load(job.model_path)
     features = pd.read_pickle(job.features_path)
+    return {"proba": save_predictions(joblib.load(job.model_path), features, job.proba, work_dir)}
+
+
+def save_predictions(model: Any, features: pd.DataFrame, proba: bool, work_dir: Path, prefix: str = "") -> bool:
+    """Save what ``model`` predicts for ``features`` as plain float arrays (``predictions.npy``, ``proba.npy``).
+
+    Returns whether probabilities were saved (asked for, and the model has ``predict_proba``).
+    """
     predictions = np.asarray(model.predict(features), dtype=np.float64).reshape(-1)
     if predictions.shape[0] != len(features):
         raise ValueError(f"predict() returned {predictions.shape[0]} values for {len(features)} rows")
-    np.save(work_dir / "predictions.npy", predictions, allow_pickle=False)
-    has_proba = job.proba and hasattr(model, "predict_proba")
+    np.save(work_dir / f"{prefix}predictions.npy", predictions, allow_pickle=False)
+    has_proba = proba and hasattr(model, "predict_proba")
     if has_proba:
-        proba = np.asarray(model.predict_proba(features), dtype=np.float64)
-        if proba.ndim != 2 or proba.shape[0] != len(features):
-            raise ValueError(f"predict_proba() returned shape {proba.shape} for {len(features)} rows")
-        np.save(work_dir / "proba.npy", proba, allow_pickle=False)
-    return {"proba": has_proba}
+        probabilities = np.asarray(model.predict_proba(features), dtype=np.float64)
+        if probabilities.ndim != 2 or probabilities.shape[0] != len(features):
+            raise ValueError(f"predict_proba() returned shape {probabilities.shape} for {len(features)} rows")
+        np.save(work_dir / f"{prefix}proba.npy", probabilities, allow_pickle=False)
+    return has_proba
 
 
 # How the child runs each kind of job: (job, work directory, what the fork server preloaded) -> result.

@@ -42,7 +42,11 @@ class Job:
 
 @dataclass(frozen=True)
 class TrainJob(Job):
-    """Call generated ``train()`` once with a configuration (a trial, a check, a refit)."""
+    """Call generated ``train()`` once with a configuration (a trial, a check, a refit).
+
+    ``validation`` asks the child to predict the dataset's validation rows (``X_test``) with the model
+    train() saved, right after it: ``"values"``, ``"proba"`` (values and class probabilities) or ``""``.
+    """
 
     kind: ClassVar[str] = "train"
     generated_field: ClassVar[str | None] = "train_path"
@@ -53,6 +57,7 @@ class TrainJob(Job):
     seed: int
     budget: float | None
     model_dir: Path
+    validation: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,5 +91,5 @@ def job_from_message(message: dict[str, Any]) -> Job:
         raise UnknownJobKind(f"unknown sandbox job kind {kind!r} (known: {', '.join(JOB_TYPES)})")
     job_type = JOB_TYPES[kind]
     paths = _PATH_FIELDS[job_type]
-    values = {field.name: message[field.name] for field in dataclasses.fields(job_type)}
+    values = {field.name: message[field.name] for field in dataclasses.fields(job_type) if field.name in message}
     return job_type(**{name: Path(value) if name in paths else value for name, value in values.items()})

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.sandbox.child import LENGTH_FORMAT, SPACE_FILE
+from automl.sandbox.child import LENGTH_FORMAT, SPACE_FILE, VALIDATION_PREFIX
 from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob
 from automl.sandbox.log import BoundedLog, tail
 from automl.sandbox.server import warm_up
@@ -157,8 +157,13 @@ def run_train(
     budget: float | None,
     model_dir: Path,
     limits: Limits,
+    validation: str = "",
 ) -> TrialOutcome:
-    """Call the generated ``train()`` once with a configuration, inside the sandbox."""
+    """Call the generated ``train()`` once with a configuration, inside the sandbox.
+
+    ``validation`` (``"values"`` or ``"proba"``) has the saved model predict the validation rows in the
+    same job; :func:`read_validation_predictions` reads them back.
+    """
     config = {name: value.item() if isinstance(value, np.generic) else value for name, value in config.items()}
     job = TrainJob(
         train_path=train_path.resolve(),  # absolute: the child works in model_dir
@@ -168,6 +173,7 @@ def run_train(
         seed=int(seed),
         budget=budget,
         model_dir=model_dir.resolve(),
+        validation=validation,
     )
     return run_job(job, limits, model_dir, model_dir / "trial.log")
 
@@ -200,9 +206,18 @@ def run_predict(
         features.to_pickle(features_path)
         job = PredictJob(model_path=model_path.resolve(), features_path=features_path, proba=want_proba)
         outcome = run_job(job, limits, work_dir, work_dir / "predict.log")
-        if not outcome.ok:
-            return outcome, None
-        values = np.load(work_dir / "predictions.npy", allow_pickle=False)
-        proba_path = work_dir / "proba.npy"
-        proba = np.load(proba_path, allow_pickle=False) if proba_path.exists() else None
-        return outcome, ModelOutput(values, proba)
+        return outcome, read_predictions(work_dir) if outcome.ok else None
+
+
+def read_predictions(work_dir: Path, prefix: str = "") -> ModelOutput | None:
+    """The arrays a sandbox job saved in ``work_dir`` (plain ``.npy``, never a pickle); None if it saved none."""
+    values_path, proba_path = work_dir / f"{prefix}predictions.npy", work_dir / f"{prefix}proba.npy"
+    if not values_path.is_file():
+        return None
+    proba = np.load(proba_path, allow_pickle=False) if proba_path.is_file() else None
+    return ModelOutput(np.load(values_path, allow_pickle=False), proba)
+
+
+def read_validation_predictions(model_dir: Path) -> ModelOutput | None:
+    """What a train job's model predicted for the validation rows (``run_train(..., validation=...)``)."""
+    return read_predictions(model_dir, VALIDATION_PREFIX)

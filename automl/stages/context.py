@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from automl.clock import Clock
 from automl.config import RunConfig, ScenarioSettings
+from automl.evaluate.metric import Metric
 from automl.report.progress import Progress
 from automl.rundir import RunPaths
 from automl.sandbox import Limits
@@ -24,6 +25,7 @@ class RunContext:
     progress: Progress
     n_jobs: int  # threads per sandbox job, chosen from the data's size
     resume: bool  # continuing the interrupted run in ``paths`` rather than starting one
+    metric: Metric  # what better means: SMAC's loss, the ensemble's objective, the summary's headline
 
     def limits(self, settings: ScenarioSettings, walltime: float | None = None) -> Limits:
         """One sandbox job's limits under ``settings``; ``walltime`` (when given and non-zero) replaces the trial's."""

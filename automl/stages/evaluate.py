@@ -26,4 +26,6 @@ def evaluate(context: RunContext, data: PreparedData, written: Written) -> Evalu
     predictions = model.predict_features(data.X_test, context.limits(written.artifacts.scenario))
     n_classes = len(data.labels.classes) if data.labels else None
     metrics = score_predictions(data.task, data.y_test, predictions.values, predictions.proba, n_classes)
+    if context.metric.name not in metrics:  # e.g. ROC AUC of a multiclass run, scored when asked for
+        metrics[context.metric.name] = context.metric.value(data.y_test, predictions, n_classes or 0)
     return Evaluated(metrics, predictions)

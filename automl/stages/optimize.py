@@ -8,10 +8,12 @@ from dataclasses import asdict, dataclass
 from smac import Scenario
 
 from automl._io import write_json
+from automl.data import PreparedData
 from automl.errors import RunError
 from automl.optimize.smac_run import OptimizationResult, build_scenario, run_smac, saved_scenario, walltime_left
 from automl.optimize.stopping import graceful_interrupts
 from automl.optimize.target import RunFiles, TrialTarget
+from automl.optimize.validation import SINGLE_SPLIT, Validation
 from automl.optimize.workers import dask_client
 from automl.stages.context import RunContext
 from automl.stages.write import Written
@@ -22,16 +24,18 @@ CLUSTER_CLOSE_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class Optimized:
-    """SMAC's run history and incumbent, and whether the user stopped the search early."""
+    """SMAC's run history and incumbent, whether the user stopped the search early, and what trials were judged on."""
 
     result: OptimizationResult
     interrupted: bool
+    validation: Validation
 
 
-def optimize(context: RunContext, written: Written, members: int) -> Optimized:
+def optimize(context: RunContext, data: PreparedData, written: Written, members: int) -> Optimized:
     """SMAC gets the time left before the deadline, minus a reserve for refitting ``members`` configurations.
 
     The time is measured once the workers are up, so starting a cluster does not eat into the run's end.
+    Each trial is judged by the runner on the run's metric, from its model's validation predictions.
     """
     config, paths, progress = context.config, context.paths, context.progress
     settings, plan = written.artifacts.scenario, written.artifacts.plan
@@ -48,7 +52,9 @@ def optimize(context: RunContext, written: Written, members: int) -> Optimized:
             files = RunFiles(paths.train_py, paths.space_json, paths.search_data, paths.trials_dir)
             warm_start = plan.budget_kind is not None and plan.budget_kind != "data_fraction"
             limits = context.limits(settings)
-            target = TrialTarget(files, limits, deadline=time.time() + walltime, warm_start=warm_start)
+            validation = validation_of(context, data)
+            target = TrialTarget(files, limits, deadline=time.time() + walltime, warm_start=warm_start,
+                                 validation=validation)  # fmt: skip
             progress.stage(f"optimizing with SMAC ({plan.facade}{', ' + where if where else ''}): "
                            f"up to {settings.n_trials} trials in {walltime:.0f} s")  # fmt: skip
             result = run_smac(scenario, plan, target, progress.trial_done, dask_client=client,
@@ -62,7 +68,19 @@ def optimize(context: RunContext, written: Written, members: int) -> Optimized:
             f"every one of {len(result.trials)} trials failed: see the logs in "
             f"{paths.trials_dir} and raise --walltime or the scenario's trial limits"
         )
-    return Optimized(result, interrupted)
+    return Optimized(result, interrupted, validation)
+
+
+def validation_of(context: RunContext, data: PreparedData) -> Validation:
+    """What trials are judged against: the validation split's targets, or each ``--cv`` fold's."""
+    config = context.config
+    if config.cv:
+        folds = data.fold_datasets(config.cv, config.seed)
+        truth = {context.paths.fold_data(i).stem: fold["y_test"] for i, fold in enumerate(folds)}
+    else:
+        truth = {SINGLE_SPLIT: data.y_valid}
+    n_classes = len(data.labels.classes) if data.labels else 0
+    return Validation(context.metric.name, n_classes, truth, context.paths.predictions_dir)
 
 
 def _smac_scenario(context: RunContext, written: Written, reserve: float) -> tuple[Scenario, float]:

@@ -17,6 +17,7 @@ from automl.data import PreparedData, prepare_dataset
 from automl.data.column_types import typing_notes
 from automl.data.dataset import prepare_table
 from automl.errors import ConfigError
+from automl.evaluate.metric import Metric, resolve_metric
 from automl.report.progress import Progress
 from automl.rundir import RunPaths, create_run_dir
 from automl.versions import library_versions
@@ -30,11 +31,12 @@ LIBRARIES = ("automl", "smac", "ConfigSpace", "scikit-learn", "numpy", "pandas",
 
 @dataclass(frozen=True)
 class Prepared:
-    """The split data, where the run lives, and how many threads each sandbox job gets."""
+    """The split data, where the run lives, how many threads each sandbox job gets, and the run's metric."""
 
     data: PreparedData
     paths: RunPaths
     n_jobs: int
+    metric: Metric
 
 
 def prepare(config: RunConfig, progress: Progress, table: pd.DataFrame | None = None, resume: bool = False) -> Prepared:
@@ -52,10 +54,11 @@ def prepare(config: RunConfig, progress: Progress, table: pd.DataFrame | None = 
     if file_format and file_format != {"separator": ",", "encoding": "utf-8"}:
         progress.stage(f"read {config.data} with separator {file_format['separator']!r}, encoding "
                        f"{file_format['encoding']}")  # fmt: skip
+    metric = resolve_metric(config.metric, data.task, len(data.labels.classes) if data.labels else None)
     for note in typing_notes(data.schema.types) + close_calls(config, data):
         progress.stage(note)
     paths = _resumed_dir(config, data) if resume else _new_dir(config, data)
-    return Prepared(data, paths, _threads(data))
+    return Prepared(data, paths, _threads(data), metric)
 
 
 def close_calls(config: RunConfig, data: PreparedData) -> list[str]:

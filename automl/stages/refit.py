@@ -1,8 +1,10 @@
 """Stage 4, refit: the ensemble method's members refit on every non-test row, while time allows.
 
-The incumbent is always refit; the others only before the run's deadline. If no refit succeeds, the
-incumbent's trial model (fitted without the validation rows) stands in. Afterwards only the best few
-trials keep their saved models; the rest keep their logs.
+The first member is always refit; the others only before the run's deadline. A member whose refit
+fails or does not fit in the time left keeps its trial's model (fitted without the validation rows)
+instead. For a binary label metric
+(accuracy, F1, ...) the decision threshold is tuned on the members' validation predictions.
+Afterwards only the best few trials keep their saved models; the rest keep their logs.
 """
 
 from __future__ import annotations
@@ -10,16 +12,20 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 from automl.data import PreparedData
-from automl.ensemble import EnsembleMethod
+from automl.ensemble import EnsembleMethod, Member, ensemble_output
 from automl.errors import RunError
+from automl.evaluate.metric import apply_threshold, tune_threshold
 from automl.optimize.smac_run import OptimizationResult, TrialRecord
+from automl.optimize.validation import Validation
 from automl.predictor import CardMember, FittedModel, ModelCard
 from automl.result import RefitSummary
 from automl.rundir import MODEL_FILE, TRIAL_LOG, RunPaths
-from automl.sandbox import run_train
+from automl.sandbox import ModelOutput, run_train
 from automl.stages.context import RunContext
+from automl.stages.optimize import Optimized
 from automl.stages.write import Written
 
 logger = logging.getLogger(__name__)
@@ -37,54 +43,79 @@ class FinalModel:
 
 
 def refit(
-    context: RunContext, data: PreparedData, written: Written, optimization: OptimizationResult, method: EnsembleMethod
+    context: RunContext, data: PreparedData, written: Written, optimized: Optimized, method: EnsembleMethod
 ) -> FinalModel:
     """Refit the members ``method`` selects from the run history and save the final model's card."""
     paths, clock = context.paths, context.clock
+    optimization, validation = optimized.result, optimized.validation
+    selected = method.select(optimization.trials, validation)
     members: list[CardMember] = []
+    kept: list[Member] = []  # the selected members that made it into the model, refit or not
     failures: list[str] = []
-    seconds = 0.0
-    for rank, member in enumerate(method.select(optimization.trials)):
+    seconds, refits = 0.0, 0
+    for rank, member in enumerate(selected):
+        trial, member_dir = member.trial, paths.member_dir(f"{rank:02d}")
         remaining = clock.remaining()
-        if rank > 0 and remaining < seconds / rank:  # the next member would likely end past the deadline
-            break
-        # The incumbent always gets a short minimum: if even that fails, its trial model stands in.
-        walltime = max(remaining, clock.refit_grace()) if rank == 0 else remaining
-        member_dir = paths.member_dir(f"{rank:02d}")
-        trial = member.trial
-        outcome = run_train(paths.train_py, paths.space_json, paths.refit_data, trial.config, context.config.seed,
-                            None, member_dir, context.limits(written.artifacts.scenario, walltime))  # fmt: skip
-        seconds += outcome.wall_time
-        if outcome.ok and (member_dir / MODEL_FILE).is_file():
-            members.append(CardMember(member_dir.name, trial.config, trial.cost, member.weight))
+        # The first member always gets a short minimum; the next one only if it would likely end in time.
+        if rank == 0 or remaining >= seconds / max(refits, 1):
+            walltime = max(remaining, clock.refit_grace()) if rank == 0 else remaining
+            outcome = run_train(paths.train_py, paths.space_json, paths.refit_data, trial.config,
+                                context.config.seed, None, member_dir,
+                                context.limits(written.artifacts.scenario, walltime))  # fmt: skip
+            seconds, refits = seconds + outcome.wall_time, refits + 1
+            refit_ok = outcome.ok and (member_dir / MODEL_FILE).is_file()
+            if not refit_ok:
+                failures.append(f"{trial.model_dir}: {outcome.status}")
         else:
-            failures.append(f"{trial.model_dir}: {outcome.status}")
-    status, message = "success", ""
+            refit_ok = False
+        if refit_ok or _copy_trial_model(paths, trial, member_dir):
+            members.append(CardMember(member_dir.name, trial.config, trial.cost, member.weight, refit=refit_ok))
+            kept.append(member)
     if not members:
-        best = _trial_model_stand_in(paths, optimization, failures)
-        members = [CardMember("00", best.config, best.cost)]
+        raise RunError(f"every refit failed ({'; '.join(failures)}) and the trials saved no model: see the "
+                       f"trial.log files in {paths.members_dir}")  # fmt: skip
+    status, message = "success", ""
+    if not any(member.refit for member in members):
         status = "fallback"
-        message = f"refit failed; using the model of trial {best.model_dir}, fitted without the validation rows"
+        message = "refit failed; using the trials' own models, fitted without the validation rows"
         logger.warning(message)
     elif failures:
-        message = f"left out of the ensemble after a failed refit: {'; '.join(failures)}"
-    card = ModelCard(data.task, data.target, data.schema, data.labels, optimization.incumbent, tuple(members))
+        message = f"kept the trial's model after a failed refit: {'; '.join(failures)}"
+    threshold, ensemble_loss = _judge(context, validation, kept, optimization)
+    card = ModelCard(data.task, data.target, data.schema, data.labels, optimization.incumbent, tuple(members),
+                     threshold)  # fmt: skip
     FittedModel.save_card(paths, card)
     prune_trials(paths, optimization.trials)
-    return FinalModel(card, RefitSummary(status, message, round(seconds, 3), len(members)))
+    summary = RefitSummary(status, message, round(seconds, 3), len(members), method.name, ensemble_loss, threshold,
+                           sum(member.refit for member in members))  # fmt: skip
+    return FinalModel(card, summary)
 
 
-def _trial_model_stand_in(paths: RunPaths, optimization: OptimizationResult, failures: list[str]) -> TrialRecord:
-    """Copy the incumbent's own trial model in as member 00 when every refit failed; returns that trial."""
-    saved = [t for t in optimization.incumbent_trials if t.status == "success" and t.model_dir]
-    best = min(saved or optimization.incumbent_trials, key=lambda t: (-(t.budget or 0.0), t.cost))
-    trial_model = paths.trials_dir / best.model_dir / MODEL_FILE
-    if not trial_model.is_file():
-        raise RunError(f"every refit failed ({'; '.join(failures)}) and the incumbent's trial saved no "
-                       f"model: see the trial.log files in {paths.members_dir}")  # fmt: skip
-    paths.member_dir("00").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(trial_model, paths.member_dir("00") / MODEL_FILE)
-    return best
+def _judge(
+    context: RunContext, validation: Validation, kept: list[Member], optimization: OptimizationResult
+) -> tuple[float | None, float | None]:
+    """(decision threshold, the ensemble's validation loss) from the members' validation predictions.
+
+    The threshold is tuned only for a binary label metric; None keeps the most probable class.
+    """
+    output = ensemble_output(kept, optimization.trials, validation)
+    if output is None:
+        return None, None
+    threshold = None
+    if context.metric.thresholded and validation.n_classes == 2:
+        threshold = tune_threshold(context.metric, validation.y, output.proba)
+        output = ModelOutput(apply_threshold(output.proba, threshold), output.proba)
+    return threshold, round(context.metric.loss(validation.y, output, validation.n_classes), 6)
+
+
+def _copy_trial_model(paths: RunPaths, trial: TrialRecord, member_dir: Path) -> bool:
+    """Put the trial's own model in as the member (when its refit failed or did not fit in time)."""
+    trial_model = paths.trials_dir / trial.model_dir / MODEL_FILE
+    if not trial.model_dir or not trial_model.is_file():
+        return False
+    member_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(trial_model, member_dir / MODEL_FILE)
+    return True
 
 
 def prune_trials(paths: RunPaths, trials: tuple[TrialRecord, ...]) -> None:

@@ -10,11 +10,6 @@ from automl.stages.context import RunContext
 from automl.stages.state import RunState
 
 
-def loss_name(task: str) -> str:
-    """The name of what SMAC minimizes for ``task``."""
-    return "log_loss" if task == "classification" else "rmse"
-
-
 def summarize(context: RunContext, state: RunState) -> RunSummary:
     """What ``result.json`` says about the run in ``state``."""
     config, data = context.config, state.prepared.data
@@ -50,13 +45,14 @@ def summarize(context: RunContext, state: RunState) -> RunSummary:
         n_trials=len(optimization.trials),
         trial_statuses=statuses,
         incumbent=optimization.incumbent,
-        loss=loss_name(data.task),
+        loss=context.metric.loss_name,
         validation_loss=optimization.incumbent_cost,
         validation_metrics=best.metrics if best else {},
         test_metrics=state.evaluated.test_metrics,
         refit=state.final.summary,
         sandbox=state.written.isolation,
         timings=state.timings,
+        metric=context.metric.name,
     )
 
 

@@ -16,7 +16,15 @@ from automl.plan import Plan
 from automl.plan.facades import facade_guide
 from automl.writers.base import DraftRejected, Feedback, WriteContext
 from automl.writers.extract import ReplyError, extract_code, extract_json
-from automl.writers.prompt import as_json, budget_rules, describe_dataset, describe_plan, describe_space, render
+from automl.writers.prompt import (
+    as_json,
+    budget_rules,
+    describe_dataset,
+    describe_plan,
+    describe_space,
+    metric_words,
+    render,
+)
 from automl.writers.scenario import baseline_loss
 
 # What the request for each artifact calls it when asking for a repair.
@@ -86,10 +94,11 @@ class LLMWriter:
     def train(self, context: WriteContext, feedback: Feedback | None) -> str:
         assert context.plan is not None and context.space is not None and context.scenario is not None
         plan = context.plan
+        metric = metric_words(context.run.metric, context.description["task"])
         request = render("train", facade=plan.facade, train_plan=plan.train_plan,
                          dataset_description=describe_dataset(context.description),
                          config_space=describe_space(context.space), scenario=as_json(context.scenario.to_dict()),
-                         budget_rules=budget_rules(plan))  # fmt: skip
+                         budget_rules=budget_rules(plan), **metric)  # fmt: skip
         return self._code(self._ask("train", request, context, feedback), "train")
 
     @staticmethod

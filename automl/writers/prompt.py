@@ -14,6 +14,7 @@ from typing import Any
 
 from ConfigSpace import ConfigurationSpace
 
+from automl.evaluate.metric import resolve_metric
 from automl.plan import Plan
 
 PROMPTS_DIR = Path(__file__).with_name("prompts")
@@ -56,6 +57,12 @@ def describe_space(space: ConfigurationSpace) -> str:
 
 def describe_plan(plan: Plan) -> str:
     return "```json\n" + json.dumps(plan.to_dict(), indent=1) + "\n```"
+
+
+def metric_words(metric_name: str | None, task: str) -> dict[str, str]:
+    """The run's metric for the train prompt: its name and the loss train() returns for it."""
+    metric = resolve_metric(metric_name, task)
+    return {"metric": f"`{metric.name}`", "loss_name": metric.loss_name}
 
 
 def budget_rules(plan: Plan) -> str:
