@@ -126,9 +126,9 @@ class RunConfig:
         if self.budget_kind != AUTO and self.budget_kind not in BUDGET_KINDS:
             raise ConfigError(f"--budget-kind must be auto or one of {list(BUDGET_KINDS)}, got {self.budget_kind!r}")
         if self.cv is not None:
-            if isinstance(self.cv, bool) or not isinstance(self.cv, int) or self.cv < 2:
-                raise ConfigError(f"--cv must be a whole number of folds of at least 2, got {self.cv!r}")
-            if self.facade != AUTO and FACADE_INFO[self.facade].uses_budget:
+            if isinstance(self.cv, bool) or not isinstance(self.cv, int) or self.cv < 1:
+                raise ConfigError(f"--cv must be a whole number of folds (1: one validation split), got {self.cv!r}")
+            if self.cv > 1 and self.facade != AUTO and FACADE_INFO[self.facade].uses_budget:
                 raise ConfigError(f"--cv works with the facades without budgets (hpo, blackbox, random), not "
                                   f"{self.facade!r}: drop --cv or choose another --facade")  # fmt: skip
         _positive("--workers", self.workers, integer=True)
@@ -148,7 +148,12 @@ class RunConfig:
     @property
     def requested_facade(self) -> str:
         """The facade the user asked for; cross-validation folds need one without budgets (hpo by default)."""
-        return "hpo" if self.cv and self.facade == AUTO else self.facade
+        return "hpo" if self.folds and self.facade == AUTO else self.facade
+
+    @property
+    def folds(self) -> int | None:
+        """Cross-validation folds, or None for one validation split (``--cv 1`` asks for that explicitly)."""
+        return self.cv if self.cv is not None and self.cv > 1 else None
 
     @property
     def uses_model(self) -> bool:

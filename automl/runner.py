@@ -61,7 +61,7 @@ def run(
     sandbox.warm_up(create_run_dir_parent(config.out))
     with timed("prepare", f"loading {config.data}"):
         prepared = prepare(config, progress, table, resume)
-    context = RunContext(config, prepared.paths, clock, progress, prepared.n_jobs, resume, prepared.metric)
+    context = RunContext(prepared.config, prepared.paths, clock, progress, prepared.n_jobs, resume, prepared.metric)
     if resume:
         written = Written.recorded(context.paths)
     else:

@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 from ConfigSpace import ConfigurationSpace, Float, Integer, Normal
 
+from automl.config import RunConfig
+from automl.errors import ConfigError
 from automl.optimize.pickling import NUMERIC_HYPERPARAMETERS  # importing it registers what dask relies on
 from automl.optimize.smac_run import LAST_GOOD
+from automl.stages.prepare import SMALL_DATA_FOLDS, SMALL_DATA_ROWS, validation_folds
 from tests.conftest import descendants
 
 pytestmark = pytest.mark.e2e
@@ -106,6 +109,18 @@ def test_cross_validation_folds_are_instances(tmp_path: Path) -> None:
     assert result["incumbent_folds"] == 3
     incumbent = [t for t in trials if t["config"] == result["incumbent"] and t["status"] == "success"]
     assert result["validation_loss"] == pytest.approx(sum(t["cost"] for t in incumbent) / len(incumbent))
+    # The ensemble was selected on out-of-fold predictions: every fold's rows, each predicted once.
+    assert {t["model_dir"] + ".npz" for t in incumbent} <= {p.name for p in (run / "predictions").iterdir()}
+    assert result["refit"]["validation_loss"] is not None
+
+
+def test_small_data_tunes_on_folds_unless_told_otherwise() -> None:
+    assert validation_folds(RunConfig(), SMALL_DATA_ROWS) == SMALL_DATA_FOLDS
+    assert validation_folds(RunConfig(), SMALL_DATA_ROWS + 1) == 1  # one validation split
+    assert validation_folds(RunConfig(facade="hyperband"), 300) == 1  # budgets allow one instance only
+    assert RunConfig(cv=1).folds is None and RunConfig(cv=3).folds == 3 and RunConfig().folds is None
+    with pytest.raises(ConfigError, match="1: one validation split"):
+        RunConfig(cv=0)
 
 
 def test_cv_with_a_budgeted_facade_is_a_clear_error(tmp_path: Path) -> None:

@@ -74,8 +74,8 @@ def optimize(context: RunContext, data: PreparedData, written: Written, members:
 def validation_of(context: RunContext, data: PreparedData) -> Validation:
     """What trials are judged against: the validation split's targets, or each ``--cv`` fold's."""
     config = context.config
-    if config.cv:
-        folds = data.fold_datasets(config.cv, config.seed)
+    if config.folds:
+        folds = data.fold_datasets(config.folds, config.seed)
         truth = {context.paths.fold_data(i).stem: fold["y_test"] for i, fold in enumerate(folds)}
     else:
         truth = {SINGLE_SPLIT: data.y_valid}
@@ -95,7 +95,7 @@ def _smac_scenario(context: RunContext, written: Written, reserve: float) -> tup
         context.clock.resume(walltime, reserve)
         return scenario, walltime
     walltime = max(context.clock.remaining() - reserve, 1.0)
-    folds = [paths.fold_data(fold).stem for fold in range(config.cv)] if config.cv else None
+    folds = [paths.fold_data(fold).stem for fold in range(config.folds)] if config.folds else None
     scenario = build_scenario(artifacts.space, artifacts.plan, artifacts.scenario, paths.smac_dir, config.seed,
                               walltime, artifacts.scenario.crash_cost, folds)  # fmt: skip
     return scenario, walltime

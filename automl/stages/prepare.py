@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import joblib
@@ -18,6 +18,8 @@ from automl.data.column_types import typing_notes
 from automl.data.dataset import prepare_table
 from automl.errors import ConfigError
 from automl.evaluate.metric import Metric, resolve_metric
+from automl.plan.facades import FACADE_INFO
+from automl.plan.plan import AUTO
 from automl.report.progress import Progress
 from automl.rundir import RunPaths, create_run_dir
 from automl.versions import library_versions
@@ -29,10 +31,18 @@ THREADED_CELLS = 500_000
 LIBRARIES = ("automl", "smac", "ConfigSpace", "scikit-learn", "numpy", "pandas", "joblib")
 
 
+# Up to this many non-test rows, a run without --cv tunes on this many cross-validation folds: one
+# validation split of 150 rows ranks configurations mostly by noise, and trials on small data are quick.
+SMALL_DATA_ROWS = 2_000
+SMALL_DATA_FOLDS = 5
+
+
 @dataclass(frozen=True)
 class Prepared:
-    """The split data, where the run lives, how many threads each sandbox job gets, and the run's metric."""
+    """The effective request (with the validation scheme chosen), the split data, where the run lives,
+    how many threads each sandbox job gets, and the run's metric."""
 
+    config: RunConfig
     data: PreparedData
     paths: RunPaths
     n_jobs: int
@@ -55,10 +65,23 @@ def prepare(config: RunConfig, progress: Progress, table: pd.DataFrame | None = 
         progress.stage(f"read {config.data} with separator {file_format['separator']!r}, encoding "
                        f"{file_format['encoding']}")  # fmt: skip
     metric = resolve_metric(config.metric, data.task, len(data.labels.classes) if data.labels else None)
+    if config.cv is None:
+        n_rows = len(data.y_train) + len(data.y_valid)
+        config = replace(config, cv=validation_folds(config, n_rows))
+        if config.folds:
+            progress.stage(f"tuning on {config.folds} cross-validation folds of the {n_rows} non-test rows (small "
+                           "data; --cv 1 for one validation split)")  # fmt: skip
     for note in typing_notes(data.schema.types) + close_calls(config, data):
         progress.stage(note)
     paths = _resumed_dir(config, data) if resume else _new_dir(config, data)
-    return Prepared(data, paths, _threads(data), metric)
+    return Prepared(config, data, paths, _threads(data), metric)
+
+
+def validation_folds(config: RunConfig, n_rows: int) -> int:
+    """How a run without ``--cv`` validates: :data:`SMALL_DATA_FOLDS` folds up to :data:`SMALL_DATA_ROWS`
+    non-test rows (when the facade has no budgets), else 1, the one validation split."""
+    budgeted = config.facade != AUTO and FACADE_INFO[config.facade].uses_budget
+    return SMALL_DATA_FOLDS if n_rows <= SMALL_DATA_ROWS and not budgeted else 1
 
 
 def close_calls(config: RunConfig, data: PreparedData) -> list[str]:
@@ -70,7 +93,7 @@ def close_calls(config: RunConfig, data: PreparedData) -> list[str]:
                      "regression: pass --task classification if they are classes")  # fmt: skip
     n_test = data.description["splits"]["test"]
     if n_test < SMALL_TEST_ROWS:
-        advice = "" if config.cv else ", pass --cv 5 to tune on folds"
+        advice = "" if config.folds else ", pass --cv 5 to tune on folds"
         notes.append(f"warning: only {n_test} test rows: the test scores will be noisy; add rows{advice}")
     return notes
 
@@ -100,8 +123,8 @@ def _new_dir(config: RunConfig, data: PreparedData) -> RunPaths:
     paths.search_data.parent.mkdir(exist_ok=True)
     joblib.dump(data.search_dataset(), paths.search_data)
     joblib.dump(data.refit_dataset(), paths.refit_data)
-    if config.cv:
-        for fold, dataset in enumerate(data.fold_datasets(config.cv, config.seed)):
+    if config.folds:
+        for fold, dataset in enumerate(data.fold_datasets(config.folds, config.seed)):
             joblib.dump(dataset, paths.fold_data(fold))
     return paths
 
