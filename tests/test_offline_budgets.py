@@ -28,6 +28,7 @@ from ConfigSpace import (
     Integer,
     OrConjunction,
 )
+from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn import datasets
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.model_selection import train_test_split
@@ -45,7 +46,7 @@ from tests.conftest import load_source
 ROOT = Path(__file__).resolve().parents[1]
 MAX = 100.0  # MAX_BUDGET of the rendered files: trees, rounds or epochs at full budget
 KINDS = (None, "data_fraction", "n_estimators", "max_iter")
-ALGORITHMS = ("hgb", "rf", "et", "linear", "knn", "svm", "mlp")
+ALGORITHMS = ("hgb", "lgbm", "rf", "et", "linear", "knn", "svm", "mlp")
 
 
 @pytest.fixture(autouse=True)
@@ -161,7 +162,7 @@ def test_render_train_refuses_a_budget_the_template_cannot_honour(kind, top):
 # --- what a budget buys -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("algorithm", ["rf", "et", "hgb"])
+@pytest.mark.parametrize("algorithm", ["rf", "et", "hgb", "lgbm"])
 def test_n_estimators_sets_the_trees_and_boosting_rounds(trains, tmp_path, algorithm):
     result = trains["classification", "n_estimators"](
         _config("classification", algorithm), _data("classification"), 0, budget=37.6, model_dir=str(tmp_path)
@@ -170,6 +171,8 @@ def test_n_estimators_sets_the_trees_and_boosting_rounds(trains, tmp_path, algor
     assert _length(estimator) == 38 and result["budget_used"] == 38.0 and result["warm_started"] == 0.0
     if algorithm == "hgb":  # early stopping would end the rounds before the budget does
         assert estimator.max_iter == 38 and not estimator.early_stopping
+    if algorithm == "lgbm":
+        assert estimator.n_estimators == 38 and "early_stopping_round" not in estimator.get_params()
 
 
 def test_a_count_budget_is_clipped_raised_and_none_is_the_full_budget(trains, tmp_path):
@@ -193,6 +196,15 @@ def test_max_iter_sets_the_epochs_and_rounds(trains, tmp_path, task, algorithm):
     estimator = _saved_estimator(tmp_path)
     assert _length(estimator) == 12 and result["budget_used"] == 12.0
     assert estimator.max_iter == 12 and not estimator.early_stopping
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_max_iter_sets_lightgbms_rounds(trains, tmp_path, task):
+    result = trains[task, "max_iter"](_config(task, "lgbm"), _mixed_data(task), 0, budget=12.4, model_dir=str(tmp_path))
+    estimator = _saved_estimator(tmp_path)
+    assert isinstance(estimator, LGBMClassifier if task == "classification" else LGBMRegressor)
+    assert _length(estimator) == estimator.n_estimators == 12 and result["budget_used"] == 12.0
+    assert "early_stopping_round" not in estimator.get_params()
 
 
 def test_max_iter_caps_the_logistic_regression_solver(trains, tmp_path):
@@ -245,7 +257,7 @@ def test_data_fraction_fits_on_a_share_of_the_rows(trains):
     assert tiny["budget_used"] == pytest.approx(30 / len(data["y"])) and math.isfinite(tiny["loss"])
 
 
-@pytest.mark.parametrize(("algorithm", "low"), [("rf", 2), ("hgb", 3)])
+@pytest.mark.parametrize(("algorithm", "low"), [("rf", 2), ("hgb", 3), ("lgbm", 3)])
 def test_more_trees_or_rounds_give_a_lower_loss(trains, algorithm, low):
     train, data, config = (
         trains["classification", "n_estimators"],
@@ -315,6 +327,33 @@ def test_boosting_and_networks_continue_their_checkpoint_under_max_iter(trains, 
         assert train(config, data, 2, budget=30)["loss"] == pytest.approx(warm["loss"], rel=1e-9)
 
 
+@pytest.mark.parametrize(("kind", "task"), [("n_estimators", "classification"), ("max_iter", "regression")])
+def test_lightgbm_continues_its_checkpoint_through_init_model(trains, tmp_path, kind, task):
+    train, data, config = trains[task, kind], _mixed_data(task), _config(task, "lgbm")
+    low = train(config, data, 2, budget=10, model_dir=str(tmp_path / "low"))
+    warm = train(config, data, 2, budget=30.2, model_dir=str(_checkpoint(tmp_path / "low", tmp_path / "high", 10.0)))
+    assert warm["warm_started"] == 1.0 and warm["budget_used"] == 30.0 and warm["loss"] != low["loss"]
+    booster, before = _saved_estimator(tmp_path / "high"), _saved_estimator(tmp_path / "low")
+    assert _length(booster) == booster.n_estimators == 30 and _length(before) == 10
+    trees = booster.booster_.dump_model()["tree_info"]
+    assert trees[: len(before.booster_.dump_model()["tree_info"])] == before.booster_.dump_model()["tree_info"]
+    again = train(config, data, 2, budget=30.2, model_dir=str(_checkpoint(tmp_path / "low", tmp_path / "again", 10.0)))
+    assert again == warm
+    # without bagging LightGBM's rounds are deterministic: continuing equals boosting 30 at once
+    assert train(config, data, 2, budget=30)["loss"] == pytest.approx(warm["loss"], rel=1e-9)
+    model = joblib.load(tmp_path / "high" / "model.joblib")
+    assert model.predict(data["X_test"]).shape == (len(data["X_test"]),)
+
+
+def test_lightgbm_does_not_continue_another_configurations_checkpoint(trains, tmp_path):
+    train, data = trains["classification", "n_estimators"], _mixed_data("classification")
+    train(_config("classification", "lgbm", num_leaves=8), data, 2, budget=10, model_dir=str(tmp_path / "low"))
+    config = _config("classification", "lgbm")
+    result = train(config, data, 2, budget=30, model_dir=str(_checkpoint(tmp_path / "low", tmp_path / "high", 10.0)))
+    assert result["warm_started"] == 0.0
+    assert result["loss"] == pytest.approx(train(config, data, 2, budget=30)["loss"], rel=1e-9)
+
+
 def _garbage(model_dir: Path) -> None:
     (model_dir / "warm_start.joblib").write_bytes(b"not a pickle")
 
@@ -367,7 +406,14 @@ def test_another_trials_checkpoint_is_not_continued(trains, tmp_path, change):
 
 @pytest.mark.parametrize(
     ("kind", "algorithm"),
-    [("data_fraction", "rf"), ("n_estimators", "mlp"), ("max_iter", "linear"), ("max_iter", "rf"), (None, "hgb")],
+    [
+        ("data_fraction", "rf"),
+        ("data_fraction", "lgbm"),
+        ("n_estimators", "mlp"),
+        ("max_iter", "linear"),
+        ("max_iter", "rf"),
+        (None, "hgb"),
+    ],
 )
 def test_checkpoints_are_ignored_where_the_budget_is_not_a_length_to_continue(trains, tmp_path, kind, algorithm):
     train, data, config = trains["classification", kind], _data("classification"), _config("classification", algorithm)
@@ -426,8 +472,8 @@ def _context(task: str, kind: str | None, algorithms: tuple[str, ...] = ALGORITH
     [
         (None, set()),
         ("data_fraction", set()),
-        ("n_estimators", {"rf:n_estimators", "et:n_estimators", "hgb:max_iter"}),
-        ("max_iter", {"hgb:max_iter"}),
+        ("n_estimators", {"rf:n_estimators", "et:n_estimators", "hgb:max_iter", "lgbm:n_estimators"}),
+        ("max_iter", {"hgb:max_iter", "lgbm:n_estimators"}),
     ],
 )
 @pytest.mark.parametrize("task", ["classification", "regression"])

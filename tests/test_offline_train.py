@@ -7,15 +7,20 @@ kinds and checkpoints have their own tests in test_offline_budgets.py.
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
 from ConfigSpace import Configuration, ConfigurationSpace, EqualsCondition
+from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
@@ -26,7 +31,7 @@ from tests.conftest import load_source
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "automl" / "writers" / "offline_train.py"
-ALGORITHMS = ["hgb", "rf", "et", "linear", "knn", "svm", "mlp"]
+ALGORITHMS = ["hgb", "lgbm", "rf", "et", "linear", "knn", "svm", "mlp"]
 BUDGET_KEYS = {"warm_started", "budget_used"}
 CLASSIFICATION_KEYS = {"loss", "accuracy", "balanced_accuracy", "f1_macro", "log_loss"} | BUDGET_KEYS
 REGRESSION_KEYS = {"loss", "rmse", "mae", "r2"} | BUDGET_KEYS
@@ -169,6 +174,22 @@ def test_sampled_configurations_all_train(modules, task):
         assert math.isfinite(result["loss"]), dict(config)
 
 
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_the_lgbm_space_is_conditional_and_starts_from_lightgbms_defaults(task):
+    """Active only under algorithm == lgbm; LightGBM's own defaults (rounds: hgb's 300, early stopping ends them)."""
+    space = _space(task)
+    names = {name for name in space if name.startswith("lgbm:")}
+    expected = {"num_leaves", "learning_rate", "n_estimators", "min_child_samples", "subsample", "colsample_bytree"}
+    assert names == {f"lgbm:{name}" for name in expected | {"reg_lambda"}}
+    assert {c.child.name: c.value for c in space.conditions if c.child.name in names} == dict.fromkeys(names, "lgbm")
+    lightgbm = (LGBMClassifier if task == "classification" else LGBMRegressor)().get_params()
+    for name in expected - {"n_estimators"}:
+        assert space[f"lgbm:{name}"].default_value == lightgbm[name], name
+    assert space["lgbm:n_estimators"].default_value == 300 and space["lgbm:reg_lambda"].default_value <= 1e-3
+    assert space["lgbm:num_leaves"].log and space["lgbm:learning_rate"].log
+    assert "lgbm" not in dict(space.get_default_configuration()).values()
+
+
 def test_default_configuration_is_a_strong_baseline(modules):
     X, y = _sklearn_data("breast_cancer")
     data = _split(X, y, "classification", seed=0)
@@ -186,7 +207,8 @@ def test_predict_proba_covers_every_class_after_a_tiny_budget(modules, tmp_path)
     _check_saved_model(tmp_path, data["X_test"], 3)
 
 
-def test_a_class_seen_only_in_validation_still_gives_a_finite_loss(modules):
+@pytest.mark.parametrize("algorithm", ["linear", "lgbm"])
+def test_a_class_seen_only_in_validation_still_gives_a_finite_loss(modules, algorithm):
     X, y = _sklearn_data("iris")
     seen = y != 2
     data = {
@@ -195,8 +217,67 @@ def test_a_class_seen_only_in_validation_still_gives_a_finite_loss(modules):
         "X_test": X.iloc[[0, 60, 120]],
         "y_test": np.array([0, 1, 2]),
     }
-    result = modules["classification"].train(_config(_space("classification"), "linear"), data, 0)
+    result = modules["classification"].train(_config(_space("classification"), algorithm), data, 0)
     assert math.isfinite(result["loss"]) and result["loss"] > 1.0
+
+
+def _lightgbm_of(model_dir: Path) -> Any:
+    model = joblib.load(model_dir / "model.joblib")
+    assert [name for name, _ in model.steps] == ["preprocess", "model"]
+    return model.steps[-1][1]
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_lightgbm_splits_on_categories_itself_and_predicts_unseen_ones(modules, tmp_path, n_classes):
+    """The few-level column reaches LightGBM as a native categorical; missing and unseen levels still predict."""
+    X, y = _mixed_data("classification")
+    y = np.minimum(y, n_classes - 1)
+    data = _split(X, y, "classification")
+    config = _config(_space("classification"), "lgbm")
+    result = modules["classification"].train(config, data, 0, model_dir=str(tmp_path))
+    _check_result(result, "classification", n_classes)
+    booster = _lightgbm_of(tmp_path)
+    assert isinstance(booster, LGBMClassifier) and booster.n_jobs == 1 and booster.verbose == -1
+    features = booster.booster_.dump_model()["feature_infos"]
+    assert features["Column_0"]["values"], "colour (3 levels, first output column) should be categorical"
+    assert not any(info["values"] for name, info in features.items() if name != "Column_0")
+    X_new = _with_unseen_levels(data["X_test"])
+    X_new.loc[1, "colour"] = np.nan
+    _check_saved_model(tmp_path, X_new, n_classes)
+
+
+def test_lightgbm_stops_early_on_an_internal_split_when_the_data_allows(modules, tmp_path):
+    """As hgb: 10 % of the fit rows watch the loss once they are at least MIN_HOLDOUT_ROWS["lgbm"] rows."""
+    config = _config(_space("regression"), "lgbm")
+    X, y = _mixed_data("regression", n_rows=300)
+    modules["regression"].train(config, _split(X, y, "regression"), 0, model_dir=str(tmp_path / "stops"))
+    stopped = _lightgbm_of(tmp_path / "stops")
+    assert isinstance(stopped, LGBMRegressor) and stopped.get_params()["early_stopping_round"] == 15
+    assert 0 < stopped.best_iteration_ == stopped.n_iter_ < config["lgbm:n_estimators"]
+    X, y = _mixed_data("regression", n_rows=100)  # 80 fit rows: a split of 8 is too small to trust
+    modules["regression"].train(config, _split(X, y, "regression"), 0, model_dir=str(tmp_path / "full"))
+    full = _lightgbm_of(tmp_path / "full")
+    assert "early_stopping_round" not in full.get_params() and full.n_iter_ == config["lgbm:n_estimators"]
+
+
+def test_a_lightgbm_model_predicts_in_a_fresh_process(modules, tmp_path):
+    """The saved model needs lightgbm and scikit-learn only, not the train.py that built it."""
+    X, y = _mixed_data("classification")
+    data = _split(X, y, "classification")
+    modules["classification"].train(_config(_space("classification"), "lgbm"), data, 0, model_dir=str(tmp_path))
+    X_new = _with_unseen_levels(data["X_test"])
+    joblib.dump(X_new, tmp_path / "rows.joblib")
+    script = (
+        "import json, sys, joblib\n"
+        "model, rows = joblib.load(sys.argv[1]), joblib.load(sys.argv[2])\n"
+        "assert not any(name.startswith('offline_train') for name in sys.modules)\n"
+        "print(json.dumps(model.predict_proba(rows).tolist()))\n"
+    )
+    command = [sys.executable, "-c", script, str(tmp_path / MODEL_FILE), str(tmp_path / "rows.joblib")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    here = joblib.load(tmp_path / MODEL_FILE).predict_proba(X_new)
+    np.testing.assert_allclose(np.array(json.loads(done.stdout)), here, rtol=1e-12)
 
 
 def test_n_neighbors_is_clamped_to_the_training_rows(modules):

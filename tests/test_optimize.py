@@ -89,7 +89,7 @@ from automl.config import ScenarioSettings
 from automl.optimize.smac_run import build_scenario, run_smac
 from automl.plan import Plan
 
-BASE = {"hgb": 0.3, "rf": 0.35, "et": 0.4, "linear": 0.2, "knn": 0.5, "svm": 0.45, "mlp": 0.1}
+BASE = {"hgb": 0.3, "lgbm": 0.28, "rf": 0.35, "et": 0.4, "linear": 0.2, "knn": 0.5, "svm": 0.45, "mlp": 0.1}
 
 class Target:
     def train(self, config, seed=0, budget=None):
@@ -115,7 +115,7 @@ print(json.dumps([trial.config for trial in result.trials], default=str))
 def test_same_seed_proposes_the_same_configurations_in_every_process(tmp_path: Path) -> None:
     """Each run is a new process with its own string-hash salt, as two `automl run` calls are."""
     space = REPO / "configs" / "offline_classification.json"
-    n_trials = 16  # past the initial design (the 7 algorithm defaults), into model-based proposals
+    n_trials = 16  # past the initial design (the 8 algorithm defaults), into model-based proposals
 
     def start(seed: int, hash_seed: int) -> subprocess.Popen[str]:
         env = {**os.environ, "PYTHONHASHSEED": str(hash_seed), "PYTHONPATH": str(REPO)}

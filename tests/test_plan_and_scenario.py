@@ -133,5 +133,5 @@ def test_the_family_tables_are_consistent() -> None:
     for kind in BUDGETS.values():
         assert set(kind.counts) <= set(ALL_ALGORITHMS), kind.name
         assert set(kind.warm_starts) <= set(kind.counts), kind.name
-    assert algorithms_for(200_000) == ("hgb", "rf", "et", "linear")
+    assert algorithms_for(200_000) == ("hgb", "lgbm", "rf", "et", "linear")
     assert algorithms_for(10_000) == ALL_ALGORITHMS

@@ -17,6 +17,7 @@ from automl.config import RunConfig
 from automl.errors import ConfigError
 from automl.optimize.pickling import NUMERIC_HYPERPARAMETERS  # importing it registers what dask relies on
 from automl.optimize.smac_run import LAST_GOOD
+from automl.plan.algorithms import BUDGETS
 from automl.stages.prepare import SMALL_DATA_FOLDS, SMALL_DATA_ROWS, validation_folds
 from tests.conftest import descendants
 
@@ -90,11 +91,11 @@ def test_tree_budgets_continue_from_the_lower_budget_model(tmp_path: Path) -> No
     done_trials = [trial for trial in trials if trial["status"] == "success"]
     assert len({trial["budget"] for trial in done_trials}) > 1
     for trial in done_trials:
-        if trial["config"]["algorithm"] in ("rf", "et", "hgb"):  # trees or boosting rounds = round(budget)
+        if trial["config"]["algorithm"] in BUDGETS["n_estimators"].counts:  # trees or rounds = round(budget)
             assert trial["metrics"]["budget_used"] == round(trial["budget"])
     promoted = [trial for trial in done_trials if trial["metrics"]["warm_started"] == 1.0]
     assert promoted, "no trial at a higher budget continued its configuration's lower-budget model"
-    assert all(trial["config"]["algorithm"] in ("rf", "et", "hgb") for trial in promoted)
+    assert all(trial["config"]["algorithm"] in BUDGETS["n_estimators"].warm_starts for trial in promoted)
 
 
 def test_cross_validation_folds_are_instances(tmp_path: Path) -> None:

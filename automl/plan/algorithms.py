@@ -24,10 +24,11 @@ class Family:
 
 
 # Kernel SVMs scale with the square of the rows, k-NN predicts by scanning every training row, MLPs need
-# many epochs. hgb watches the loss for early stopping, which is informative even on a few rows; the MLP
-# watches accuracy, which saturates on small splits and stops training far too early.
+# many epochs. hgb and lgbm (LightGBM) watch the loss for early stopping, which is informative even on a
+# few rows; the MLP watches accuracy, which saturates on small splits and stops training far too early.
 FAMILIES: tuple[Family, ...] = (
     Family("hgb", min_holdout_rows=10),
+    Family("lgbm", min_holdout_rows=10),
     Family("rf"),
     Family("et"),
     Family("linear"),
@@ -44,7 +45,7 @@ class BudgetKind:
     ``counts`` maps each family whose length the budget sets (trees, rounds, epochs or iterations) to the
     hyperparameter of the search space it replaces (None: the family's length is not searched); every
     other family fits on the row fraction ``budget / full_budget``. ``warm_starts`` are the counted
-    families that continue a lower-budget checkpoint (scikit-learn's warm_start).
+    families that continue a lower-budget checkpoint (scikit-learn's warm_start, LightGBM's init_model).
     """
 
     name: str
@@ -66,16 +67,17 @@ BUDGETS: dict[str, BudgetKind] = {
         BudgetKind(
             "n_estimators",
             270.0,
-            "trees (rf, et) or boosting rounds (hgb); other algorithms fit on that share of the rows",
-            counts={"rf": "n_estimators", "et": "n_estimators", "hgb": "max_iter"},
-            warm_starts=("rf", "et", "hgb"),
+            "trees (rf, et) or boosting rounds (hgb, lgbm); other algorithms fit on that share of the rows",
+            counts={"rf": "n_estimators", "et": "n_estimators", "hgb": "max_iter", "lgbm": "n_estimators"},
+            warm_starts=("rf", "et", "hgb", "lgbm"),
         ),
         BudgetKind(
             "max_iter",
             270.0,
-            "epochs (mlp), boosting rounds (hgb) or solver iterations (linear); others fit on that share of the rows",
-            counts={"hgb": "max_iter", "mlp": None, "linear": None},  # linear: logistic regression's lbfgs
-            warm_starts=("hgb", "mlp"),
+            "epochs (mlp), boosting rounds (hgb, lgbm) or solver iterations (linear); "
+            "others fit on that share of the rows",
+            counts={"hgb": "max_iter", "lgbm": "n_estimators", "mlp": None, "linear": None},  # linear: lbfgs
+            warm_starts=("hgb", "lgbm", "mlp"),
         ),
     )
 }

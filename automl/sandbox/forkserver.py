@@ -38,6 +38,7 @@ PRELOAD = (
     "sklearn.metrics",
     "sklearn.model_selection",
     "sklearn.calibration",
+    "lightgbm",  # the offline train.py imports it on every trial, whichever family the trial fits
     "pyarrow.pandas_compat",  # pandas' own imports on first use, repaid by every child otherwise
     "pyarrow.vendored.version",
     "narwhals._pandas_like.dataframe",  # scikit-learn's DataFrame handling, imported on first fit

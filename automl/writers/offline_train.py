@@ -1,9 +1,10 @@
 """train.py written by the automl offline writer (no language model): one scikit-learn pipeline per trial.
 
 SMAC3 calls ``train(cfg, dataset, seed, budget, model_dir)`` once per trial. ``cfg["algorithm"]`` picks
-the model family (hgb, rf, et, linear, knn, svm, mlp) and the ``<algorithm>:<name>`` entries set its
-hyperparameters. Preprocessing follows the column dtypes and the model family, and everything lives in
-one fitted scikit-learn object, so the saved ``model.joblib`` predicts on raw DataFrames by itself.
+the model family (hgb, lgbm, rf, et, linear, knn, svm, mlp; lgbm is LightGBM) and the
+``<algorithm>:<name>`` entries set its hyperparameters. Preprocessing follows the column dtypes and the
+model family, and everything lives in one fitted scikit-learn object, so the saved ``model.joblib``
+predicts on raw DataFrames by itself.
 The lines that differ between runs are ``TASK``, ``BUDGET_KIND`` and ``MAX_BUDGET`` below.
 
 Budgets (multi-fidelity facades pass a float between the plan's min_budget and max_budget). ``budget=None``
@@ -14,20 +15,21 @@ count is ``round(budget)``, and a budget below the smallest sensible fit (one tr
 - ``None`` (facades without budgets): a budget, if one is passed anyway, is the fraction of training rows.
 - ``"data_fraction"``: fit on a seeded, class-stratified fraction ``budget`` (0 < budget <= 1) of the
   training rows; score on all validation rows.
-- ``"n_estimators"``: rf and et grow ``budget`` trees, hgb boosts ``budget`` rounds (early stopping off,
-  so the budget is the number of rounds); linear, knn, svm and mlp fit on the row fraction
+- ``"n_estimators"``: rf and et grow ``budget`` trees, hgb and lgbm boost ``budget`` rounds (early stopping
+  off, so the budget is the number of rounds); linear, knn, svm and mlp fit on the row fraction
   ``budget / MAX_BUDGET``.
-- ``"max_iter"``: mlp trains ``budget`` epochs and hgb ``budget`` rounds (both without early stopping),
+- ``"max_iter"``: mlp trains ``budget`` epochs, hgb and lgbm ``budget`` rounds (all without early stopping),
   logistic regression runs at most ``budget`` lbfgs iterations; rf, et, knn, svm and Ridge (solved in
   closed form, it has no iterations) fit on the row fraction ``budget / MAX_BUDGET``.
 
 Checkpoints. Under n_estimators and max_iter the runner may copy the same configuration's model from a
 lower-budget trial into ``model_dir`` as ``warm_start.joblib``, with ``warm_start.json`` holding
-``{"budget": <that budget>}``. Forests (more trees), hgb (more rounds) and, under max_iter, the MLP
-(more epochs) continue training it instead of starting over. A checkpoint of another kind, algorithm or
-configuration, one at this budget or above, or one that cannot be read is ignored (the log says why).
-Besides the task's metrics, every call returns ``warm_started`` (1.0 or 0.0) and ``budget_used``: the
-trees, rounds, epochs or iterations trained to, else the fraction of training rows fitted on.
+``{"budget": <that budget>}``. Forests (more trees), hgb and lgbm (more rounds; LightGBM through its
+``init_model``) and, under max_iter, the MLP (more epochs) continue training it instead of starting
+over. A checkpoint of another kind, algorithm or configuration, one at this budget or above, or one
+that cannot be read is ignored (the log says why). Besides the task's metrics, every call returns
+``warm_started`` (1.0 or 0.0) and ``budget_used``: the trees, rounds, epochs or iterations trained to,
+else the fraction of training rows fitted on.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
+from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn import metrics
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
@@ -55,7 +58,7 @@ from sklearn.ensemble import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -75,19 +78,23 @@ MAX_BUDGET = None
 MAX_ONEHOT_LEVELS = 32  # above this a categorical column is target-encoded instead of one-hot / native
 MIN_ROWS_PER_CLASS = 5  # a budget subsample keeps this many rows of every class (if it has them)
 MIN_ROWS_REGRESSION = 30  # ... and at least this many rows for regression
-HOLDOUT_FRACTION = 0.1  # internal early-stopping split of hgb and mlp
-# Fewest validation rows for early stopping: hgb watches the loss, which is informative even on a few
-# rows; the MLP watches accuracy, which saturates on small splits and stops training far too early.
+HOLDOUT_FRACTION = 0.1  # internal early-stopping split of hgb, lgbm and mlp
+ROUNDS_NO_CHANGE = 15  # boosting rounds without a better loss on that split before hgb and lgbm stop
+# Fewest validation rows for early stopping: hgb and lgbm watch the loss, which is informative even on a
+# few rows; the MLP watches accuracy, which saturates on small splits and stops training far too early.
 MIN_HOLDOUT_ROWS = ...
 PROBA_FLOOR = 1e-7  # one over-confident mistake costs at most -log(1e-7) ~ 16 in the log loss
 SCALE_SENSITIVE = {"linear", "knn", "svm", "mlp"}
+NATIVE_CATEGORIES = {"hgb", "lgbm"}  # boosters that split on (ordinal-encoded) categories themselves
 # The algorithms whose trees, rounds, epochs or iterations a budget kind sets; the others fit on a share of
-# the rows. WARM_STARTS: those of them that can continue a lower-budget checkpoint (scikit-learn's warm_start).
+# the rows. WARM_STARTS: those of them that can continue a lower-budget checkpoint (scikit-learn's warm_start,
+# LightGBM's init_model).
 LENGTH_BUDGETS = ...
 WARM_STARTS = ...
 CHECKPOINT_MODEL, CHECKPOINT_INFO = "warm_start.joblib", "warm_start.json"
 FORESTS = (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier, ExtraTreesRegressor)
 BOOSTERS = (HistGradientBoostingClassifier, HistGradientBoostingRegressor)
+LIGHTGBM = (LGBMClassifier, LGBMRegressor)
 # Parameters that only say how long to train or on how many cores: a checkpoint may differ in these alone.
 LENGTH_PARAMS = {"n_estimators", "max_iter", "warm_start", "n_jobs"}
 NEVER = 10**9  # epochs without improvement before the MLP stops, when the budget is its number of epochs
@@ -165,16 +172,17 @@ def _scaler(params: dict[str, Any], n_rows: int, seed: int) -> Any:
 def _preprocessor(algorithm: str, params: dict[str, Any], columns: tuple, n_rows: int, seed: int) -> tuple:
     """Column-wise preprocessing; returns the transformer and the output positions of native categoricals.
 
-    hgb handles missing numbers itself and splits on ordinal-encoded categories natively (unseen or missing
-    levels become NaN); the other models get median imputation with missing-indicator columns and one-hot
-    categories (unseen levels become all zeros). Many-level columns are target-encoded with a seeded
-    cross-fitting split so that the encoding does not leak the target of the row it encodes.
+    hgb and lgbm handle missing numbers themselves and split on ordinal-encoded categories natively (unseen
+    or missing levels become NaN, which both treat as missing); the other models get median imputation
+    with missing-indicator columns and one-hot categories (unseen levels become all zeros). Many-level
+    columns are target-encoded with a seeded cross-fitting split so that the encoding does not leak the
+    target of the row it encodes.
     """
     numeric, low, high = columns
     split = KFold(n_splits=5, shuffle=True, random_state=seed)
     target = TargetEncoder(target_type="auto" if TASK == "classification" else "continuous", cv=split)
     high_step: Any = target
-    if algorithm == "hgb":
+    if algorithm in NATIVE_CATEGORIES:
         low_step: Any = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan)
         num_step: Any = "passthrough"
     else:
@@ -185,8 +193,16 @@ def _preprocessor(algorithm: str, params: dict[str, Any], columns: tuple, n_rows
             high_step = make_pipeline(target, StandardScaler())
     parts = [("categorical", low_step, low), ("many_levels", high_step, high), ("numeric", num_step, numeric)]
     transformer = ColumnTransformer([part for part in parts if part[2]], sparse_threshold=0.0)
-    native = list(range(len(low))) if algorithm == "hgb" and low else None  # low-card columns come first
-    return transformer, native
+    return transformer, _native_columns(transformer) or None
+
+
+def _native_columns(transformer: ColumnTransformer) -> list[int]:
+    """Output positions of the ordinal-encoded categorical columns, which hgb and lgbm split on natively.
+
+    A ColumnTransformer's output follows the order of its parts, and the categorical part comes first.
+    """
+    name, step, columns = transformer.transformers[0]
+    return list(range(len(columns))) if name == "categorical" and isinstance(step, OrdinalEncoder) else []
 
 
 def _estimator(
@@ -201,6 +217,8 @@ def _estimator(
     weights: dict[str, Any] = {"class_weight": _class_weight(p)} if "class_weight" in p else {}
     if algorithm == "hgb":
         return _boosting(p, y, native, seed, length, weights)
+    if algorithm == "lgbm":  # its categorical columns are named when it is fitted (_fit_lightgbm)
+        return _lightgbm(p, y, seed, length, n_jobs)
     if algorithm in ("rf", "et"):
         return _forest(algorithm, p, seed, length, n_jobs, weights)
     if algorithm == "linear":  # lbfgs fits the multinomial model directly, fine for many classes
@@ -221,7 +239,7 @@ def _estimator(
         return CalibratedClassifierCV(svc, cv=StratifiedKFold(n_splits=folds), ensemble=False, n_jobs=n_jobs)
     if algorithm == "mlp":
         return _network(p, y, seed, length)
-    raise ValueError(f"unknown algorithm {algorithm!r}: expected one of hgb, rf, et, linear, knn, svm, mlp")
+    raise ValueError(f"unknown algorithm {algorithm!r}: expected one of hgb, lgbm, rf, et, linear, knn, svm, mlp")
 
 
 def _boosting(
@@ -239,10 +257,57 @@ def _boosting(
         categorical_features=native,
         early_stopping=length is None and _early_stopping(y, "hgb"),
         validation_fraction=HOLDOUT_FRACTION,
-        n_iter_no_change=15,
+        n_iter_no_change=ROUNDS_NO_CHANGE,
         random_state=seed,
         **weights,
     )
+
+
+def _lightgbm(p: dict[str, Any], y: np.ndarray, seed: int, length: int | None, n_jobs: int) -> Any:
+    """LightGBM's boosted trees; when the budget counts rounds, early stopping is off so that it trains them all.
+
+    ``early_stopping_round`` makes LightGBM stop when the loss on the split that ``_fit_lightgbm`` holds out
+    has not improved for that many rounds; the model then predicts with its best round. Row-wise histograms
+    and ``deterministic`` make a seed repeat the same model whatever the machine's load.
+    """
+    model = LGBMClassifier if TASK == "classification" else LGBMRegressor
+    stopping = {"early_stopping_round": ROUNDS_NO_CHANGE} if length is None and _early_stopping(y, "lgbm") else {}
+    subsample = float(p["subsample"])
+    return model(
+        n_estimators=int(p["n_estimators"]) if length is None else length,
+        learning_rate=float(p["learning_rate"]),
+        num_leaves=int(p["num_leaves"]),
+        min_child_samples=int(p["min_child_samples"]),
+        subsample=subsample,
+        subsample_freq=1 if subsample < 1.0 else 0,  # LightGBM bags rows only with a bagging frequency
+        colsample_bytree=float(p["colsample_bytree"]),
+        reg_lambda=float(p["reg_lambda"]),
+        random_state=seed,
+        n_jobs=n_jobs,
+        verbose=-1,
+        deterministic=True,
+        force_row_wise=True,
+        **stopping,
+    )
+
+
+def _fit_lightgbm(model: Pipeline, X: pd.DataFrame, y: np.ndarray) -> None:
+    """Fit the preprocessing, then LightGBM on its output with the native categorical columns named.
+
+    LightGBM has no internal validation split (hgb's ``validation_fraction``): when it stops early it fits
+    on a seeded 90 % of the rows (stratified for classification) and watches its loss on the other 10 %.
+    """
+    preprocess, booster = model.steps[0][1], model.steps[-1][1]
+    X_model = preprocess.fit_transform(X, y)
+    native = _native_columns(preprocess)
+    if not booster.get_params().get("early_stopping_round"):
+        booster.fit(X_model, y, categorical_feature=native)
+        return
+    stratify = y if TASK == "classification" else None
+    rows, held = train_test_split(
+        np.arange(len(y)), test_size=HOLDOUT_FRACTION, stratify=stratify, random_state=booster.random_state
+    )
+    booster.fit(X_model[rows], y[rows], eval_X=X_model[held], eval_y=y[held], categorical_feature=native)
 
 
 def _forest(algorithm: str, p: dict[str, Any], seed: int, length: int | None, n_jobs: int, weights: dict) -> Any:
@@ -440,6 +505,12 @@ def _pipeline(model: Any) -> Pipeline | None:
     return model if isinstance(model, Pipeline) else None
 
 
+def _last_step(model: Any) -> Any:
+    """The estimator at the end of ``model``'s Pipeline (None when it has none)."""
+    pipeline = _pipeline(model)
+    return None if pipeline is None else pipeline.steps[-1][1]
+
+
 def _settings(estimator: Any) -> dict[str, Any]:
     """An estimator's parameters apart from how long it trains: equal ones mean the same configuration and seed."""
     return {key: value for key, value in estimator.get_params(deep=False).items() if key not in LENGTH_PARAMS}
@@ -469,7 +540,7 @@ def _trained_length(estimator: Any) -> int:
     """
     if isinstance(estimator, FORESTS):
         return len(getattr(estimator, "estimators_", ()))
-    if isinstance(estimator, BOOSTERS):
+    if isinstance(estimator, BOOSTERS + LIGHTGBM):  # LightGBM's n_iter_ counts a continued checkpoint's rounds too
         return int(getattr(estimator, "n_iter_", 0))
     return len(getattr(estimator, "loss_curve_", ()))
 
@@ -490,11 +561,17 @@ def _model_target(checkpoint: Any, y: np.ndarray) -> np.ndarray:
     return y
 
 
-def _train_on(estimator: Any, like: Any, X: np.ndarray, y: np.ndarray, goal: int) -> None:
+def _train_on(estimator: Any, like: Any, X: np.ndarray, y: np.ndarray, goal: int, native: list[int]) -> None:
     """Continue a fitted estimator to ``goal`` trees, rounds or epochs; leave its parameters as a fresh fit's.
 
     Forests and hgb count ``n_estimators``/``max_iter`` in total; the MLP's ``max_iter`` is the epochs of one fit.
+    LightGBM boosts ``goal`` minus the checkpoint's rounds on top of its booster (``init_model``).
     """
+    if isinstance(estimator, LIGHTGBM):
+        estimator.set_params(n_estimators=goal - _trained_length(estimator), n_jobs=like.n_jobs)
+        estimator.fit(X, y, init_model=estimator.booster_, categorical_feature=native)
+        estimator.set_params(n_estimators=goal)
+        return
     name = "n_estimators" if isinstance(estimator, FORESTS) else "max_iter"
     more = goal if isinstance(estimator, FORESTS + BOOSTERS) else goal - _trained_length(estimator)
     cores = {"n_jobs": like.n_jobs} if "n_jobs" in estimator.get_params(deep=False) else {}
@@ -520,14 +597,14 @@ def _continue(checkpoint: Any, fresh: Any, X: pd.DataFrame, y: np.ndarray, rows:
         _note("the checkpoint was fitted on other rows")
         return None
     estimator, planned = old.steps[-1][1], new.steps[-1][1]
-    goal = planned.n_estimators if isinstance(planned, FORESTS) else planned.max_iter
+    goal = planned.n_estimators if isinstance(planned, FORESTS + LIGHTGBM) else planned.max_iter
     if not 0 < _trained_length(estimator) < goal:
         _note(f"the checkpoint holds {_trained_length(estimator)} of this trial's {goal} trees, rounds or epochs")
         return None
     y_model = _model_target(checkpoint, y)
     preprocess = new.steps[0][1]
     X_model = preprocess.fit_transform(X, y_model)
-    _train_on(estimator, planned, X_model, y_model, goal)
+    _train_on(estimator, planned, X_model, y_model, goal, _native_columns(preprocess))
     pipeline = Pipeline([("preprocess", preprocess), ("model", estimator)])
     if isinstance(checkpoint, TransformedTargetRegressor):  # keep its fitted target scaler: same rows, same y
         checkpoint.regressor, checkpoint.regressor_ = fresh.regressor, pipeline
@@ -544,7 +621,9 @@ def _fit(model: Any, checkpoint: Any | None, X: pd.DataFrame, y: np.ndarray, row
         # Hitting max_iter (lbfgs, the MLP) is a property of this configuration; SMAC sees it in the loss.
         warnings.simplefilter("ignore", ConvergenceWarning)
         continued = None if checkpoint is None or rows is None else _continue(checkpoint, model, X, y, rows)
-        if continued is None:
+        if continued is None and isinstance(_last_step(model), LIGHTGBM):
+            _fit_lightgbm(model, X, y)
+        elif continued is None:
             model.fit(X, y)
     fitted = model if continued is None else continued
     if rows is not None:
