@@ -3,7 +3,8 @@
 Every framework sees the same raw table (string categoricals and missing values included) and may
 only adapt it to what its API needs; the harness, not the framework, holds the test labels.
 
-- ``automl``: this project's runner with the offline writer and SMAC's default facade choice.
+- ``automl``: this project's runner with the offline writer and SMAC's default facade choice, told the
+  benchmark's main metric (``--metric``), as FLAML is.
 - ``random``: the same runner with ``facade="random"``, i.e. random search over the same space: what
   SMAC's model adds.
 - ``default``: scikit-learn's HistGradientBoosting with its defaults: a strong, search-free bar.
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.bench.metrics import BINARY, MULTICLASS, REGRESSION, Predictions
+from automl.bench.metrics import BINARY, MAIN_METRIC, MULTICLASS, REGRESSION, Predictions
 from automl.data import label_key
 from automl.errors import ConfigError
 
@@ -35,8 +36,8 @@ AUTOML_TRIALS = 10_000
 # benchmark predicts the real test rows itself and never hands automl their labels.
 PLACEHOLDER_TEST_ROWS = 20
 FLAML_MISSING = "flaml is not installed: pip install -e '.[bench]'"
-# FLAML's names for the main metrics (see automl.bench.metrics.MAIN_METRIC).
-FLAML_METRIC = {BINARY: "roc_auc", MULTICLASS: "log_loss", REGRESSION: "rmse"}
+# FLAML's names for the main metrics are automl's (``--metric``) too.
+FLAML_METRIC = MAIN_METRIC
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def _run_automl(task: Task, facade: str, workers: int = 1) -> Outcome:
     scenario = ScenarioSettings(n_trials=AUTOML_TRIALS, walltime_limit=task.budget_seconds)
     config = RunConfig(data=str(train_file), target=target, test_data=str(test_file), task=task.task,
                        seed=task.seed, out=task.work_dir / f"{task.tag}-run", facade=facade,
-                       scenario=scenario, workers=workers)  # fmt: skip
+                       scenario=scenario, workers=workers, metric=MAIN_METRIC[task.kind])  # fmt: skip
     started = time.perf_counter()
     with warnings.catch_warnings():
         # The runner scores the placeholder rows too; their one-class labels make scikit-learn warn.
