@@ -15,7 +15,7 @@ import pytest
 from automl.bench import bench_report, run_bench
 from automl.bench import frameworks as registry
 from automl.bench.frameworks import Outcome, Task, align_proba
-from automl.bench.harness import cpu_fence, split
+from automl.bench.harness import cpu_fence, run_one, split
 from automl.bench.metrics import Predictions
 from automl.bench.ranking import rank, rank_values
 from automl.bench.store import ResultStore
@@ -274,3 +274,44 @@ def test_the_bench_command_runs_the_smoke_suite_and_reports(tmp_path: Path) -> N
     assert any((tmp_path / "out").glob("*.png"))
     unknown = subprocess.run([*command[:-4], "--suite", "nope"], capture_output=True, text=True, timeout=60)
     assert unknown.returncode == 2 and "smoke" in unknown.stderr
+
+
+def test_autogluon_missing_is_reported_not_crashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # CI installs only '.[dev]': this is the path it sees. None in sys.modules makes the import raise.
+    monkeypatch.setitem(sys.modules, "autogluon", None)
+    monkeypatch.setitem(sys.modules, "autogluon.tabular", None)
+    db = tmp_path / "bench.db"
+    messages: list[str] = []
+    rows = run_bench("smoke", 1.0, 1, ["autogluon", "autogluon_best"], db, 1, progress=messages.append)
+    assert [row["status"] for row in rows] == ["unavailable"] * len(SMOKE) * 2
+    assert all(row["error"] == registry.AUTOGLUON_MISSING for row in rows)
+    assert "pip install -e '.[bench]'" in registry.AUTOGLUON_MISSING
+    assert any("unavailable (autogluon is not installed" in message for message in messages)
+
+
+@pytest.mark.parametrize("dataset", ["breast_cancer_300", "integer_regression"])
+def test_autogluon_fits_a_tiny_table_within_its_budget(dataset: str, tmp_path: Path) -> None:
+    pytest.importorskip("autogluon.tabular")
+    if dataset == "integer_regression":  # whole-number targets: AutoGluon would guess multiclass
+        rng = np.random.default_rng(0)
+        X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.choice(["x", "y"], size=200)})
+        y = np.round(5 * X["a"] + (X["b"] == "x") * 3 + 20).to_numpy(dtype=np.float64)
+        X_train, X_test, y_train, y_test, task_name = (
+            X[:150],
+            X[150:].reset_index(drop=True),
+            y[:150],
+            y[150:],
+            "regression",
+        )
+    else:
+        X_train, X_test, y_train, y_test = split({d.name: d for d in SMOKE}[dataset], 0)
+        task_name = "classification"
+    task = Task(X_train, y_train, X_test, task_name, 3.0, 0, 1, tmp_path, "ag")
+    row = run_one("autogluon", task, y_test)
+    assert row["status"] == "ok", row["error"]
+    assert row["seconds"] < 3.0 + 10 and row["info"]["presets"] == "medium_quality"
+    if task_name == "regression":
+        assert row["main_metric"] == "rmse" and row["r2"] > 0.8
+    else:
+        assert row["main_metric"] == "roc_auc" and row["main_value"] > 0.9
+    assert any(tmp_path.glob("ag-autogluon*"))  # it wrote only under its tag
