@@ -248,6 +248,9 @@ def bench(
     ] = "automl,flaml,random,default",
     db: Annotated[Path, typer.Option(help="SQLite file the results go to (runs resume from it).")] = DEFAULT_BENCH_DB,
     cores: Annotated[int, typer.Option(help="Cores every framework may use.")] = 2,
+    lanes: Annotated[
+        int, typer.Option(help="Runs side by side, each in its own process on its own --cores cores.")
+    ] = 1,
 ) -> None:
     """Run FRAMEWORKS on SUITE with the same budget, cores and held-out split; add the results to DB."""
     if context.invoked_subcommand is not None:
@@ -255,7 +258,7 @@ def bench(
     from automl.bench import bench_report, run_bench
 
     names = [name.strip() for name in frameworks.split(",") if name.strip()]
-    run_bench(suite, budget, seeds, names, db, cores, progress=console.print)
+    run_bench(suite, budget, seeds, names, db, cores, progress=console.print, lanes=lanes)
     table, _ = bench_report(db, db.parent, suite=suite, budget=budget)
     console.print(table)
 
