@@ -7,7 +7,9 @@ told to use C threads, so neither the pinning nor the thread limits depend on wh
 loaded; one framework's state (an OpenMP runtime, a crash, leaked memory) never reaches the next.
 This process only schedules: it starts runs, reads their rows and is the one writer of the
 database, so resuming works as without lanes. A run whose process dies without a row is stored as
-failed, with the constant predictor's score, as a framework that raises is.
+failed, with the constant predictor's score, as a framework that raises is. A lane's process looks
+frameworks up in :data:`automl.bench.frameworks.FRAMEWORKS` as imported, so one added to the registry
+at run time (as the tests do) runs only without lanes.
 
 Lanes trade the isolation of one run at a time for throughput: runs on different CPUs still share
 the memory bandwidth and caches, so a lane's run is a little slower than alone on the machine.
