@@ -248,11 +248,14 @@ def bench(
     suite: Annotated[str, typer.Option(help="Datasets to run: smoke (seconds) or offline.")] = "smoke",
     budget: Annotated[float, typer.Option(help="Seconds each framework gets per dataset and seed.")] = 60.0,
     seeds: Annotated[int, typer.Option(help="How many seeds (held-out splits) per dataset.")] = 1,
-    frameworks: Annotated[str, typer.Option(help="Comma-separated: automl, flaml, random, default.")] = (
-        "automl,flaml,random,default"
-    ),
+    frameworks: Annotated[
+        str, typer.Option(help="Comma-separated: automl, random, default, flaml, autogluon, autogluon_best.")
+    ] = "automl,flaml,random,default",
     db: Annotated[Path, typer.Option(help="SQLite file the results go to (runs resume from it).")] = DEFAULT_BENCH_DB,
     cores: Annotated[int, typer.Option(help="Cores every framework may use.")] = 2,
+    lanes: Annotated[
+        int, typer.Option(help="Runs side by side, each in its own process on its own --cores cores.")
+    ] = 1,
 ) -> None:
     """Run FRAMEWORKS on SUITE with the same budget, cores and held-out split; add the results to DB."""
     if context.invoked_subcommand is not None:
@@ -260,7 +263,7 @@ def bench(
     from automl.bench import bench_report, run_bench
 
     names = [name.strip() for name in frameworks.split(",") if name.strip()]
-    run_bench(suite, budget, seeds, names, db, cores, progress=console.print)
+    run_bench(suite, budget, seeds, names, db, cores, progress=console.print, lanes=lanes)
     table, _ = bench_report(db, db.parent, suite=suite, budget=budget)
     console.print(table)
 

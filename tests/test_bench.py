@@ -15,7 +15,8 @@ import pytest
 from automl.bench import bench_report, run_bench
 from automl.bench import frameworks as registry
 from automl.bench.frameworks import Outcome, Task, align_proba
-from automl.bench.harness import cpu_fence, split
+from automl.bench.harness import _process_scratch, cpu_fence, run_one, split
+from automl.bench.lanes import _pinned, lane_cpus
 from automl.bench.metrics import Predictions
 from automl.bench.ranking import rank, rank_values
 from automl.bench.store import ResultStore
@@ -274,3 +275,105 @@ def test_the_bench_command_runs_the_smoke_suite_and_reports(tmp_path: Path) -> N
     assert any((tmp_path / "out").glob("*.png"))
     unknown = subprocess.run([*command[:-4], "--suite", "nope"], capture_output=True, text=True, timeout=60)
     assert unknown.returncode == 2 and "smoke" in unknown.stderr
+
+
+def test_autogluon_missing_is_reported_not_crashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # CI installs only '.[dev]': this is the path it sees. None in sys.modules makes the import raise.
+    monkeypatch.setitem(sys.modules, "autogluon", None)
+    monkeypatch.setitem(sys.modules, "autogluon.tabular", None)
+    db = tmp_path / "bench.db"
+    messages: list[str] = []
+    rows = run_bench("smoke", 1.0, 1, ["autogluon", "autogluon_best"], db, 1, progress=messages.append)
+    assert [row["status"] for row in rows] == ["unavailable"] * len(SMOKE) * 2
+    assert all(row["error"] == registry.AUTOGLUON_MISSING for row in rows)
+    assert "pip install -e '.[autogluon]'" in registry.AUTOGLUON_MISSING
+    assert any("unavailable (autogluon is not installed" in message for message in messages)
+
+
+@pytest.mark.parametrize("dataset", ["breast_cancer_300", "integer_regression"])
+def test_autogluon_fits_a_tiny_table_within_its_budget(dataset: str, tmp_path: Path) -> None:
+    pytest.importorskip("autogluon.tabular")
+    if dataset == "integer_regression":  # whole-number targets: AutoGluon would guess multiclass
+        rng = np.random.default_rng(0)
+        X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.choice(["x", "y"], size=200)})
+        y = np.round(5 * X["a"] + (X["b"] == "x") * 3 + 20).to_numpy(dtype=np.float64)
+        X_train, X_test, y_train, y_test, task_name = (
+            X[:150],
+            X[150:].reset_index(drop=True),
+            y[:150],
+            y[150:],
+            "regression",
+        )
+    else:
+        X_train, X_test, y_train, y_test = split({d.name: d for d in SMOKE}[dataset], 0)
+        task_name = "classification"
+    task = Task(X_train, y_train, X_test, task_name, 3.0, 0, 1, tmp_path, "ag")
+    row = run_one("autogluon", task, y_test)
+    assert row["status"] == "ok", row["error"]
+    assert row["seconds"] < 3.0 + 10 and row["info"]["presets"] == "medium_quality"
+    if task_name == "regression":
+        assert row["main_metric"] == "rmse" and row["r2"] > 0.8
+    else:
+        assert row["main_metric"] == "roc_auc" and row["main_value"] > 0.9
+    assert any(tmp_path.glob("ag-autogluon*"))  # it wrote only under its tag
+
+
+def test_lanes_must_fit_the_cores(tmp_path: Path) -> None:
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    available = len(os.sched_getaffinity(0))
+    with pytest.raises(ConfigError, match=rf"--lanes {available + 1} with --cores 1 needs {available + 1} cores, "
+                                          rf"but {available} are available"):  # fmt: skip
+        run_bench("smoke", 1, 1, ["default"], tmp_path / "b.db", 1, lanes=available + 1)
+    with pytest.raises(ConfigError, match="--lanes must be a whole number"):
+        run_bench("smoke", 1, 1, ["default"], tmp_path / "b.db", 1, lanes=0)
+    assert not (tmp_path / "b.db").exists()
+    assert lane_cpus(1, 1) == [(min(os.sched_getaffinity(0)),)]
+
+
+def test_a_lane_process_starts_on_its_own_cpus() -> None:
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    import subprocess
+
+    before = os.sched_getaffinity(0)
+    last = max(before)
+    with _pinned((last,)):
+        child = subprocess.run([sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"],
+                               capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert child.stdout.strip() == f"[{last}]" and os.sched_getaffinity(0) == before
+
+
+@pytest.mark.e2e
+def test_lanes_give_the_rows_of_one_lane_and_store_them_once(tmp_path: Path) -> None:
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("two lanes need two CPUs")
+    one, two = tmp_path / "one.db", tmp_path / "two.db"
+    run_bench("smoke", 1.0, 1, ["default"], one, cores=1)
+    messages: list[str] = []
+    rows = run_bench("smoke", 1.0, 1, ["default"], two, cores=1, lanes=2, progress=messages.append)
+    assert [row["dataset"] for row in rows] == [dataset.name for dataset in SMOKE]  # the plan's order
+    assert any("in lane 2 (CPU" in message for message in messages)
+
+    def scores(db: Path) -> dict[tuple, tuple]:
+        return {(r["dataset"], r["framework"], r["seed"]): (r["status"], r["main_value"], r["cores"], r["n_test"])
+                for r in ResultStore(db).rows()}  # fmt: skip
+
+    assert scores(two) == scores(one) and len(ResultStore(two).rows()) == len(SMOKE)
+    assert {row["status"] for row in rows} == {"ok"} and not any(row["reused"] for row in rows)
+    again = run_bench("smoke", 1.0, 1, ["default"], two, cores=1, lanes=2)  # resumes: nothing left to run
+    assert all(row["reused"] for row in again) and len(ResultStore(two).rows()) == len(SMOKE)
+
+
+def test_a_lane_whose_process_dies_is_a_failed_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("two lanes need two CPUs")
+    dying = tmp_path / "dying.sh"
+    dying.write_text("#!/bin/sh\necho 'the process went away'\nexit 3\n")
+    dying.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(dying))  # what a lane starts its run with
+    rows = {row["dataset"]: row for row in run_bench("smoke", 1.0, 1, ["default"], tmp_path / "b.db", 1, lanes=2)}
+    assert {row["status"] for row in rows.values()} == {"failed"}
+    assert "the process went away" in rows["iris"]["error"] and "exit code 3" in rows["iris"]["error"]
+    assert rows["breast_cancer_300"]["roc_auc"] == pytest.approx(0.5)  # the constant predictor, as for a raise
+    assert not list(_process_scratch().glob("*-lane*"))  # its log and any partial row were removed

@@ -9,11 +9,15 @@ only adapt it to what its API needs; the harness, not the framework, holds the t
   SMAC's model adds.
 - ``default``: scikit-learn's HistGradientBoosting with its defaults: a strong, search-free bar.
 - ``flaml``: FLAML's AutoML, a fast, widely used AutoML library (optional extra ``bench``).
+- ``autogluon`` / ``autogluon_best``: AutoGluon's TabularPredictor with its ``medium_quality`` (its
+  default) or ``best_quality`` presets (optional extra ``bench``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.util
 import logging
 import time
 import warnings
@@ -36,8 +40,27 @@ AUTOML_TRIALS = 10_000
 # benchmark predicts the real test rows itself and never hands automl their labels.
 PLACEHOLDER_TEST_ROWS = 20
 FLAML_MISSING = "flaml is not installed: pip install -e '.[bench]'"
+<<<<<<< HEAD
 # FLAML's names for the main metrics are automl's (``--metric``) too.
 FLAML_METRIC = MAIN_METRIC
+=======
+# FLAML's names for the main metrics (see automl.bench.metrics.MAIN_METRIC).
+FLAML_METRIC = {BINARY: "roc_auc", MULTICLASS: "log_loss", REGRESSION: "rmse"}
+AUTOGLUON_MISSING = "autogluon is not installed: pip install -e '.[autogluon]' (in a venv of its own: it pins pandas below 2.4)"
+# AutoGluon's names for the main metrics; its problem types are named as ours (binary, multiclass, regression).
+AUTOGLUON_METRIC = {BINARY: "roc_auc", MULTICLASS: "log_loss", REGRESSION: "root_mean_squared_error"}
+# autogluon.tabular 1.6's XGBoost model reads scikit-learn's removed ``_estimator_type`` and fails
+# under scikit-learn 1.9 on every fit; leaving it out saves the budget it would waste.
+AUTOGLUON_EXCLUDED = ("XGB",)
+# AutoGluon's neural networks need packages the bench extra does not bring; without them each fit
+# fails on an ImportError and logs it, so they are left out up front (the result is the same).
+AUTOGLUON_NEEDS = {"NN_TORCH": "torch", "FASTAI": "fastai"}
+# best_quality's dynamic stacking first fits on a holdout in a ray subprocess; without ray it falls
+# back to fitting in the same predictor, and when that sub-fit trains nothing in its share of a short
+# budget, the real fit then fails ("Learner is already fit"; measured on iris at 10 s). Without ray
+# the bench therefore turns dynamic stacking off (stacking and bagging stay as the presets set them).
+AUTOGLUON_DYSTACK_NEEDS = "ray"
+>>>>>>> bench-lanes
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +231,63 @@ def run_flaml(task: Task) -> Outcome:
     return Outcome(_from_proba(proba, task.classes), fit_seconds, info)
 
 
+def _tabular_predictor() -> Any:
+    """AutoGluon's TabularPredictor class, or FrameworkUnavailable naming the install command."""
+    try:
+        from autogluon.tabular import TabularPredictor
+    except ImportError:
+        raise FrameworkUnavailable(AUTOGLUON_MISSING) from None
+    return TabularPredictor
+
+
+def run_autogluon(task: Task, presets: str = "medium_quality") -> Outcome:
+    """AutoGluon's TabularPredictor under the budget (its ``time_limit``) on ``cores`` CPUs, told the main metric.
+
+    The problem type is given, not inferred (AutoGluon reads an integer regression target as
+    multiclass). The seed drives AutoGluon's holdout and fold splits (its models keep their own
+    seeds). ``time_limit`` is soft: AutoGluon stops starting models when it runs out, so the fit
+    can end a little past the budget (1-2 s at 10 s on the smoke suite); the harness records it.
+    """
+    predictor_class = _tabular_predictor()
+    label = "target"
+    while label in task.X_train.columns:  # a feature may already be called so
+        label = f"_{label}"
+    train = task.X_train.assign(**{label: task.y_train})
+    predictor = predictor_class(label=label, problem_type=task.kind, eval_metric=AUTOGLUON_METRIC[task.kind],
+                                path=str(task.work_dir / f"{task.tag}-autogluon"), verbosity=0,
+                                learner_kwargs={"random_state": task.seed})  # fmt: skip
+    missing = [model for model, package in AUTOGLUON_NEEDS.items() if importlib.util.find_spec(package) is None]
+    extra: dict[str, Any] = {}
+    if importlib.util.find_spec(AUTOGLUON_DYSTACK_NEEDS) is None:
+        extra["dynamic_stacking"] = False
+    started = time.perf_counter()
+    with _quiet_autogluon():
+        predictor.fit(train, time_limit=task.budget_seconds, presets=presets, num_cpus=task.cores, num_gpus=0,
+                      excluded_model_types=[*AUTOGLUON_EXCLUDED, *missing], **extra)  # fmt: skip
+        fit_seconds = time.perf_counter() - started
+        info = {"incumbent": predictor.model_best, "presets": presets, "n_models": len(predictor.model_names())}
+        if task.task == REGRESSION:
+            values = np.asarray(predictor.predict(task.X_test), dtype=np.float64)
+            return Outcome(Predictions(values=values), fit_seconds, info)
+        proba = predictor.predict_proba(task.X_test, as_multiclass=True)
+    aligned = align_proba(proba.to_numpy(dtype=np.float64), np.asarray(proba.columns), task.classes)
+    return Outcome(_from_proba(aligned, task.classes), fit_seconds, info)
+
+
+@contextlib.contextmanager
+def _quiet_autogluon() -> Iterator[None]:
+    """AutoGluon at ``verbosity=0`` still logs, as an error, for every model, that torch is missing
+    (it asks torch for GPUs even with ``num_gpus=0``); the bench passes no GPU, so that check is muted.
+    """
+    resource_logger = logging.getLogger("autogluon.common.utils.resource_utils")
+    level = resource_logger.level
+    resource_logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        resource_logger.setLevel(level)
+
+
 @contextlib.contextmanager
 def _quiet(logger_name: str) -> Iterator[None]:
     """Silence a library's INFO chatter for the call (libraries should not print; some do).
@@ -231,6 +311,8 @@ FRAMEWORKS: dict[str, Callable[[Task], Outcome]] = {
     "random": run_random,
     "default": run_default,
     "flaml": run_flaml,
+    "autogluon": run_autogluon,
+    "autogluon_best": functools.partial(run_autogluon, presets="best_quality"),
 }
 
 

@@ -6,7 +6,8 @@ harness alone holds the test labels and scores every framework with the same fun
 that raises, or returns predictions that cannot be scored, is scored as the constant predictor and
 counted as failed, as in the AutoML Benchmark: a failure then costs what knowing nothing costs.
 Frameworks run in this process, one after another, so they never compete for the cores; one that
-runs far past its budget is kept but flagged.
+runs far past its budget is kept but flagged. With lanes (:mod:`automl.bench.lanes`) several runs
+go side by side, each in its own process on its own CPUs.
 """
 
 from __future__ import annotations
@@ -70,8 +71,6 @@ def _key(suite: str, dataset: str, framework: str, seed: int, budget: float) -> 
 
 def run_one(framework: str, task: Task, y_test: np.ndarray) -> dict[str, Any]:
     """Fit, predict and score one framework; never raises for the framework's own failures."""
-    classes = task.classes if task.task == "classification" else np.asarray([])
-    kind = problem_kind(task.task, len(classes))
     n_test = len(task.X_test)
     status, error, info = "ok", "", {}
     fit_seconds: float | None = None
@@ -79,7 +78,7 @@ def run_one(framework: str, task: Task, y_test: np.ndarray) -> dict[str, Any]:
     try:
         outcome: Outcome = registry.FRAMEWORKS[framework](task)
         fit_seconds, info = outcome.fit_seconds, outcome.info
-        check_predictions(task.task, outcome.predictions, classes, n_test)
+        check_predictions(task.task, outcome.predictions, _classes(task), n_test)
         predictions: Predictions | None = outcome.predictions
     except FrameworkUnavailable as unavailable:
         status, error, predictions = "unavailable", str(unavailable), None
@@ -87,6 +86,32 @@ def run_one(framework: str, task: Task, y_test: np.ndarray) -> dict[str, Any]:
         status, predictions = "failed", None
         error = "".join(traceback.format_exception(failure))[-ERROR_CHARS:]
     seconds = time.perf_counter() - started
+    return _result(task, y_test, status, error, info, fit_seconds, seconds, predictions)
+
+
+def failed_row(task: Task, y_test: np.ndarray, error: str, seconds: float) -> dict[str, Any]:
+    """The row of a run that ended without a result (its process died): failed, the constant predictor scored."""
+    return _result(task, y_test, "failed", error[-ERROR_CHARS:], {}, None, seconds, None)
+
+
+def _classes(task: Task) -> np.ndarray:
+    return task.classes if task.task == "classification" else np.asarray([])
+
+
+def _result(
+    task: Task,
+    y_test: np.ndarray,
+    status: str,
+    error: str,
+    info: dict[str, Any],
+    fit_seconds: float | None,
+    seconds: float,
+    predictions: Predictions | None,
+) -> dict[str, Any]:
+    """The stored row of one run: timings, status, and the scores (the constant predictor's for a failure)."""
+    classes = _classes(task)
+    kind = problem_kind(task.task, len(classes))
+    n_test = len(task.X_test)
     row: dict[str, Any] = {
         "task": task.task,
         "main_metric": MAIN_METRIC[kind],
@@ -110,7 +135,7 @@ def run_one(framework: str, task: Task, y_test: np.ndarray) -> dict[str, Any]:
     return row
 
 
-def _describe(row: dict[str, Any]) -> str:
+def describe(row: dict[str, Any]) -> str:
     if row["status"] == "unavailable":
         return f"unavailable ({row['error']})"
     text = f"{row['status']} {row['main_metric']}={row['main_value']:.4f} in {row['seconds']:.0f} s"
@@ -128,13 +153,16 @@ def run_bench(
     cores: int,
     work_dir: Path | None = None,
     progress: Progress | None = None,
+    lanes: int = 1,
 ) -> list[dict[str, Any]]:
     """Run every (dataset, seed, framework) of ``suite`` not yet in ``db``; return all their rows.
 
     Seeds are 0..seeds-1. Rows already final in the database are not rerun (their returned dict has
     ``reused=True``), so an interrupted benchmark continues and a new framework or seed adds only
     its own runs. ``work_dir`` keeps the frameworks' scratch files (automl's run directories);
-    without it they go to a temporary folder that is removed after each run.
+    without it they go to a temporary folder that is removed after each run. With ``lanes`` above 1,
+    that many runs go side by side, each in its own process on its own ``cores`` CPUs
+    (see :mod:`automl.bench.lanes`); the rows are the same, returned in the same order.
     """
     datasets = get_suite(suite)
     names = registry.check_frameworks(frameworks)
@@ -144,6 +172,12 @@ def run_bench(
         raise ConfigError(f"--budget must be a number of seconds greater than 0, got {budget!r}")
     if not (isinstance(cores, int) and cores >= 1):
         raise ConfigError(f"--cores must be a whole number of at least 1, got {cores!r}")
+    if not (isinstance(lanes, int) and lanes >= 1):
+        raise ConfigError(f"--lanes must be a whole number of at least 1, got {lanes!r}")
+    if lanes > 1:
+        from automl.bench.lanes import lane_cpus
+
+        cpus = lane_cpus(lanes, cores)  # before anything is written: a wrong count is a one-line error
     store = ResultStore(db)
     say = progress or (lambda message: None)
     if work_dir is None:
@@ -151,9 +185,23 @@ def run_bench(
     else:
         scratch = work_dir.resolve()
         scratch.mkdir(parents=True, exist_ok=True)
-    plan = _Plan(suite, datasets, seeds, names, budget, cores, scratch, keep=work_dir is not None)
+    plan = Plan(suite, datasets, seeds, names, budget, cores, scratch, keep=work_dir is not None)
+    if lanes > 1:
+        from automl.bench.lanes import run_in_lanes
+
+        return run_in_lanes(plan, store, db.name, say, cpus)
     with cpu_fence(cores):
         return plan.run(store, db.name, say)
+
+
+def run_job(
+    suite: str, dataset: str, seed: int, framework: str, budget: float, cores: int, scratch: str, tag: str
+) -> dict[str, Any]:
+    """One run from its plain description (what a lane's process is handed): split, fit, score."""
+    chosen = {candidate.name: candidate for candidate in get_suite(suite)}[dataset]
+    X_train, X_test, y_train, y_test = split(chosen, seed)
+    task = Task(X_train, y_train, X_test, chosen.task, budget, seed, cores, Path(scratch), tag)
+    return run_one(framework, task, y_test)
 
 
 @contextlib.contextmanager
@@ -194,7 +242,17 @@ def _process_scratch() -> Path:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Job:
+    """One (dataset, seed, framework) of a plan, with its place in the plan's order (0-based)."""
+
+    index: int
+    dataset: Dataset
+    seed: int
+    framework: str
+
+
+@dataclass(frozen=True)
+class Plan:
     """One benchmark invocation: what to run and where frameworks may write."""
 
     suite: str
@@ -206,43 +264,65 @@ class _Plan:
     scratch: Path
     keep: bool
 
+    def jobs(self) -> list[Job]:
+        """Every combination, datasets outermost, then seeds, then frameworks."""
+        combos = [(dataset, seed, name) for dataset in self.datasets for seed in range(self.seeds)
+                  for name in self.frameworks]  # fmt: skip
+        return [Job(index, *combo) for index, combo in enumerate(combos)]
+
+    def where(self, job: Job, total: int) -> str:
+        return f"[{job.index + 1}/{total}] {self.suite}/{job.dataset.name} seed {job.seed} {job.framework}"
+
+    def tag(self, job: Job, stamp: str) -> str:
+        """The prefix of every scratch name the run writes (the harness removes them afterwards)."""
+        return f"{job.dataset.name}-s{job.seed}-{job.framework}-{stamp}"
+
+    def is_done(self, store: ResultStore, job: Job) -> bool:
+        return store.is_done(self.suite, job.dataset.name, job.framework, job.seed, self.budget)
+
+    def reuse(self, store: ResultStore, job: Job) -> dict[str, Any]:
+        row = store.get(self.suite, job.dataset.name, job.framework, job.seed, self.budget) or {}
+        return {**row, "reused": True}
+
+    def finish(self, store: ResultStore, job: Job, row: dict[str, Any], library_versions: dict) -> dict[str, Any]:
+        """Key, versions and time stamp added, the row stored (committed at once) and read back."""
+        row.update(_key(self.suite, job.dataset.name, job.framework, job.seed, self.budget))
+        row.update({"versions": library_versions, "timestamp": datetime.now(UTC).isoformat(timespec="seconds")})
+        store.put(row)
+        stored = store.get(self.suite, job.dataset.name, job.framework, job.seed, self.budget)
+        return {**(stored or row), "reused": False}
+
     def run(self, store: ResultStore, db_name: str, say: Progress) -> list[dict[str, Any]]:
-        """Every combination in order, skipping final rows; each new row is stored as soon as it exists."""
-        suite, budget = self.suite, self.budget
-        total, done, rows = len(self.datasets) * self.seeds * len(self.frameworks), 0, []
+        """Every combination in order, in this process, skipping final rows; each new row stored at once."""
+        jobs, rows = self.jobs(), []
         library_versions = versions()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        for dataset in self.datasets:
-            for seed in range(self.seeds):
-                todo = [name for name in self.frameworks if not store.is_done(suite, dataset.name, name, seed, budget)]
-                if todo:
-                    X_train, X_test, y_train, y_test = split(dataset, seed)
-                for name in self.frameworks:
-                    done += 1
-                    where = f"[{done}/{total}] {suite}/{dataset.name} seed {seed} {name}"
-                    if name not in todo:
-                        row = store.get(suite, dataset.name, name, seed, budget) or {}
-                        rows.append({**row, "reused": True})
-                        say(f"{where}: already in {db_name}, skipped")
-                        continue
-                    say(f"{where}: running ({budget:g} s budget, {self.cores} cores)")
-                    tag = f"{dataset.name}-s{seed}-{name}-{stamp}"
-                    task = Task(X_train, y_train, X_test, dataset.task, budget, seed, self.cores, self.scratch, tag)
-                    try:
-                        row = run_one(name, task, y_test)
-                    finally:
-                        if not self.keep:
-                            _remove_tagged(self.scratch, tag)
-                    row.update(_key(suite, dataset.name, name, seed, budget))
-                    row.update({"versions": library_versions,
-                                "timestamp": datetime.now(UTC).isoformat(timespec="seconds")})  # fmt: skip
-                    store.put(row)
-                    rows.append({**(store.get(suite, dataset.name, name, seed, budget) or row), "reused": False})
-                    say(f"{where}: {_describe(row)}")
+        data: dict[tuple[str, int], tuple[Any, Any, np.ndarray, np.ndarray]] = {}
+        for job in jobs:
+            where = self.where(job, len(jobs))
+            if self.is_done(store, job):
+                rows.append(self.reuse(store, job))
+                say(f"{where}: already in {db_name}, skipped")
+                continue
+            if (job.dataset.name, job.seed) not in data:  # one split per dataset and seed, the last one kept
+                data = {(job.dataset.name, job.seed): split(job.dataset, job.seed)}
+            X_train, X_test, y_train, y_test = data[(job.dataset.name, job.seed)]
+            say(f"{where}: running ({self.budget:g} s budget, {self.cores} cores)")
+            tag = self.tag(job, stamp)
+            task = Task(
+                X_train, y_train, X_test, job.dataset.task, self.budget, job.seed, self.cores, self.scratch, tag
+            )
+            try:
+                row = run_one(job.framework, task, y_test)
+            finally:
+                if not self.keep:
+                    remove_tagged(self.scratch, tag)
+            rows.append(self.finish(store, job, row, library_versions))
+            say(f"{where}: {describe(row)}")
         return rows
 
 
-def _remove_tagged(scratch: Path, tag: str) -> None:
+def remove_tagged(scratch: Path, tag: str) -> None:
     """Remove what one framework run wrote (its names start with its tag); the shared folder stays."""
     for path in scratch.glob(f"{tag}*"):
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
