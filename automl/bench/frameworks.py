@@ -40,13 +40,11 @@ AUTOML_TRIALS = 10_000
 # benchmark predicts the real test rows itself and never hands automl their labels.
 PLACEHOLDER_TEST_ROWS = 20
 FLAML_MISSING = "flaml is not installed: pip install -e '.[bench]'"
-<<<<<<< HEAD
 # FLAML's names for the main metrics are automl's (``--metric``) too.
 FLAML_METRIC = MAIN_METRIC
-=======
-# FLAML's names for the main metrics (see automl.bench.metrics.MAIN_METRIC).
-FLAML_METRIC = {BINARY: "roc_auc", MULTICLASS: "log_loss", REGRESSION: "rmse"}
-AUTOGLUON_MISSING = "autogluon is not installed: pip install -e '.[autogluon]' (in a venv of its own: it pins pandas below 2.4)"
+AUTOGLUON_MISSING = (
+    "autogluon is not installed: pip install -e '.[autogluon]' (in a venv of its own: it pins pandas below 2.4)"
+)
 # AutoGluon's names for the main metrics; its problem types are named as ours (binary, multiclass, regression).
 AUTOGLUON_METRIC = {BINARY: "roc_auc", MULTICLASS: "log_loss", REGRESSION: "root_mean_squared_error"}
 # autogluon.tabular 1.6's XGBoost model reads scikit-learn's removed ``_estimator_type`` and fails
@@ -60,7 +58,6 @@ AUTOGLUON_NEEDS = {"NN_TORCH": "torch", "FASTAI": "fastai"}
 # budget, the real fit then fails ("Learner is already fit"; measured on iris at 10 s). Without ray
 # the bench therefore turns dynamic stacking off (stacking and bagging stay as the presets set them).
 AUTOGLUON_DYSTACK_NEEDS = "ray"
->>>>>>> bench-lanes
 
 logger = logging.getLogger(__name__)
 
