@@ -74,12 +74,12 @@ def european(messy: pd.DataFrame) -> pd.DataFrame:
     return messy.assign(monthly=messy["monthly"].map(euro), total=messy["total"].map(euro))
 
 
-def run_automl(path: Path, walltime: float, seed: int, out: Path) -> tuple[float, list[dict]]:
-    """Test ROC AUC of one automl run, and how it typed the columns."""
+def run_automl(path: Path, walltime: float, trials: int | None, seed: int, out: Path) -> tuple[float, list[dict]]:
+    """Test ROC AUC of one automl run (bounded by ``trials`` when given, else by the clock), and its typing."""
     from automl.config import RunConfig, ScenarioSettings
     from automl.runner import run
 
-    settings = ScenarioSettings.load("default").with_overrides(walltime_limit=walltime, n_trials=10_000)
+    settings = ScenarioSettings.load("default").with_overrides(walltime_limit=walltime, n_trials=trials or 10_000)
     result = run(RunConfig(data=str(path), target="churn", seed=seed, out=out, scenario=settings))
     described = pd.read_json(result.paths.dataset_json, typ="series")
     return result.summary.test_metrics["roc_auc"], list(described["column_types"])
@@ -90,6 +90,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=3000)
     parser.add_argument("--walltime", type=float, default=40.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--trials", type=int, default=None,
+                        help="bound each run by this many trials (raise --walltime): the same search on every "
+                        "table, so only the features differ, whatever the machine's load")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="automl-messy-") as scratch:
         root = Path(scratch)
@@ -100,7 +103,7 @@ def main() -> None:
         for number, (name, (table, separator)) in enumerate(files.items()):
             path = root / f"table{number}.csv"
             table.to_csv(path, index=False, sep=separator)
-            scores[name], types = run_automl(path, args.walltime, args.seed, root / f"run{number}")
+            scores[name], types = run_automl(path, args.walltime, args.trials, args.seed, root / f"run{number}")
             print(f"{name}: " + ", ".join(f"{t['name']}={t['kind']}" for t in types))
     baseline = scores["cleaned by hand"]
     print("\n| table | test ROC AUC | gap to clean |\n|---|---:|---:|")
