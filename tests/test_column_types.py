@@ -291,3 +291,16 @@ def test_day_first_dates_are_decided_once_per_column_and_parsed_alike() -> None:
 def test_ambiguous_and_month_first_dates_read_as_documented(values: list, day_first: bool, first: str) -> None:
     typed, parsed = _dates_of(values)
     assert typed.kind == "date" and typed.day_first == day_first and parsed[0] == first
+
+
+def test_a_column_that_is_mostly_numbers_stays_categorical_with_a_warning_naming_the_flag() -> None:
+    values = [f"{i * 1.5:.1f}" for i in range(80)] + ["long", "short", "tbd"] * 7  # 79% numbers
+    typed = detect_column("size", pd.Series(values))
+    assert typed.kind == "categorical" and "79% parse" in typed.reason
+    assert typing_notes((typed,)) == [f"warning: column 'size' is {typed.reason}"]
+    assert "--types size=numeric" in typed.reason
+    parsed = learn_schema(pd.DataFrame({"size": values}), {"size": "numeric"})
+    assert parsed.types[0].kind == "number_text"
+    assert detect_column("zip", pd.Series(["02134", "10001"] * 30 + ["n/a", "unknown"] * 10)).reason == (
+        "text or categories"
+    )  # codes with leading zeros are never close to numbers

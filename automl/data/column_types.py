@@ -31,6 +31,9 @@ from pandas.tseries.api import guess_datetime_format
 
 # Share of a text column's non-missing values that must parse for it to count as numbers or dates.
 PARSE_SHARE = 0.95
+# From this share of numbers (and below PARSE_SHARE) a column stays categorical with a warning.
+CLOSE_SHARE = 0.5
+MOSTLY_NUMBERS = "mostly numbers"  # how such a column's reason starts
 # An identifier: every value distinct, in a table with at least this many rows.
 ID_MIN_ROWS = 20
 ID_NAME = re.compile(r"(^|[_\s.-])(id|uuid|guid|key)$|^(id|uuid|guid)([_\s.-]|$)|[a-z]Id$", re.IGNORECASE)
@@ -108,6 +111,10 @@ def detect_column(name: str, series: pd.Series, wanted: str | None = None) -> Co
         return ColumnType(name, "id", "a distinct code on every row: an identifier, not a feature")
     if _is_free_text(text):
         return ColumnType(name, "text", "free text: mostly distinct values of several words")
+    share = _number_share(text)
+    if share >= CLOSE_SHARE:  # a close call: say so, with the flag that decides it
+        return ColumnType(name, "categorical", f"{MOSTLY_NUMBERS} ({share:.0%} parse), kept as categories: pass "
+                          f"--types {name}=numeric to parse them (the rest become missing values)")  # fmt: skip
     return ColumnType(name, "categorical", "text or categories")
 
 
@@ -151,17 +158,24 @@ def _is_free_text(text: pd.Series) -> bool:
     return bool(distinct >= TEXT_DISTINCT_SHARE and text.str.split().str.len().mean() >= TEXT_MIN_WORDS)
 
 
+def _number_share(text: pd.Series) -> float:
+    """The share of values that read as numbers (0 for codes with leading zeros, which are never numbers)."""
+    bare = _bare_numbers(text)
+    bare = bare[bare != ""]
+    if bare.empty or bare.str.match(LEADING_ZERO).any():
+        return 0.0
+    return float(bare.str.match(NUMBER_TEXT).mean())
+
+
 def _number_format(text: pd.Series) -> tuple[str, str] | None:
     """(thousands mark, decimal mark) when nearly every value is a number written as text; else None.
 
     Codes with leading zeros are not numbers: "02134" must keep its zero.
     """
+    if _number_share(text) < PARSE_SHARE:
+        return None
     bare = _bare_numbers(text)
     bare = bare[bare != ""]
-    if bare.empty or bare.str.match(LEADING_ZERO).any():
-        return None
-    if bare.str.match(NUMBER_TEXT).mean() < PARSE_SHARE:
-        return None
     commas, dots = bare.str.contains(",", regex=False), bare.str.contains(".", regex=False)
     if (commas & dots).any():  # both marks: the later one is the decimal mark
         comma_last = (bare.str.rfind(",") > bare.str.rfind(".")).mean() > 0.5
@@ -329,4 +343,5 @@ def typing_notes(types: tuple[ColumnType, ...]) -> list[str]:
                 f" and {len(names) - 8} more" if len(names) > 8 else ""
             )
             notes.append(f"{words}: {shown}")
+    notes += [f"warning: column {t.name!r} is {t.reason}" for t in types if t.reason.startswith(MOSTLY_NUMBERS)]
     return notes
