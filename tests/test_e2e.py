@@ -69,7 +69,9 @@ def test_default_run_is_quick_accurate_and_complete(tmp_path: Path) -> None:
     assert result["refit"]["method"] == "ensemble_selection" and sum(m["weight"] for m in card["members"]) == 1.0
     # Every successful trial left its validation predictions, and its cost is the runner's log loss of them.
     trials = [t for t in json.loads((run / "trials.json").read_text()) if t["status"] == "success"]
-    assert {t["model_dir"] + ".npz" for t in trials} == {p.name for p in (run / "predictions").iterdir()}
+    kept = {p.name for p in (run / "predictions").iterdir()}
+    assert kept <= {t["model_dir"] + ".npz" for t in trials} and len(kept) >= min(len(trials), 25)
+    assert all(t["model_dir"] + ".npz" in kept for t in trials if t["config"] == result["incumbent"])
     assert all(t["cost"] == t["metrics"]["log_loss"] for t in trials)
     assert result["refit"]["validation_loss"] <= result["validation_loss"] + 1e-9  # greedy starts from the best
     assert "test accuracy" in done.stdout

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from automl.data import PreparedData
 from automl.ensemble import EnsembleMethod, Member, ensemble_output
+from automl.ensemble.ranking import ranked_groups
+from automl.ensemble.selection import DEFAULT_POOL
 from automl.errors import RunError
 from automl.evaluate.metric import apply_threshold, tune_threshold
 from automl.optimize.smac_run import OptimizationResult, TrialRecord
@@ -86,6 +88,7 @@ def refit(
                      threshold)  # fmt: skip
     FittedModel.save_card(paths, card)
     prune_trials(paths, optimization.trials)
+    prune_predictions(validation, optimization.trials)
     summary = RefitSummary(status, message, round(seconds, 3), len(members), method.name, ensemble_loss, threshold,
                            sum(member.refit for member in members))  # fmt: skip
     return FinalModel(card, summary)
@@ -130,3 +133,17 @@ def prune_trials(paths: RunPaths, trials: tuple[TrialRecord, ...]) -> None:
         for item in trial_dir.iterdir():
             if item.name != TRIAL_LOG:
                 shutil.rmtree(item) if item.is_dir() else item.unlink()
+
+
+def prune_predictions(validation: Validation, trials: tuple[TrialRecord, ...]) -> None:
+    """Keep the validation predictions of the configurations an ensemble selection chooses from.
+
+    On large data a run's predictions can take hundreds of megabytes; the best :data:`DEFAULT_POOL`
+    configurations are all that selecting the ensemble again would read.
+    """
+    if not validation.predictions_dir.is_dir():
+        return
+    keep = {validation.path(t.model_dir).name for group in ranked_groups(trials)[:DEFAULT_POOL] for t in group.trials}
+    for path in validation.predictions_dir.iterdir():
+        if path.name not in keep:
+            path.unlink()
