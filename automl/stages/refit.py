@@ -108,7 +108,7 @@ def _judge(
     if context.metric.thresholded and validation.n_classes == 2:
         threshold = tune_threshold(context.metric, validation.y, output.proba)
         output = ModelOutput(apply_threshold(output.proba, threshold), output.proba)
-    return threshold, round(context.metric.loss(validation.y, output, validation.n_classes), 6)
+    return threshold, context.metric.loss(validation.y, output, validation.n_classes)
 
 
 def _copy_trial_model(paths: RunPaths, trial: TrialRecord, member_dir: Path) -> bool:
