@@ -97,6 +97,8 @@ class RunSummary:
     refit: RefitSummary
     sandbox: str
     timings: dict[str, float] = field(default_factory=dict)
+    # What ended the search: "trials" (its cap), "time" (the walltime) or "interrupted"; "" in runs made before.
+    stopped_by: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -9,7 +9,14 @@ from smac import Scenario
 
 from automl._io import write_json
 from automl.errors import RunError
-from automl.optimize.smac_run import OptimizationResult, build_scenario, run_smac, saved_scenario, walltime_left
+from automl.optimize.smac_run import (
+    OptimizationResult,
+    build_scenario,
+    run_smac,
+    saved_scenario,
+    trial_cap,
+    walltime_left,
+)
 from automl.optimize.stopping import graceful_interrupts
 from automl.optimize.target import RunFiles, TrialTarget
 from automl.optimize.workers import dask_client
@@ -22,10 +29,18 @@ CLUSTER_CLOSE_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class Optimized:
-    """SMAC's run history and incumbent, and whether the user stopped the search early."""
+    """SMAC's run history and incumbent, whether the user stopped the search early, and what ended it."""
 
     result: OptimizationResult
     interrupted: bool
+    stopped_by: str = ""  # "trials" (the cap was reached), "time" (the walltime was spent) or "interrupted"
+
+
+def stopped_by(interrupted: bool, finished: int, cap: int | None) -> str:
+    """What ended a search of ``finished`` trials under a trial ``cap`` (None: no cap, only the walltime)."""
+    if interrupted:
+        return "interrupted"
+    return "trials" if cap is not None and finished >= cap else "time"
 
 
 def optimize(context: RunContext, written: Written, members: int) -> Optimized:
@@ -39,7 +54,7 @@ def optimize(context: RunContext, written: Written, members: int) -> Optimized:
     where = f"{config.workers} dask workers" if config.workers > 1 else config.dask_scheduler or ""
     if where:
         progress.stage(f"starting {where}")
-    progress.start_trials(settings.n_trials)
+    progress.start_trials(settings.n_trials)  # None: a count without a total
     try:
         with dask_client(config.workers, config.dask_scheduler, paths.root / ".dask", paths.trials_dir) as client, \
                 graceful_interrupts(progress.stage) as stop:  # fmt: skip
@@ -49,8 +64,10 @@ def optimize(context: RunContext, written: Written, members: int) -> Optimized:
             warm_start = plan.budget_kind is not None and plan.budget_kind != "data_fraction"
             limits = context.limits(settings)
             target = TrialTarget(files, limits, deadline=time.time() + walltime, warm_start=warm_start)
+            cap = trial_cap(scenario)
+            bound = f"up to {cap} trials in" if cap is not None else "trials until the time is spent:"
             progress.stage(f"optimizing with SMAC ({plan.facade}{', ' + where if where else ''}): "
-                           f"up to {settings.n_trials} trials in {walltime:.0f} s")  # fmt: skip
+                           f"{bound} {walltime:.0f} s")  # fmt: skip
             result = run_smac(scenario, plan, target, progress.trial_done, dask_client=client,
                               resume=context.resume, should_stop=stop)  # fmt: skip
             interrupted = stop.requested
@@ -62,7 +79,7 @@ def optimize(context: RunContext, written: Written, members: int) -> Optimized:
             f"every one of {len(result.trials)} trials failed: see the logs in "
             f"{paths.trials_dir} and raise --walltime or the scenario's trial limits"
         )
-    return Optimized(result, interrupted)
+    return Optimized(result, interrupted, stopped_by(interrupted, len(result.trials), cap))
 
 
 def _smac_scenario(context: RunContext, written: Written, reserve: float) -> tuple[Scenario, float]:

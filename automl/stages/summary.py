@@ -57,6 +57,7 @@ def summarize(context: RunContext, state: RunState) -> RunSummary:
         refit=state.final.summary,
         sandbox=state.written.isolation,
         timings=state.timings,
+        stopped_by=state.optimized.stopped_by,
     )
 
 
