@@ -22,9 +22,9 @@ REFIT_MIN_SHARE = 0.1
 # The incumbent's refit may run this share of the walltime past the deadline at most (else its trial model serves).
 REFIT_GRACE_SHARE = 0.05
 # The end of the walltime kept for writing report.html (plots, importance, pages): this share, within bounds.
-REPORT_RESERVE_SHARE = 0.04
-REPORT_RESERVE_MIN = 2.0
-REPORT_RESERVE_MAX = 10.0
+REPORT_RESERVE_SHARE = 0.06
+REPORT_RESERVE_MIN = 3.0
+REPORT_RESERVE_MAX = 15.0
 
 
 class Clock:

@@ -21,11 +21,11 @@ def test_deadline_counts_from_the_start_and_follows_the_settled_walltime() -> No
     time = FakeTime()
     clock = Clock(60.0, now=time)
     time.now += 15.0
-    assert clock.remaining() == pytest.approx(45.0 - 2.4)  # the walltime's last 4% are the report's
+    assert clock.remaining() == pytest.approx(45.0 - 3.6)  # the walltime's last 6% are the report's
     assert clock.elapsed() == pytest.approx(15.0)
     clock.limit(30.0)  # a model's scenario lowered the user's walltime
-    assert clock.deadline == pytest.approx(130.0 - 2.0)
-    assert clock.remaining() == pytest.approx(15.0 - 2.0)
+    assert clock.deadline == pytest.approx(130.0 - 3.0)
+    assert clock.remaining() == pytest.approx(15.0 - 3.0)
 
 
 def test_time_spent_waiting_on_a_model_does_not_count() -> None:
@@ -56,6 +56,6 @@ def test_refit_reserve_scales_with_the_default_configuration_within_bounds() -> 
 
 
 def test_the_report_keeps_the_end_of_the_walltime_within_bounds() -> None:
-    assert Clock(60.0, now=FakeTime()).report_reserve() == pytest.approx(2.4)  # 4% of the walltime
-    assert Clock(10.0, now=FakeTime()).report_reserve() == pytest.approx(2.0)  # at least 2 s
-    assert Clock(3600.0, now=FakeTime()).report_reserve() == pytest.approx(10.0)  # at most 10 s
+    assert Clock(60.0, now=FakeTime()).report_reserve() == pytest.approx(3.6)  # 6% of the walltime
+    assert Clock(10.0, now=FakeTime()).report_reserve() == pytest.approx(3.0)  # at least 3 s
+    assert Clock(3600.0, now=FakeTime()).report_reserve() == pytest.approx(15.0)  # at most 15 s
