@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.validation import check_is_fitted
 
-from automl.config import RunConfig, ScenarioSettings
+from automl.config import RunConfig, requested_scenario
 from automl.data import label_key
 from automl.errors import DataError
 from automl.predictor import FittedModel
@@ -43,7 +43,8 @@ class AutoML(BaseEstimator):
 
     Parameters
     ----------
-    trials, walltime : limits of the run (None: the scenario's); walltime is seconds for the whole run.
+    trials, walltime : limits of the run (None: the scenario's); walltime is seconds for the whole run. With a
+        walltime and no trials the search runs until the time is spent (the preset's trial count does not cap it).
     scenario : scenario preset name or YAML file with the other limits.
     task : ``auto``, ``classification`` or ``regression``.
     seed : seed for the splits, SMAC and train().
@@ -114,9 +115,7 @@ class AutoML(BaseEstimator):
         if TARGET_COLUMN in table.columns:
             raise DataError(f"X has a column named {TARGET_COLUMN!r}, which automl reserves: rename it")
         table[TARGET_COLUMN] = target
-        settings = ScenarioSettings.load(self.scenario).with_overrides(
-            n_trials=self.trials, walltime_limit=self.walltime
-        )
+        settings = requested_scenario(self.scenario, self.trials, self.walltime)
         config = RunConfig(
             data="dataframe",
             target=TARGET_COLUMN,

@@ -36,7 +36,11 @@ def run(
         str | None, typer.Option(help="Held-out test file; default: 20% of --data, split off first.")
     ] = None,
     task: Annotated[str, typer.Option(help="auto, classification or regression.")] = "auto",
-    trials: Annotated[int | None, typer.Option(help="Most trials SMAC may run (default from the scenario).")] = None,
+    trials: Annotated[
+        int | None,
+        typer.Option(help="Most trials SMAC may run (default: the scenario's, or none with --walltime: the search "
+                     "runs until the time is spent)."),
+    ] = None,
     walltime: Annotated[
         float | None, typer.Option(help="Seconds for the whole run (default from the scenario).")
     ] = None,
@@ -98,7 +102,7 @@ def run(
     from automl.rundir import create_run_dir_parent
 
     sandbox.warm_up(create_run_dir_parent(resume or out))  # its imports overlap ours: the first trial comes sooner
-    from automl.config import RunConfig, ScenarioSettings
+    from automl.config import RunConfig, requested_scenario
     from automl.report.progress import ConsoleProgress
     from automl.report.summary import summary_table
     from automl.rundir import replay_request, resume_request
@@ -113,7 +117,7 @@ def run(
     elif replay is not None:
         config = replay_request(replay, out, seed)
     else:
-        settings = ScenarioSettings.load(scenario).with_overrides(n_trials=trials, walltime_limit=walltime)
+        settings = requested_scenario(scenario, trials, walltime)
         config = RunConfig(data=data, target=target, test_data=test_data, task=task, seed=seed or 0, out=out,
                            space=space, scenario=settings, llm=llm, api_base=api_base, llm_timeout=llm_timeout,
                            attempts=attempts, fallback=fallback, facade=facade, budget_kind=budget_kind, cv=cv,

@@ -4,7 +4,9 @@ A run keeps to its walltime from start to final model. Three things move that de
 has one method here: the writer's settled scenario may lower the walltime (:meth:`Clock.limit`),
 seconds spent waiting on a language model do not count against the search (:meth:`Clock.exclude`),
 and a resumed run gets what SMAC had left of its search plus the refit's reserve (:meth:`Clock.resume`).
-How much of the walltime is kept back for the refit is decided here too (:meth:`Clock.refit_reserve`).
+How much of the walltime is kept back for the refit is decided here too (:meth:`Clock.refit_reserve`),
+and so is the report's share at the end (:meth:`Clock.report_reserve`): the deadline is when the work
+before the report must end, so the report is written within the walltime too.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ REFIT_RESERVE_SHARE = 0.25
 REFIT_MIN_SHARE = 0.1
 # The incumbent's refit may run this share of the walltime past the deadline at most (else its trial model serves).
 REFIT_GRACE_SHARE = 0.05
+# The end of the walltime kept for writing report.html (plots, importance, pages): this share, within bounds.
+REPORT_RESERVE_SHARE = 0.06
+REPORT_RESERVE_MIN = 3.0
+REPORT_RESERVE_MAX = 15.0
 
 
 class Clock:
@@ -41,12 +47,12 @@ class Clock:
 
     def resume(self, search_left: float, reserve: float) -> None:
         """A resumed run ends after what its search had left plus the refit's reserve, counted from now."""
-        self._origin = self._now() - (self.walltime - search_left - reserve)
+        self._origin = self._now() - (self.walltime - self.report_reserve() - search_left - reserve)
 
     @property
     def deadline(self) -> float:
-        """When the run must end, on this clock's time scale."""
-        return self._origin + self.walltime + self._waited()
+        """When the run's work must end (the report then has its reserve), on this clock's time scale."""
+        return self._origin + self.walltime - self.report_reserve() + self._waited()
 
     def remaining(self) -> float:
         """Seconds until the deadline (negative once past it)."""
@@ -60,6 +66,10 @@ class Clock:
         """Seconds kept back for refitting ``members`` configurations, each about as slow as the default one."""
         wanted = max(REFIT_RESERVE_FACTOR * members * default_seconds, REFIT_MIN_SHARE * self.walltime)
         return min(max(wanted, 1.0), REFIT_RESERVE_SHARE * self.walltime)
+
+    def report_reserve(self) -> float:
+        """Seconds at the end of the walltime kept for writing the report."""
+        return min(max(REPORT_RESERVE_SHARE * self.walltime, REPORT_RESERVE_MIN), REPORT_RESERVE_MAX)
 
     def refit_grace(self) -> float:
         """The least time the incumbent's refit gets, even past the deadline."""

@@ -25,9 +25,13 @@ from automl.resources import resolve_file
 
 @dataclass(frozen=True)
 class ScenarioSettings:
-    """The limits a run works within; SMAC's scenario is built from these."""
+    """The limits a run works within; SMAC's scenario is built from these.
 
-    n_trials: int = 60
+    ``n_trials`` None means no trial cap: the search runs until the walltime is spent (see
+    :func:`requested_scenario`).
+    """
+
+    n_trials: int | None = 60
     walltime_limit: float = 30.0
     trial_walltime_limit: float = 60.0
     trial_memory_limit_mb: int = 4096
@@ -36,7 +40,8 @@ class ScenarioSettings:
     extra_imports: tuple[str, ...] = ()  # modules generated code may import beyond configs/allowed_imports.yaml
 
     def __post_init__(self) -> None:
-        _positive("--trials / n_trials", self.n_trials, integer=True)
+        if self.n_trials is not None:
+            _positive("--trials / n_trials", self.n_trials, integer=True)
         _positive("--walltime / walltime_limit", self.walltime_limit)
         _positive("trial_walltime_limit", self.trial_walltime_limit)
         _positive("trial_memory_limit_mb", self.trial_memory_limit_mb, integer=True)
@@ -45,18 +50,18 @@ class ScenarioSettings:
         if self.crash_cost is not None and not math.isfinite(self.crash_cost):
             raise ConfigError("crash_cost must be a finite number: SMAC's models fail on infinite costs")
 
+    @property
+    def time_limited(self) -> bool:
+        """Whether only the walltime ends the search (no trial cap)."""
+        return self.n_trials is None
+
     @classmethod
     def load(cls, name_or_path: str | Path) -> ScenarioSettings:
         """Read a scenario preset (YAML or JSON) by bundled name or path."""
-        path = resolve_file(name_or_path, "scenarios", (".yaml", ".yml", ".json"))
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as error:
-            raise ConfigError(
-                f"scenario file '{path}' cannot be read ({type(error).__name__}): fix its syntax"
-            ) from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"scenario file '{path}' must hold a mapping of settings, e.g. 'n_trials: 50'")
+        return cls._from_mapping(*_read_scenario(name_or_path))
+
+    @classmethod
+    def _from_mapping(cls, path: Path, data: dict[str, Any]) -> ScenarioSettings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -72,6 +77,40 @@ class ScenarioSettings:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _read_scenario(name_or_path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The scenario file's path and the settings it holds."""
+    path = resolve_file(name_or_path, "scenarios", (".yaml", ".yml", ".json"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"scenario file '{path}' cannot be read ({type(error).__name__}): fix its syntax") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"scenario file '{path}' must hold a mapping of settings, e.g. 'n_trials: 50'")
+    return path, data
+
+
+def requested_scenario(
+    name_or_path: str | Path = "default", trials: int | None = None, walltime: float | None = None
+) -> ScenarioSettings:
+    """The scenario a run is asked for: a preset or the user's file, with ``--trials`` and ``--walltime`` over it.
+
+    A walltime of the user's with no trial count of the user's means: search until the time is spent
+    (``n_trials`` None). The user's are ``--trials`` / ``--walltime`` (``AutoML(trials=, walltime=)``)
+    and the ``n_trials`` / ``walltime_limit`` a scenario file given by its path sets; a bundled preset
+    given by name (``default``, ``quick``) holds defaults, so its ``n_trials`` caps a run only without
+    a walltime of the user's. Without one, the preset's (or file's) trials and walltime stand.
+    """
+    path, data = _read_scenario(name_or_path)
+    settings = ScenarioSettings._from_mapping(path, data)
+    own = set(data) if Path(name_or_path).expanduser().is_file() else set()
+    users_trials = trials is not None or "n_trials" in own
+    users_walltime = walltime is not None or "walltime_limit" in own
+    settings = settings.with_overrides(n_trials=trials, walltime_limit=walltime)
+    if users_walltime and not users_trials:
+        settings = replace(settings, n_trials=None)
+    return settings
 
 
 def _positive(name: str, value: Any, integer: bool = False) -> None:

@@ -102,6 +102,8 @@ class RunSummary:
     sandbox: str
     timings: dict[str, float] = field(default_factory=dict)
     metric: str = ""  # the run's metric (--metric, or the task's default)
+    # What ended the search: "trials" (its cap), "time" (the walltime) or "interrupted"; "" in runs made before.
+    stopped_by: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

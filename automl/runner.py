@@ -78,7 +78,7 @@ def run(
     state = RunState(prepared, written, optimized, final, evaluated, dict(timed.seconds))
     summary = summarize(context, state)
     summary.write(context.paths.result_json)
-    with timed("report", "writing report.html"):  # after the walltime: it only reads the run
+    with timed("report", "writing report.html"):  # in the walltime's last seconds, kept for it by the clock
         report(context, prepared.data, evaluated)
     summary = replace(summary, timings=dict(timed.seconds))  # now with the report's time
     summary.write(context.paths.result_json)

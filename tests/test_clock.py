@@ -21,11 +21,11 @@ def test_deadline_counts_from_the_start_and_follows_the_settled_walltime() -> No
     time = FakeTime()
     clock = Clock(60.0, now=time)
     time.now += 15.0
-    assert clock.remaining() == pytest.approx(45.0)
+    assert clock.remaining() == pytest.approx(45.0 - 3.6)  # the walltime's last 6% are the report's
     assert clock.elapsed() == pytest.approx(15.0)
     clock.limit(30.0)  # a model's scenario lowered the user's walltime
-    assert clock.deadline == pytest.approx(130.0)
-    assert clock.remaining() == pytest.approx(15.0)
+    assert clock.deadline == pytest.approx(130.0 - 3.0)
+    assert clock.remaining() == pytest.approx(15.0 - 3.0)
 
 
 def test_time_spent_waiting_on_a_model_does_not_count() -> None:
@@ -34,7 +34,7 @@ def test_time_spent_waiting_on_a_model_does_not_count() -> None:
     clock.exclude(lambda: waited[0])
     time.now += 50.0
     waited[0] = 40.0  # the model took 40 of those 50 seconds to answer
-    assert clock.remaining() == pytest.approx(50.0)
+    assert clock.remaining() == pytest.approx(50.0 - clock.report_reserve())
 
 
 def test_a_resumed_run_gets_what_its_search_had_left_plus_the_refit_reserve() -> None:
@@ -53,3 +53,9 @@ def test_refit_reserve_scales_with_the_default_configuration_within_bounds() -> 
     assert clock.refit_reserve(default_seconds=9.0, members=5) == pytest.approx(25.0)  # at most 25% of it
     assert Clock(2.0, now=FakeTime()).refit_reserve(0.0, 5) == pytest.approx(0.5)  # a tiny walltime caps the floor
     assert clock.refit_grace() == pytest.approx(5.0)
+
+
+def test_the_report_keeps_the_end_of_the_walltime_within_bounds() -> None:
+    assert Clock(60.0, now=FakeTime()).report_reserve() == pytest.approx(3.6)  # 6% of the walltime
+    assert Clock(10.0, now=FakeTime()).report_reserve() == pytest.approx(3.0)  # at least 3 s
+    assert Clock(3600.0, now=FakeTime()).report_reserve() == pytest.approx(15.0)  # at most 15 s

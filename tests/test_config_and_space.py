@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, InCondition, Integer
 
-from automl.config import ScenarioSettings
+from automl.config import ScenarioSettings, requested_scenario
 from automl.errors import ConfigError
 from automl.resources import bundled_dir
 from automl.writers.space import load_space, restrict_choices
@@ -19,6 +19,32 @@ def test_bundled_presets_load_and_flags_override_them() -> None:
     overridden = quick.with_overrides(n_trials=7, walltime_limit=None)
     assert overridden.n_trials == 7
     assert overridden.walltime_limit == quick.walltime_limit
+
+
+def test_a_walltime_alone_means_search_until_the_time_is_spent() -> None:
+    default = ScenarioSettings.load("default")
+    timed = requested_scenario("default", walltime=60)
+    assert timed.n_trials is None and timed.time_limited and timed.walltime_limit == 60
+    assert timed.trial_walltime_limit == default.trial_walltime_limit  # the preset's other limits stand
+    assert requested_scenario("quick", walltime=60).n_trials is None  # a bundled preset's count is a default
+    assert requested_scenario("default", trials=200, walltime=60).n_trials == 200  # --trials is a cap
+    # Without a walltime of the user's, the preset's trials and walltime stand, as before.
+    assert requested_scenario("default") == default and not default.time_limited
+    assert requested_scenario("default", trials=7) == default.with_overrides(n_trials=7)
+
+
+def test_a_scenario_file_of_the_users_caps_trials_when_it_sets_them(tmp_path: Path) -> None:
+    capped, timed, neither = tmp_path / "capped.yaml", tmp_path / "timed.yaml", tmp_path / "neither.yaml"
+    capped.write_text("n_trials: 500\nwalltime_limit: 600\n")
+    timed.write_text("walltime_limit: 600\ntrial_walltime_limit: 30\n")
+    neither.write_text("trial_walltime_limit: 30\n")
+    assert requested_scenario(capped).n_trials == 500
+    assert requested_scenario(capped, walltime=60).n_trials == 500  # the file's n_trials is the user's cap
+    assert requested_scenario(capped, trials=9, walltime=60).n_trials == 9
+    assert requested_scenario(timed).n_trials is None  # the file's walltime alone: time ends the search
+    assert requested_scenario(timed).trial_walltime_limit == 30
+    assert requested_scenario(neither) == ScenarioSettings.load(neither)
+    assert requested_scenario(neither, walltime=60).n_trials is None
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,7 @@ def test_default_run_is_quick_accurate_and_complete(tmp_path: Path) -> None:
     assert result["validation_loss"] == pytest.approx(sum(t["cost"] for t in incumbent) / len(incumbent))
     scenario = json.loads((run / "scenario.json").read_text())
     assert 0 < scenario["crash_cost"] < float("inf")
+    assert scenario["n_trials"] == 40 and result["stopped_by"] in ("trials", "time")  # no --walltime: the preset's cap
     assert json.loads((run / "verify.json").read_text())["accepted"] is True
     assert "seccomp" in result["sandbox"]
     card = json.loads((run / "model" / "metadata.json").read_text())
@@ -109,6 +110,12 @@ def test_csv_with_categoricals_runs_and_predicts_original_labels(tmp_path: Path)
     card = json.loads((tmp_path / "run" / "model" / "metadata.json").read_text())
     assert 0 < card["threshold"] < 1 and card["threshold"] == result["refit"]["threshold"]
     assert done.stdout.index("test balanced_accuracy") < done.stdout.index("test accuracy")
+    # --walltime without --trials: the quick preset's 20 trials do not cap the search, the 12 s end it, report included.
+    assert json.loads((tmp_path / "run" / "scenario.json").read_text())["n_trials"] is None
+    assert result["stopped_by"] == "time" and "trials until the time is spent" in done.stdout
+    used = result["timings"]["total"] + result["timings"]["report"]
+    print(f"walltime 12: {used:.2f} s used, {result['n_trials']} trials")
+    assert 0.6 * 12 <= used <= 1.25 * 12  # loose: other jobs share the test machine's 2 cores
 
     new_rows = mixed_table(40, seed=5).drop(columns="label")
     new_rows.loc[0, "colour"] = "purple"  # a level never seen in training

@@ -12,13 +12,15 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
+import pytest
 from ConfigSpace import Categorical, ConfigurationSpace
-from smac import HyperparameterOptimizationFacade
+from smac import HyperparameterOptimizationFacade, MultiFidelityFacade, RandomFacade
 
 from automl.config import ScenarioSettings
+from automl.optimize import smac_run
 from automl.optimize.acquisition import acquisition_maximizer
 from automl.optimize.initial_design import algorithm_defaults
-from automl.optimize.smac_run import build_scenario, run_smac
+from automl.optimize.smac_run import UNCAPPED_TRIALS, build_scenario, run_smac, trial_cap
 from automl.optimize.target import RunFiles, TrialTarget
 from automl.plan import Plan
 from automl.sandbox import Limits
@@ -76,6 +78,29 @@ def test_initial_design_starts_from_each_algorithm_default() -> None:
     starts = algorithm_defaults(space)
     assert starts[0] == space.get_default_configuration()
     assert sorted(config["algorithm"] for config in starts) == sorted(space["algorithm"].choices)
+
+
+@pytest.mark.parametrize("facade", [HyperparameterOptimizationFacade, MultiFidelityFacade, RandomFacade])
+def test_a_search_bounded_by_time_gets_a_huge_trial_count_but_the_default_runs_initial_design(
+    tmp_path: Path, facade: type
+) -> None:
+    space = ConfigurationSpace.from_json(Path(__file__).parents[1] / "configs" / "offline_classification.json")
+    plan = Plan(facade="hpo")
+
+    def design(n_trials: int | None) -> list:
+        settings = ScenarioSettings(n_trials=n_trials, walltime_limit=60, crash_cost=9.0)
+        scenario = build_scenario(space, plan, settings, tmp_path / str(n_trials), seed=0, walltime=60, crash_cost=9.0)
+        assert trial_cap(scenario) == n_trials
+        assert scenario.n_trials == (UNCAPPED_TRIALS if n_trials is None else n_trials)
+        return smac_run._initial_design(facade, scenario).select_configurations()
+
+    timed, default = design(None), design(40)
+    assert timed == default  # 7 algorithm defaults, and 3 Sobol points where the facade has them
+    if facade is RandomFacade:
+        assert len(default) == len(algorithm_defaults(space))
+    else:
+        assert len(default) == 10
+        assert len(design(400)) == smac_run.INITIAL_DESIGN_MAX  # a large cap of the user's still scales it, capped
 
 
 REPO = Path(__file__).parents[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -47,6 +48,14 @@ def test_values_that_are_not_positive_numbers_are_ignored(bad: object) -> None:
     bounded, notes = bounded_scenario({"n_trials": bad}, USER, DESCRIPTION)
     assert bounded.n_trials == 50
     assert notes and "ignored" in notes[0]
+
+
+def test_a_models_trial_count_does_not_cap_a_run_bounded_by_time_alone() -> None:
+    timed = replace(USER, n_trials=None, walltime_limit=60.0)
+    bounded, notes = bounded_scenario({"n_trials": 30, "walltime_limit": 1e6}, timed, DESCRIPTION)
+    assert bounded.n_trials is None and bounded.walltime_limit == 60.0
+    assert any(note.startswith("n_trials: ignored the proposed 30") for note in notes)
+    assert bounded_scenario({}, timed, DESCRIPTION) == (bounded, [])  # the offline writer proposes nothing
 
 
 def test_a_crash_cost_not_worse_than_the_prior_is_replaced_and_the_users_wins() -> None:
@@ -115,6 +124,16 @@ def test_budget_ranges_have_as_many_rungs_as_the_trials_can_climb(n_trials: int,
 
     plan = plan_offline(_description(500), facade="hyperband", budget_kind="n_estimators", n_trials=n_trials)
     assert (plan.min_budget, plan.max_budget) == (low, 270.0)
+
+
+def test_a_search_bounded_by_time_is_planned_as_the_default_presets_trials() -> None:
+    from automl.plan import plan_offline
+    from automl.plan.plan import TIME_LIMITED_TRIALS
+
+    assert ScenarioSettings.load("default").n_trials == TIME_LIMITED_TRIALS
+    for rows in (500, 60_000):
+        description = _description(rows)
+        assert plan_offline(description, "mf", n_trials=None) == plan_offline(description, "mf", n_trials=40)
 
 
 def test_a_small_table_keeps_enough_rows_at_the_smallest_fraction() -> None:

@@ -42,6 +42,7 @@ def summary() -> RunSummary:
         refit=RefitSummary("success", "", 1.5, 5),
         sandbox="bubblewrap",
         timings={"total": 20.0},
+        stopped_by="time",
     )
 
 
@@ -68,3 +69,18 @@ def test_read_summary_is_none_for_missing_or_unreadable_files(tmp_path: Path) ->
     assert read_summary(tmp_path / "result.json") is None
     summary().write(tmp_path / "result.json")
     assert read_summary(tmp_path / "result.json") == summary()
+
+
+def test_a_result_from_before_stopped_by_still_reads() -> None:
+    data = summary().to_dict()
+    del data["stopped_by"]
+    assert RunSummary.from_dict(data).stopped_by == ""
+
+
+def test_what_ended_the_search() -> None:
+    from automl.stages.optimize import stopped_by
+
+    assert stopped_by(interrupted=False, finished=40, cap=40) == "trials"
+    assert stopped_by(interrupted=False, finished=31, cap=40) == "time"
+    assert stopped_by(interrupted=False, finished=900, cap=None) == "time"  # no cap: only the walltime ends it
+    assert stopped_by(interrupted=True, finished=40, cap=40) == "interrupted"

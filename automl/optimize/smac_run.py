@@ -34,6 +34,7 @@ from automl.optimize.facades import get_recipe
 from automl.optimize.initial_design import algorithm_defaults
 from automl.optimize.target import TrialTarget
 from automl.plan import Plan
+from automl.plan.plan import TIME_LIMITED_TRIALS
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ logger = logging.getLogger(__name__)
 # cap, so a large --trials with a short walltime still leaves time for model-based search.
 INITIAL_DESIGN_RATIO = 0.25
 INITIAL_DESIGN_MAX = 20
+# SMAC needs a trial count: a search bounded by time alone gets this many, and its walltime (and the
+# trials' deadline) stops it. Its initial design is sized as for TIME_LIMITED_TRIALS, not for this.
+UNCAPPED_TRIALS = 1_000_000
 # SMAC's own console logging: warnings and worse only; our progress bar says the rest.
 SMAC_LOGGING_LEVEL = 30
 
@@ -126,7 +130,7 @@ def build_scenario(
         output_directory=output_dir,
         deterministic=settings.deterministic,
         crash_cost=crash_cost,
-        n_trials=settings.n_trials,
+        n_trials=UNCAPPED_TRIALS if settings.n_trials is None else settings.n_trials,
         walltime_limit=walltime,
         seed=seed,
         **budgets,
@@ -183,12 +187,22 @@ def walltime_left(scenario: Scenario) -> float:
     return max(scenario.walltime_limit - float(used), 1.0)
 
 
+def trial_cap(scenario: Scenario) -> int | None:
+    """The most trials a SMAC scenario allows, or None when only its walltime bounds it."""
+    return None if scenario.n_trials >= UNCAPPED_TRIALS else scenario.n_trials
+
+
+def initial_design_size(n_trials: int | None) -> int:
+    """How many configurations the initial design holds (algorithm defaults included) for a trial cap."""
+    return min(math.ceil((n_trials or TIME_LIMITED_TRIALS) * INITIAL_DESIGN_RATIO), INITIAL_DESIGN_MAX)
+
+
 def _initial_design(facade: type[AbstractFacade], scenario: Scenario) -> Any:
     """The facade's own initial design, started from each algorithm's defaults (and random ones where it has them)."""
     starts = algorithm_defaults(scenario.configspace)[: scenario.n_trials]  # SMAC refuses more starts than trials
     if "n_configs" not in inspect.signature(facade.get_initial_design).parameters:
         return facade.get_initial_design(scenario, additional_configs=starts)  # random and hyperband
-    n_initial = min(math.ceil(scenario.n_trials * INITIAL_DESIGN_RATIO), INITIAL_DESIGN_MAX)
+    n_initial = initial_design_size(trial_cap(scenario))
     return facade.get_initial_design(scenario, n_configs=max(0, n_initial - len(starts)), additional_configs=starts)
 
 

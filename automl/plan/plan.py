@@ -93,6 +93,10 @@ MIN_FRACTION_ROWS = 1_000
 # runs get fewer rungs, or they would never reach a larger budget.
 ETA = 3
 AUTO = "auto"
+# A search bounded by time alone (no trial cap) is planned, and its initial design sized, as one of this
+# many trials: the default preset's count, so a longer walltime buys more model-based trials, not a
+# bigger random start or more rungs than the default run has.
+TIME_LIMITED_TRIALS = 40
 
 
 def _rungs(n_trials: int) -> int:
@@ -124,13 +128,16 @@ def _choose_facade(n_rows: int, facade: str) -> tuple[str, str]:
     )
 
 
-def plan_offline(description: dict[str, Any], facade: str = AUTO, budget_kind: str = AUTO, n_trials: int = 40) -> Plan:
+def plan_offline(
+    description: dict[str, Any], facade: str = AUTO, budget_kind: str = AUTO, n_trials: int | None = 40
+) -> Plan:
     """Plan by rules: the facade by the data's size (or the user's), the algorithms the size allows.
 
     Budgeted facades get a data fraction by default, which every algorithm can honour; the user may
     ask for ``n_estimators`` or ``max_iter`` instead. The budget range has as many rungs as
-    ``n_trials`` can climb.
+    ``n_trials`` can climb (None, a search bounded by time: as :data:`TIME_LIMITED_TRIALS` can).
     """
+    n_trials = TIME_LIMITED_TRIALS if n_trials is None else n_trials
     n_rows = int(description["splits"]["train"])
     algorithms = algorithms_for(n_rows)
     dropped = [name for name in ALL_ALGORITHMS if name not in algorithms]

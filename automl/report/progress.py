@@ -18,7 +18,7 @@ class Progress(Protocol):
     """Receives the run's milestones."""
 
     def stage(self, message: str) -> None: ...
-    def start_trials(self, total: int) -> None: ...
+    def start_trials(self, total: int | None) -> None: ...  # None: no trial cap, the walltime ends the search
     def trial_done(self, cost: float, status: str) -> None: ...
     def stop_trials(self) -> None: ...
 
@@ -29,7 +29,7 @@ class SilentProgress:
     def stage(self, message: str) -> None:
         pass
 
-    def start_trials(self, total: int) -> None:
+    def start_trials(self, total: int | None) -> None:
         pass
 
     def trial_done(self, cost: float, status: str) -> None:
@@ -52,11 +52,11 @@ class ConsoleProgress:
     def stage(self, message: str) -> None:
         self._console.print(f"[bold cyan]•[/] {message}")
 
-    def start_trials(self, total: int) -> None:
+    def start_trials(self, total: int | None) -> None:
         self._bar = RichBar(
             TextColumn("[bold]trials"),
             BarColumn(),
-            MofNCompleteColumn(),
+            MofNCompleteColumn() if total is not None else TextColumn("{task.completed}"),
             TextColumn("best loss {task.fields[best]}"),
             TextColumn("{task.fields[failed]}"),
             TimeElapsedColumn(),

@@ -46,6 +46,15 @@ SCENARIO_LABELS = {
 }
 
 
+def _scenario_value(key: str, value: Any) -> Any:
+    """A scenario setting as the plan section shows it."""
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
+    if key == "n_trials" and value is None:
+        return "no cap: the search runs until the walltime is spent"
+    return value
+
+
 def _number(value: Any) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
@@ -192,15 +201,7 @@ def plan_section(run: RunRecord, figures: Figures) -> Html:
     if run.scenario:
         parts.append(subheading("Scenario limits"))
         parts.append(
-            pairs(
-                [
-                    (
-                        SCENARIO_LABELS.get(key, key),
-                        ", ".join(map(str, value)) or "none" if isinstance(value, list) else value,
-                    )
-                    for key, value in run.scenario.items()
-                ]
-            )
+            pairs([(SCENARIO_LABELS.get(key, key), _scenario_value(key, value)) for key, value in run.scenario.items()])
         )
     notes = run.result.scenario_notes if run.result else []
     if notes:

@@ -14,6 +14,8 @@ HEADLINE = {
     "classification": ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"),
     "regression": ("rmse", "mae", "r2"),
 }
+# What ended the search (result.json's stopped_by), in words.
+STOPPED_BY = {"trials": "stopped at the trial cap", "time": "stopped by the walltime", "interrupted": "interrupted"}
 
 
 def _number(value: Any) -> str:
@@ -42,7 +44,8 @@ def summary_table(result: RunSummary) -> Table:
         table.add_row("model calls", f"{usage.calls} ({usage.tokens} tokens{cost}, {how}); "
                       f"{result.rejected_drafts} drafts rejected")  # fmt: skip
     statuses = ", ".join(f"{count} {status}" for status, count in result.trial_statuses.items())
-    table.add_row("trials", f"{result.n_trials} ({statuses})")
+    ended = f"; {STOPPED_BY[result.stopped_by]}" if result.stopped_by in STOPPED_BY else ""
+    table.add_row("trials", f"{result.n_trials} ({statuses}{ended})")
     table.add_row("incumbent", ", ".join(f"{k}={_number(v)}" for k, v in result.incumbent.items()))
     table.add_row(f"validation {result.loss}", _number(result.validation_loss))
     for name in dict.fromkeys((result.metric, *HEADLINE[dataset.task])):  # the run's metric first

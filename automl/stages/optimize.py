@@ -10,7 +10,14 @@ from smac import Scenario
 from automl._io import write_json
 from automl.data import PreparedData
 from automl.errors import RunError
-from automl.optimize.smac_run import OptimizationResult, build_scenario, run_smac, saved_scenario, walltime_left
+from automl.optimize.smac_run import (
+    OptimizationResult,
+    build_scenario,
+    run_smac,
+    saved_scenario,
+    trial_cap,
+    walltime_left,
+)
 from automl.optimize.stopping import graceful_interrupts
 from automl.optimize.target import RunFiles, TrialTarget
 from automl.optimize.validation import SINGLE_SPLIT, Validation
@@ -24,11 +31,20 @@ CLUSTER_CLOSE_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class Optimized:
-    """SMAC's run history and incumbent, whether the user stopped the search early, and what trials were judged on."""
+    """SMAC's run history and incumbent, whether the user stopped the search early, what ended it, and what
+    trials were judged on."""
 
     result: OptimizationResult
     interrupted: bool
     validation: Validation
+    stopped_by: str = ""  # "trials" (the cap was reached), "time" (the walltime was spent) or "interrupted"
+
+
+def stopped_by(interrupted: bool, finished: int, cap: int | None) -> str:
+    """What ended a search of ``finished`` trials under a trial ``cap`` (None: no cap, only the walltime)."""
+    if interrupted:
+        return "interrupted"
+    return "trials" if cap is not None and finished >= cap else "time"
 
 
 def optimize(context: RunContext, data: PreparedData, written: Written, members: int) -> Optimized:
@@ -43,7 +59,7 @@ def optimize(context: RunContext, data: PreparedData, written: Written, members:
     where = f"{config.workers} dask workers" if config.workers > 1 else config.dask_scheduler or ""
     if where:
         progress.stage(f"starting {where}")
-    progress.start_trials(settings.n_trials)
+    progress.start_trials(settings.n_trials)  # None: a count without a total
     try:
         with dask_client(config.workers, config.dask_scheduler, paths.root / ".dask", paths.trials_dir) as client, \
                 graceful_interrupts(progress.stage) as stop:  # fmt: skip
@@ -55,8 +71,10 @@ def optimize(context: RunContext, data: PreparedData, written: Written, members:
             validation = validation_of(context, data)
             target = TrialTarget(files, limits, deadline=time.time() + walltime, warm_start=warm_start,
                                  validation=validation)  # fmt: skip
+            cap = trial_cap(scenario)
+            bound = f"up to {cap} trials in" if cap is not None else "trials until the time is spent:"
             progress.stage(f"optimizing with SMAC ({plan.facade}{', ' + where if where else ''}): "
-                           f"up to {settings.n_trials} trials in {walltime:.0f} s")  # fmt: skip
+                           f"{bound} {walltime:.0f} s")  # fmt: skip
             result = run_smac(scenario, plan, target, progress.trial_done, dask_client=client,
                               resume=context.resume, should_stop=stop)  # fmt: skip
             interrupted = stop.requested
@@ -68,7 +86,7 @@ def optimize(context: RunContext, data: PreparedData, written: Written, members:
             f"every one of {len(result.trials)} trials failed: see the logs in "
             f"{paths.trials_dir} and raise --walltime or the scenario's trial limits"
         )
-    return Optimized(result, interrupted, validation)
+    return Optimized(result, interrupted, validation, stopped_by(interrupted, len(result.trials), cap))
 
 
 def validation_of(context: RunContext, data: PreparedData) -> Validation:

@@ -1,4 +1,4 @@
-"""Stage 6, report: report.html and plots/ from the finished run directory, after the walltime."""
+"""Stage 6, report: report.html and plots/ from the finished run directory, in the walltime's reserve for it."""
 
 from __future__ import annotations
 

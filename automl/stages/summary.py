@@ -53,6 +53,7 @@ def summarize(context: RunContext, state: RunState) -> RunSummary:
         sandbox=state.written.isolation,
         timings=state.timings,
         metric=context.metric.name,
+        stopped_by=state.optimized.stopped_by,
     )
 
 

@@ -1,8 +1,9 @@
 """Turn a writer's proposed scenario into the one a run uses: within the user's limits, always finite.
 
 A model may know a search needs fewer trials or shorter trials than the user allowed, but never gets
-more than the user gave, and the crash cost must stay worse than a model that learned nothing, or
-SMAC would learn to prefer configurations that crash.
+more than the user gave (and sets no trial count when the user's run is bounded by time alone), and
+the crash cost must stay worse than a model that learned nothing, or SMAC would learn to prefer
+configurations that crash.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def bounded_scenario(
             continue
         value = proposal[name]
         ceiling = getattr(user, name)
+        if ceiling is None:  # no trial cap of the user's: the walltime ends the search, not a model's count
+            notes.append(f"{name}: ignored the proposed {value!r}: the user gave a walltime and no trial count, "
+                         "so the search runs until the time is spent")  # fmt: skip
+            continue
         if not _positive_number(value):
             notes.append(f"{name}: ignored the proposed {value!r} (not a positive number)")
             continue
