@@ -15,8 +15,8 @@ import pytest
 from automl.bench import bench_report, run_bench
 from automl.bench import frameworks as registry
 from automl.bench.frameworks import Outcome, Task, align_proba
-from automl.bench.harness import _process_scratch, cpu_fence, run_one, split
-from automl.bench.lanes import _pinned, lane_cpus
+from automl.bench.harness import cpu_fence, process_scratch, run_one, split
+from automl.bench.lanes import lane_cpus, pinned
 from automl.bench.metrics import Predictions
 from automl.bench.ranking import rank, rank_values
 from automl.bench.store import ResultStore
@@ -338,7 +338,7 @@ def test_a_lane_process_starts_on_its_own_cpus() -> None:
 
     before = os.sched_getaffinity(0)
     last = max(before)
-    with _pinned((last,)):
+    with pinned((last,)):
         child = subprocess.run([sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"],
                                capture_output=True, text=True, timeout=60)  # fmt: skip
     assert child.stdout.strip() == f"[{last}]" and os.sched_getaffinity(0) == before
@@ -376,4 +376,4 @@ def test_a_lane_whose_process_dies_is_a_failed_row(tmp_path: Path, monkeypatch: 
     assert {row["status"] for row in rows.values()} == {"failed"}
     assert "the process went away" in rows["iris"]["error"] and "exit code 3" in rows["iris"]["error"]
     assert rows["breast_cancer_300"]["roc_auc"] == pytest.approx(0.5)  # the constant predictor, as for a raise
-    assert not list(_process_scratch().glob("*-lane*"))  # its log and any partial row were removed
+    assert not list(process_scratch().glob("*-lane*"))  # its log and any partial row were removed

@@ -181,7 +181,7 @@ def run_bench(
     store = ResultStore(db)
     say = progress or (lambda message: None)
     if work_dir is None:
-        scratch = _process_scratch()
+        scratch = process_scratch()
     else:
         scratch = work_dir.resolve()
         scratch.mkdir(parents=True, exist_ok=True)
@@ -228,7 +228,7 @@ def cpu_fence(cores: int) -> Iterator[None]:
 _scratch: Path | None = None
 
 
-def _process_scratch() -> Path:
+def process_scratch() -> Path:
     """One temporary folder for every benchmark of this process, removed at exit.
 
     automl's sandbox keeps every folder it has bound for the life of its fork server; a folder

@@ -119,7 +119,7 @@ def _start(plan: Plan, job: Job, cpus: tuple[int, ...], tag: str) -> _Running:
     log = (plan.scratch / f"{tag}-lane.log").open("wb")
     environment = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, str(plan.cores))}
     command = [sys.executable, "-m", "automl.bench.lanes", json.dumps(description), str(result)]
-    with _pinned(cpus):
+    with pinned(cpus):
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    env=environment)  # fmt: skip
     return _Running(job, process, log, result, tag, time.perf_counter())
@@ -154,7 +154,7 @@ def _stop(run: _Running) -> None:
 
 
 @contextlib.contextmanager
-def _pinned(cpus: tuple[int, ...]) -> Iterator[None]:
+def pinned(cpus: tuple[int, ...]) -> Iterator[None]:
     """This thread on ``cpus`` for the block (a process started in it keeps them), then as before."""
     before = os.sched_getaffinity(0)
     os.sched_setaffinity(0, cpus)
