@@ -72,7 +72,9 @@ def run(
         str, typer.Option(help="What a multi-fidelity budget means: auto, data_fraction, n_estimators, max_iter.")
     ] = "auto",
     cv: Annotated[
-        int | None, typer.Option(help="Cross-validation folds as SMAC instances (facades without budgets).")
+        int | None,
+        typer.Option(help="Cross-validation folds as SMAC instances (hpo, random); 1: one validation split. "
+                     "Default: 5 up to 2 000 non-test rows, else 1."),
     ] = None,
     metric: Annotated[
         str | None,

@@ -122,6 +122,14 @@ def _positive(name: str, value: Any, integer: bool = False) -> None:
 
 
 OFFLINE = "offline"
+
+
+def folds_allowed(facade: str) -> bool:
+    """Whether SMAC's ``facade`` can take cross-validation folds as instances (no budgets, not the GP)."""
+    info = FACADE_INFO[facade]
+    return not info.uses_budget and info.takes_folds
+
+
 # The column kinds a user may set (``--types col=kind``); ``drop`` and ``id`` leave the column out.
 USER_KINDS = ("numeric", "categorical", "date", "text", "drop", "id")
 FALLBACKS = (OFFLINE,)
@@ -167,9 +175,9 @@ class RunConfig:
         if self.cv is not None:
             if isinstance(self.cv, bool) or not isinstance(self.cv, int) or self.cv < 1:
                 raise ConfigError(f"--cv must be a whole number of folds (1: one validation split), got {self.cv!r}")
-            if self.cv > 1 and self.facade != AUTO and FACADE_INFO[self.facade].uses_budget:
-                raise ConfigError(f"--cv works with the facades without budgets (hpo, blackbox, random), not "
-                                  f"{self.facade!r}: drop --cv or choose another --facade")  # fmt: skip
+            if self.cv > 1 and self.facade != AUTO and not folds_allowed(self.facade):
+                raise ConfigError(f"--cv works with the facades hpo and random, not {self.facade!r}: drop --cv "
+                                  "or choose another --facade")  # fmt: skip
         _positive("--workers", self.workers, integer=True)
         if self.workers > 1 and self.dask_scheduler:
             raise ConfigError("give either --workers (a local dask cluster) or --dask-scheduler (an existing one)")

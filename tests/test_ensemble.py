@@ -125,6 +125,14 @@ def test_ensemble_selection_optimizes_the_runs_metric_over_folds(tmp_path: Path)
             trials.append(record)
     members = EnsembleSelection(size=2).select(trials, validation)
     assert [m.trial.config["x"] for m in members] == [2] and members[0].weight == 1.0
+    # A configuration that ran on one fold only ranks first by its mean but cannot be judged on every row:
+    # the one configuration that can stands alone.
+    lucky = trial(9, 0.0001, fold="fold-0")
+    keep(validation, lucky.model_dir, np.zeros(4), np.array([[0.5, 0.5]] * 4))
+    only_complete = [t for t in trials if t.config["x"] == 1] + [lucky]
+    assert [(m.trial.config["x"], m.weight) for m in EnsembleSelection().select(only_complete, validation)] == [
+        (1, 1.0)
+    ]
 
 
 def test_trials_are_judged_on_their_saved_models_predictions(tmp_path: Path) -> None:

@@ -126,7 +126,7 @@ def test_small_data_tunes_on_folds_unless_told_otherwise() -> None:
 
 def test_cv_with_a_budgeted_facade_is_a_clear_error(tmp_path: Path) -> None:
     done = automl("run", "--facade", "mf", "--cv", "3", cwd=tmp_path)
-    assert done.returncode == 2 and "--cv works with the facades without budgets" in done.stderr
+    assert done.returncode == 2 and "--cv works with the facades hpo and random" in done.stderr
 
 
 def test_two_local_workers_finish_promptly_and_keep_the_walltime(tmp_path: Path) -> None:

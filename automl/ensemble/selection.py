@@ -57,8 +57,10 @@ class EnsembleSelection:
 
     def select(self, trials: Sequence[TrialRecord], validation: Validation | None = None) -> tuple[Member, ...]:
         candidates = _candidates(ranked_groups(trials), validation, self.pool) if validation is not None else []
-        if validation is None or len(candidates) < 2:  # nothing to combine: the best configuration alone
+        if validation is None or not candidates:  # no complete predictions: the best configuration alone
             return TopKAverage(1).select(trials)
+        if len(candidates) == 1:  # the one configuration with predictions of every validation row
+            return (Member(candidates[0][0].entry, 1.0),)
         outputs = [output for _, output in candidates]
         counts = _greedy_counts(outputs, validation, self.size, self.rounds)
         chosen = sorted((i for i in range(len(counts)) if counts[i]), key=lambda i: (-counts[i], i))

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FacadeInfo:
-    """Whether a facade's trials take a budget, and when to choose it."""
+    """Whether a facade's trials take a budget or SMAC instances (``--cv`` folds), and when to choose it."""
 
     uses_budget: bool
     summary: str
+    takes_folds: bool = True  # SMAC's Gaussian-process facade cannot handle instances
 
 
 FACADE_INFO: dict[str, FacadeInfo] = {
@@ -39,6 +40,7 @@ FACADE_INFO: dict[str, FacadeInfo] = {
         summary="Gaussian-process Bayesian optimization: sample-efficient on small, continuous spaces "
         "(under about 10 hyperparameters, no conditions) when each trial is expensive and trials are few "
         "(its overhead grows past a second per trial beyond ~100 trials).",
+        takes_folds=False,
     ),
     "random": FacadeInfo(
         uses_budget=False,

@@ -12,13 +12,12 @@ import numpy as np
 import pandas as pd
 
 from automl._io import read_json, write_json
-from automl.config import OFFLINE, RunConfig
+from automl.config import OFFLINE, RunConfig, folds_allowed
 from automl.data import PreparedData, prepare_dataset
 from automl.data.column_types import typing_notes
 from automl.data.dataset import prepare_table
 from automl.errors import ConfigError
 from automl.evaluate.metric import Metric, resolve_metric
-from automl.plan.facades import FACADE_INFO
 from automl.plan.plan import AUTO
 from automl.report.progress import Progress
 from automl.rundir import RunPaths, create_run_dir
@@ -79,9 +78,9 @@ def prepare(config: RunConfig, progress: Progress, table: pd.DataFrame | None = 
 
 def validation_folds(config: RunConfig, n_rows: int) -> int:
     """How a run without ``--cv`` validates: :data:`SMALL_DATA_FOLDS` folds up to :data:`SMALL_DATA_ROWS`
-    non-test rows (when the facade has no budgets), else 1, the one validation split."""
-    budgeted = config.facade != AUTO and FACADE_INFO[config.facade].uses_budget
-    return SMALL_DATA_FOLDS if n_rows <= SMALL_DATA_ROWS and not budgeted else 1
+    non-test rows (when the facade takes folds: hpo, random, or auto), else 1, the one validation split."""
+    allowed = config.facade == AUTO or folds_allowed(config.facade)
+    return SMALL_DATA_FOLDS if n_rows <= SMALL_DATA_ROWS and allowed else 1
 
 
 def close_calls(config: RunConfig, data: PreparedData) -> list[str]:
