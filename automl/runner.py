@@ -69,7 +69,7 @@ def run(
             written = write(context, prepared.data)
     clock.limit(written.artifacts.scenario.walltime_limit)
     with timed("optimize"):
-        optimized = optimize(context, written, method.size)
+        optimized = optimize(context, written, method.size, prepared.data.task)
     with timed("refit", "refitting the best configurations on all non-test rows"):
         final = refit(context, prepared.data, written, optimized.result, method)
     with timed("evaluate", "scoring on the held-out test set"):

@@ -5,14 +5,18 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 
+from ConfigSpace import Configuration, ConfigurationSpace
 from smac import Scenario
 
 from automl._io import write_json
+from automl.config import OFFLINE
 from automl.errors import RunError
+from automl.optimize.initial_design import initial_configurations, load_portfolio
 from automl.optimize.smac_run import OptimizationResult, build_scenario, run_smac, saved_scenario, walltime_left
 from automl.optimize.stopping import graceful_interrupts
 from automl.optimize.target import RunFiles, TrialTarget
 from automl.optimize.workers import dask_client
+from automl.plan.algorithms import BUDGETS
 from automl.stages.context import RunContext
 from automl.stages.write import Written
 
@@ -28,10 +32,11 @@ class Optimized:
     interrupted: bool
 
 
-def optimize(context: RunContext, written: Written, members: int) -> Optimized:
+def optimize(context: RunContext, written: Written, members: int, task: str) -> Optimized:
     """SMAC gets the time left before the deadline, minus a reserve for refitting ``members`` configurations.
 
     The time is measured once the workers are up, so starting a cluster does not eat into the run's end.
+    The offline writer's space starts from ``task``'s portfolio (see :func:`starts`).
     """
     config, paths, progress = context.config, context.paths, context.progress
     settings, plan = written.artifacts.scenario, written.artifacts.plan
@@ -52,7 +57,8 @@ def optimize(context: RunContext, written: Written, members: int) -> Optimized:
             progress.stage(f"optimizing with SMAC ({plan.facade}{', ' + where if where else ''}): "
                            f"up to {settings.n_trials} trials in {walltime:.0f} s")  # fmt: skip
             result = run_smac(scenario, plan, target, progress.trial_done, dask_client=client,
-                              resume=context.resume, should_stop=stop)  # fmt: skip
+                              resume=context.resume, should_stop=stop,
+                              starts=starts(written, scenario.configspace, task))  # fmt: skip
             interrupted = stop.requested
     finally:
         progress.stop_trials()
@@ -63,6 +69,20 @@ def optimize(context: RunContext, written: Written, members: int) -> Optimized:
             f"{paths.trials_dir} and raise --walltime or the scenario's trial limits"
         )
     return Optimized(result, interrupted)
+
+
+def starts(written: Written, space: ConfigurationSpace, task: str) -> list[Configuration] | None:
+    """SMAC's first configurations: the default, then ``task``'s portfolio for the offline writer's train.py.
+
+    Only portfolio configurations valid in the run's space are kept (the planner may have dropped a
+    family, ``--space`` may differ; hyperparameters a budget sets are left out first). Another writer's
+    space, or one where no portfolio configuration is valid, starts from each algorithm's defaults (None).
+    """
+    artifacts = written.artifacts
+    if artifacts.writer != OFFLINE:
+        return None
+    kind = BUDGETS.get(artifacts.plan.budget_kind or "")
+    return initial_configurations(space, load_portfolio(task), kind.replaced_hyperparameters if kind else ())
 
 
 def _smac_scenario(context: RunContext, written: Written, reserve: float) -> tuple[Scenario, float]:
