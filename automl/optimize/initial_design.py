@@ -65,7 +65,7 @@ def portfolio_starts(
     for values in portfolio:
         try:
             config = Configuration(space, values={name: value for name, value in values.items() if name not in unset})
-            space.check_configuration(config)
+            config.check_valid_configuration()
         except ValueError:  # ConfigSpace's unknown, illegal, inactive-but-set, active-but-unset and forbidden
             continue
         if config not in starts:
