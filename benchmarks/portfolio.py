@@ -28,7 +28,7 @@ and prints a Markdown table of the best validation loss each reached.
 
 Rerun (about 20 minutes per task for ``build``, 15 for ``check``, on a busy 2-core machine)::
 
-    python benchmarks/portfolio.py build [--task classification|regression|both] [--candidates 30] [--k 10]
+    python benchmarks/portfolio.py build [--task classification|regression|both] [--candidates 40] [--k 10]
     python benchmarks/portfolio.py check [--task both] [--random 40]
 
 ``build --matrix FILE`` reselects from a loss matrix an earlier build saved (``--work``) without
@@ -129,6 +129,12 @@ BUILD: tuple[Table, ...] = (
     Table("make_cls_1000x20_2cls", C, _classes(1000, 20, 5, 2, 104, flip_y=0.05)),
     Table("make_cls_1500x40_3cls", C, _classes(1500, 40, 10, 3, 105, class_sep=0.7)),
     Table("make_cls_800x8_5cls", C, _classes(800, 8, 6, 5, 106, class_sep=0.6)),
+    Table("mixed_600_2cls", C, lambda: mixed_table(600, C, 2, offset=107)),
+    Table("mixed_2500_6cls", C, lambda: mixed_table(2500, C, 6, offset=108)),
+    Table("imbalanced_1500_3pc", C, lambda: imbalanced_table(1500, 0.03, offset=109)),
+    Table("make_cls_400x100_2cls", C, _classes(400, 100, 4, 2, 110)),
+    Table("make_cls_2000x10_2cls", C, _classes(2000, 10, 3, 2, 120, flip_y=0.15, class_sep=1.2)),
+    Table("make_cls_1000x25_8cls", C, _classes(1000, 25, 12, 8, 121)),
     Table("friedman_1500", R, lambda: friedman_table(1500, offset=111)),
     Table("friedman_3000", R, lambda: friedman_table(3000, offset=112)),
     Table("mixed_reg_2000", R, lambda: mixed_table(2000, R, offset=113)),
@@ -137,6 +143,12 @@ BUILD: tuple[Table, ...] = (
     Table("make_reg_1500x50", R, _numbers(1500, 50, 10, 50.0, 116)),
     Table("make_reg_800x10_bent", R, _numbers(800, 10, 10, 5.0, 117, bend=True)),
     Table("friedman2_1000", R, _friedman2(1000, 118)),
+    Table("friedman_600", R, lambda: friedman_table(600, offset=119)),
+    Table("mixed_reg_2500", R, lambda: mixed_table(2500, R, offset=122)),
+    Table("make_reg_400x100", R, _numbers(400, 100, 10, 5.0, 123)),
+    Table("make_reg_2000x8", R, _numbers(2000, 8, 3, 100.0, 124)),
+    Table("make_reg_1000x30_bent", R, _numbers(1000, 30, 15, 10.0, 125, bend=True)),
+    Table("friedman2_2000", R, _friedman2(2000, 126)),
 )
 CHECK: tuple[Table, ...] = (
     Table("breast_cancer", C, _bundled("breast_cancer")),
@@ -381,10 +393,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["build", "check"])
     parser.add_argument("--task", choices=[*TASKS, "both"], default="both")
-    parser.add_argument("--candidates", type=int, default=30, help="random candidates besides the defaults")
+    parser.add_argument("--candidates", type=int, default=40, help="random candidates besides the defaults")
     parser.add_argument("--k", type=int, default=10, help="configurations picked after the default")
     parser.add_argument("--trial-limit", type=float, default=20.0, help="seconds per trial")
-    parser.add_argument("--time-limit", type=float, default=1500.0, help="seconds of training per task (build)")
+    parser.add_argument("--time-limit", type=float, default=1200.0, help="seconds of training per task (build)")
     parser.add_argument("--random", type=int, default=40, help="random configurations check compares with")
     parser.add_argument("--matrix", help="build: reselect from this saved loss matrix instead of training")
     parser.add_argument("--out", default=str(bundled_dir("configs")), help="where portfolio_<task>.json goes")
