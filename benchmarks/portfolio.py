@@ -276,6 +276,23 @@ def greedy(matrix: np.ndarray, k: int, start: tuple[int, ...] = (0,)) -> tuple[l
     return picked[len(start) :], scores
 
 
+def left_out(matrix: np.ndarray, k: int, families: int) -> dict[str, float]:
+    """How the selection generalizes: each dataset scored by a portfolio picked on the others.
+
+    The mean normalized loss over datasets of the default alone, of the family defaults (the first
+    ``families`` columns) and of the default plus a portfolio built without that dataset.
+    """
+    scores = []
+    for row in range(matrix.shape[0]):
+        picks, _ = greedy(np.delete(matrix, row, axis=0), k, start=(0,))
+        scores.append(matrix[row, [0, *picks]].min())
+    return {
+        "default": round(float(matrix[:, 0].mean()), 4),
+        "family_defaults": round(float(matrix[:, :families].min(axis=1).mean()), 4),
+        "portfolio": round(float(np.mean(scores)), 4),
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # build
 
@@ -287,6 +304,7 @@ def build(task: str, args: argparse.Namespace) -> None:
         saved = json.loads(Path(args.matrix).read_text())
         configs, names, losses, baselines = saved["configs"], saved["datasets"], saved["losses"], saved["baselines"]
         shapes, seconds = saved["shapes"], saved["seconds"]
+        args.candidates = saved.get("candidates_requested", args.candidates)
     else:
         trainer = Trainer(task, work, args.trial_limit)
         configs = candidates(trainer.space, args.candidates, BUILD_SEED)
@@ -310,7 +328,8 @@ def build(task: str, args: argparse.Namespace) -> None:
         seconds = round(time.perf_counter() - started, 1)
         matrix_path = work / "matrix.json"
         matrix_path.write_text(json.dumps({"configs": configs, "datasets": names, "losses": losses,
-                                           "baselines": baselines, "shapes": shapes, "seconds": seconds}))  # fmt: skip
+                                           "baselines": baselines, "shapes": shapes, "seconds": seconds,
+                                           "candidates_requested": args.candidates}))  # fmt: skip
         print(f"  loss matrix saved to {matrix_path}")
     matrix = normalized(losses, baselines)
     picks, scores = greedy(matrix, args.k, start=(0,))  # column 0 is the space's default, which runs first
@@ -319,12 +338,12 @@ def build(task: str, args: argparse.Namespace) -> None:
         "about": "SMAC's initial design after the default configuration when the offline writer's space is used; "
         "built by benchmarks/portfolio.py (see its docstring to rerun)",
         "task": task,
-        "built_with": f"python benchmarks/portfolio.py build --task {task} --candidates {len(configs) - defaults} "
+        "built_with": f"python benchmarks/portfolio.py build --task {task} --candidates {args.candidates} "
         f"--k {args.k} --trial-limit {args.trial_limit:g}",
         "candidates": {
             "total": len(configs),
             "family_defaults": defaults,
-            "random": len(configs) - defaults,
+            "random": len(configs) - defaults,  # fewer than --candidates when a draw repeated another
             "random_seed": BUILD_SEED,
         },
         "datasets": [
@@ -335,8 +354,9 @@ def build(task: str, args: argparse.Namespace) -> None:
         "normalization": "per dataset, (loss - best candidate) / (constant predictor - best candidate), clipped to "
         "[0, 1]; failed or timed-out trials 1",
         "objective": {
-            "default_alone": float(matrix[:, 0].mean()),
+            "default_alone": round(float(matrix[:, 0].mean()), 4),
             "after_each_pick": [round(s, 4) for s in scores],
+            "leave_one_dataset_out": left_out(matrix, args.k, defaults),
         },
         "evaluation_seconds": seconds,
     }
@@ -346,6 +366,7 @@ def build(task: str, args: argparse.Namespace) -> None:
     algorithms = ", ".join(configs[c]["algorithm"] for c in picks)
     print(f"{task}: picked {len(picks)} ({algorithms}); mean best normalized loss {matrix[:, 0].mean():.3f} "
           f"(default alone) -> {scores[-1]:.3f}; wrote {out} in {time.perf_counter() - started:.0f} s")  # fmt: skip
+    print(f"  each dataset left out of its own portfolio: {header['objective']['leave_one_dataset_out']}")
 
 
 # ---------------------------------------------------------------------------------------------
