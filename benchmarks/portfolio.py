@@ -299,12 +299,27 @@ def left_out(matrix: np.ndarray, k: int, families: int) -> dict[str, float]:
 
 def build(task: str, args: argparse.Namespace) -> None:
     work = Path(args.work) / task
-    started = time.perf_counter()
+    started, more = time.perf_counter(), []
     if args.matrix:
         saved = json.loads(Path(args.matrix).read_text())
         configs, names, losses, baselines = saved["configs"], saved["datasets"], saved["losses"], saved["baselines"]
         shapes, seconds = saved["shapes"], saved["seconds"]
         args.candidates = saved.get("candidates_requested", args.candidates)
+        more = saved.get("more", [])
+        if args.more:  # more random candidates, from another seed, on the same datasets
+            trainer = Trainer(task, work, args.trial_limit)
+            trainer.space.seed(BUILD_SEED + 1 + len(more))
+            extra = [c for c in map(_plain, trainer.space.sample_configuration(args.more)) if c not in configs]
+            tables = {table.name: table for table in BUILD}
+            for row, name in enumerate(names):
+                values, spent = trainer.losses(prepare(tables[name], work / "data"), extra)
+                losses[row] += values
+                print(f"  {name:<24} {len(extra)} more candidates  {spent:6.1f} s", flush=True)
+            configs += extra
+            more.append({"seed": BUILD_SEED + 1 + len(more), "random": args.more})
+            seconds = round(seconds + time.perf_counter() - started, 1)
+            Path(args.matrix).write_text(json.dumps({**saved, "configs": configs, "losses": losses,
+                                                     "seconds": seconds, "more": more}))  # fmt: skip
     else:
         trainer = Trainer(task, work, args.trial_limit)
         configs = candidates(trainer.space, args.candidates, BUILD_SEED)
@@ -339,12 +354,14 @@ def build(task: str, args: argparse.Namespace) -> None:
         "built by benchmarks/portfolio.py (see its docstring to rerun)",
         "task": task,
         "built_with": f"python benchmarks/portfolio.py build --task {task} --candidates {args.candidates} "
-        f"--k {args.k} --trial-limit {args.trial_limit:g}",
+        f"--k {args.k} --trial-limit {args.trial_limit:g}"
+        + "".join(f", then build --matrix M --more {m['random']}" for m in more),
         "candidates": {
             "total": len(configs),
             "family_defaults": defaults,
             "random": len(configs) - defaults,  # fewer than --candidates when a draw repeated another
             "random_seed": BUILD_SEED,
+            "more": more,  # later rounds of random candidates (build --matrix --more)
         },
         "datasets": [
             {"name": name, "fit_rows": shape[0], "features": shape[1]}
@@ -422,6 +439,7 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=1200.0, help="seconds of training per task (build)")
     parser.add_argument("--random", type=int, default=40, help="random configurations check compares with")
     parser.add_argument("--matrix", help="build: reselect from this saved loss matrix instead of training")
+    parser.add_argument("--more", type=int, default=0, help="build --matrix: first train this many more candidates")
     parser.add_argument("--out", default=str(bundled_dir("configs")), help="where portfolio_<task>.json goes")
     parser.add_argument("--work", default="/tmp/automl-portfolio", help="scratch folder (datasets, matrices)")
     args = parser.parse_args()
