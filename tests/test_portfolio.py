@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from ConfigSpace import Categorical, Configuration, ConfigurationSpace, Float
-from smac import HyperparameterOptimizationFacade, RandomFacade
+from smac import HyperbandFacade, HyperparameterOptimizationFacade, RandomFacade
 
 from automl.config import ScenarioSettings
 from automl.optimize.initial_design import algorithm_defaults, initial_configurations, load_portfolio, portfolio_starts
@@ -100,3 +100,18 @@ def test_the_initial_design_runs_the_starts_first_and_random_points_do_not_grow(
     assert len(proposed) == 20
     random = initial_design_for(RandomFacade, scenario, chosen).select_configurations()
     assert random[: len(chosen)] == chosen
+
+
+HYPERBAND = Plan("hyperband", "data_fraction", 0.1, 1.0)
+
+
+@pytest.mark.parametrize(("facade", "plan"), [(RandomFacade, Plan("random")), (HyperbandFacade, HYPERBAND)])
+def test_facades_without_random_points_take_as_many_starts_as_their_trials_allow(
+    tmp_path: Path, facade: type, plan: Plan
+) -> None:
+    space = _space("classification")
+    chosen = initial_configurations(space, load_portfolio("classification"))
+    settings = ScenarioSettings(n_trials=12, walltime_limit=60, crash_cost=9.0)
+    scenario = build_scenario(space, plan, settings, tmp_path, 0, 60.0, 9.0)
+    proposed = initial_design_for(facade, scenario, chosen).select_configurations()  # SMAC counts 3 of its own
+    assert proposed == chosen[:9]

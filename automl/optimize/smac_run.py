@@ -194,9 +194,11 @@ def initial_design_for(
     if starts is None:
         starts = algorithm_defaults(scenario.configspace)
     starts = list(starts)[: scenario.n_trials]  # SMAC refuses more starts than trials
-    if "n_configs" not in inspect.signature(facade.get_initial_design).parameters:
-        design = facade.get_initial_design(scenario, additional_configs=starts)  # random and hyperband
-        return _starts_first(design, starts)
+    if "n_configs" not in inspect.signature(facade.get_initial_design).parameters:  # random and hyperband
+        # Their DefaultInitialDesign runs only the default but counts SMAC's usual share against n_trials.
+        reserved = max(1, int(min(10 * len(scenario.configspace), scenario.n_trials * 0.25)))  # its max_ratio
+        starts = starts[: max(0, scenario.n_trials - reserved)]
+        return _starts_first(facade.get_initial_design(scenario, additional_configs=starts), starts)
     n_initial = min(math.ceil(scenario.n_trials * INITIAL_DESIGN_RATIO), INITIAL_DESIGN_MAX)
     design = facade.get_initial_design(scenario, n_configs=max(0, n_initial - len(starts)), additional_configs=starts)
     return _starts_first(design, starts)
