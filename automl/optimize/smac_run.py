@@ -17,12 +17,12 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ConfigSpace import ConfigurationSpace
+from ConfigSpace import Configuration, ConfigurationSpace
 from smac import Callback, Scenario
 from smac.facade.abstract_facade import AbstractFacade
 from smac.runhistory import TrialInfo, TrialValue
@@ -197,13 +197,42 @@ def initial_design_size(n_trials: int | None) -> int:
     return min(math.ceil((n_trials or TIME_LIMITED_TRIALS) * INITIAL_DESIGN_RATIO), INITIAL_DESIGN_MAX)
 
 
-def _initial_design(facade: type[AbstractFacade], scenario: Scenario) -> Any:
-    """The facade's own initial design, started from each algorithm's defaults (and random ones where it has them)."""
-    starts = algorithm_defaults(scenario.configspace)[: scenario.n_trials]  # SMAC refuses more starts than trials
-    if "n_configs" not in inspect.signature(facade.get_initial_design).parameters:
-        return facade.get_initial_design(scenario, additional_configs=starts)  # random and hyperband
+def initial_design_for(
+    facade: type[AbstractFacade], scenario: Scenario, starts: Sequence[Configuration] | None = None
+) -> Any:
+    """The facade's own initial design, started from ``starts`` (and random ones where it has them).
+
+    ``starts`` defaults to each algorithm's defaults. They count towards the initial design's share of
+    the trials, so more starts leave fewer of SMAC's own random (or Sobol) points, never more.
+    """
+    if starts is None:
+        starts = algorithm_defaults(scenario.configspace)
+    starts = list(starts)[: scenario.n_trials]  # SMAC refuses more starts than trials
+    if "n_configs" not in inspect.signature(facade.get_initial_design).parameters:  # random and hyperband
+        # Their DefaultInitialDesign runs only the default but counts SMAC's usual share against n_trials.
+        reserved = max(1, int(min(10 * len(scenario.configspace), scenario.n_trials * 0.25)))  # its max_ratio
+        starts = starts[: max(0, scenario.n_trials - reserved)]
+        return _starts_first(facade.get_initial_design(scenario, additional_configs=starts), starts)
     n_initial = initial_design_size(trial_cap(scenario))
-    return facade.get_initial_design(scenario, n_configs=max(0, n_initial - len(starts)), additional_configs=starts)
+    design = facade.get_initial_design(scenario, n_configs=max(0, n_initial - len(starts)), additional_configs=starts)
+    return _starts_first(design, starts)
+
+
+def _starts_first(design: Any, starts: list[Configuration]) -> Any:
+    """``design`` proposing ``starts`` first, in their order, then its own points.
+
+    SMAC puts the additional configurations after its own random or Sobol points; the default
+    configuration, which verification already ran, and the portfolio are meant to come first.
+    """
+    select = design.select_configurations
+
+    def select_starts_first() -> list[Configuration]:
+        configs = select()
+        ours = [config for config in starts if config in configs]
+        return ours + [config for config in configs if config not in ours]
+
+    design.select_configurations = select_starts_first
+    return design
 
 
 def _intensifier(facade: type[AbstractFacade], scenario: Scenario, uses_budget: bool) -> Any:
@@ -222,11 +251,14 @@ def run_smac(
     dask_client: Any = None,
     resume: bool = False,
     should_stop: Callable[[], bool] | None = None,
+    starts: Sequence[Configuration] | None = None,
 ) -> OptimizationResult:
     """Optimize, then collect every trial (resumed ones included) and the incumbent from the run history.
 
     ``resume`` continues the run saved under the scenario's output directory, which must have been
     made with an equal scenario (see :func:`saved_scenario`); otherwise any earlier output is replaced.
+    ``starts`` are the configurations SMAC's initial design begins with (None: each algorithm's
+    defaults, see :mod:`automl.optimize.initial_design`).
     """
     recipe = get_recipe(plan.facade)
     if resume:
@@ -235,7 +267,7 @@ def run_smac(
     smac = recipe.facade(
         scenario,
         target.train,
-        initial_design=_initial_design(recipe.facade, scenario),
+        initial_design=initial_design_for(recipe.facade, scenario, starts),
         intensifier=_intensifier(recipe.facade, scenario, recipe.uses_budget),
         acquisition_maximizer=acquisition_maximizer(recipe.facade, scenario),  # same proposals in every process
         overwrite=not resume,

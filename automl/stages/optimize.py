@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 
+from ConfigSpace import Configuration, ConfigurationSpace
 from smac import Scenario
 
 from automl._io import write_json
+from automl.config import OFFLINE
 from automl.data import PreparedData
 from automl.errors import RunError
+from automl.optimize.initial_design import initial_configurations, load_portfolio
 from automl.optimize.smac_run import (
     OptimizationResult,
     build_scenario,
@@ -22,6 +25,7 @@ from automl.optimize.stopping import graceful_interrupts
 from automl.optimize.target import RunFiles, TrialTarget
 from automl.optimize.validation import SINGLE_SPLIT, Validation
 from automl.optimize.workers import dask_client
+from automl.plan.algorithms import BUDGETS
 from automl.stages.context import RunContext
 from automl.stages.write import Written
 
@@ -51,7 +55,8 @@ def optimize(context: RunContext, data: PreparedData, written: Written, members:
     """SMAC gets the time left before the deadline, minus a reserve for refitting ``members`` configurations.
 
     The time is measured once the workers are up, so starting a cluster does not eat into the run's end.
-    Each trial is judged by the runner on the run's metric, from its model's validation predictions.
+    Each trial is judged by the runner on the run's metric, from its model's validation predictions. The
+    offline writer's space starts from the task's portfolio (see :func:`starts`).
     """
     config, paths, progress = context.config, context.paths, context.progress
     settings, plan = written.artifacts.scenario, written.artifacts.plan
@@ -76,7 +81,8 @@ def optimize(context: RunContext, data: PreparedData, written: Written, members:
             progress.stage(f"optimizing with SMAC ({plan.facade}{', ' + where if where else ''}): "
                            f"{bound} {walltime:.0f} s")  # fmt: skip
             result = run_smac(scenario, plan, target, progress.trial_done, dask_client=client,
-                              resume=context.resume, should_stop=stop)  # fmt: skip
+                              resume=context.resume, should_stop=stop,
+                              starts=starts(written, scenario.configspace, data.task))  # fmt: skip
             interrupted = stop.requested
     finally:
         progress.stop_trials()
@@ -99,6 +105,20 @@ def validation_of(context: RunContext, data: PreparedData) -> Validation:
         truth = {SINGLE_SPLIT: data.y_valid}
     n_classes = len(data.labels.classes) if data.labels else 0
     return Validation(context.metric.name, n_classes, truth, context.paths.predictions_dir)
+
+
+def starts(written: Written, space: ConfigurationSpace, task: str) -> list[Configuration] | None:
+    """SMAC's first configurations: the default, then ``task``'s portfolio for the offline writer's train.py.
+
+    Only portfolio configurations valid in the run's space are kept (the planner may have dropped a
+    family, ``--space`` may differ; hyperparameters a budget sets are left out first). Another writer's
+    space, or one where no portfolio configuration is valid, starts from each algorithm's defaults (None).
+    """
+    artifacts = written.artifacts
+    if artifacts.writer != OFFLINE:
+        return None
+    kind = BUDGETS.get(artifacts.plan.budget_kind or "")
+    return initial_configurations(space, load_portfolio(task), kind.replaced_hyperparameters if kind else ())
 
 
 def _smac_scenario(context: RunContext, written: Written, reserve: float) -> tuple[Scenario, float]:
