@@ -92,7 +92,7 @@ def test_a_search_bounded_by_time_gets_a_huge_trial_count_but_the_default_runs_i
         scenario = build_scenario(space, plan, settings, tmp_path / str(n_trials), seed=0, walltime=60, crash_cost=9.0)
         assert trial_cap(scenario) == n_trials
         assert scenario.n_trials == (UNCAPPED_TRIALS if n_trials is None else n_trials)
-        return smac_run._initial_design(facade, scenario).select_configurations()
+        return smac_run.initial_design_for(facade, scenario).select_configurations()
 
     timed, default = design(None), design(40)
     assert timed == default  # 7 algorithm defaults, and 3 Sobol points where the facade has them
