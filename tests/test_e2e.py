@@ -69,7 +69,9 @@ def test_default_run_is_quick_accurate_and_complete(tmp_path: Path) -> None:
     assert "seccomp" in result["sandbox"]
     card = json.loads((run / "model" / "metadata.json").read_text())
     assert len(card["members"]) == result["refit"]["ensemble_size"] >= 1
-    assert result["refit"]["method"] == "ensemble_selection" and sum(m["weight"] for m in card["members"]) == 1.0
+    assert result["refit"]["method"] == "ensemble_selection" and sum(
+        m["weight"] for m in card["members"]
+    ) == pytest.approx(1.0)
     # Every successful trial left its validation predictions, and its cost is the runner's log loss of them.
     trials = [t for t in json.loads((run / "trials.json").read_text()) if t["status"] == "success"]
     kept = {p.name for p in (run / "predictions").iterdir()}

@@ -11,7 +11,7 @@ import pytest
 from sklearn.dummy import DummyRegressor
 
 from automl.data.features import learn_schema
-from automl.ensemble import EnsembleSelection, TopKAverage, ensemble_output, ranked_configurations
+from automl.ensemble import EnsembleSelection, Member, TopKAverage, ensemble_output, ranked_configurations
 from automl.optimize.smac_run import TrialRecord
 from automl.optimize.validation import SINGLE_SPLIT, InvalidPredictions, Validation
 from automl.predictor import CardMember, FittedModel, ModelCard
@@ -106,7 +106,7 @@ def test_ensemble_selection_finds_the_known_best_weights(tmp_path: Path) -> None
     members = EnsembleSelection(size=3, rounds=20).select(trials, validation)
     assert [(m.trial.config["x"], m.weight) for m in members] == [(0, 0.75), (1, 0.25)]
     combined = ensemble_output(members, trials, validation)
-    assert combined is not None and np.allclose(combined.values, y)
+    assert combined is not None and np.allclose(combined[0].values, y) and np.array_equal(combined[1], y)
     # Without predictions (or with one candidate) it falls back to the best configuration alone.
     assert [m.trial.config["x"] for m in EnsembleSelection().select(trials, None)] == [0]
 
@@ -130,9 +130,11 @@ def test_ensemble_selection_optimizes_the_runs_metric_over_folds(tmp_path: Path)
     lucky = trial(9, 0.0001, fold="fold-0")
     keep(validation, lucky.model_dir, np.zeros(4), np.array([[0.5, 0.5]] * 4))
     only_complete = [t for t in trials if t.config["x"] == 1] + [lucky]
-    assert [(m.trial.config["x"], m.weight) for m in EnsembleSelection().select(only_complete, validation)] == [
-        (1, 1.0)
-    ]
+    alone = EnsembleSelection().select(only_complete, validation)
+    assert [(m.trial.config["x"], m.weight) for m in alone] == [(1, 1.0)]
+    # The lucky one alone is judged on the fold it ran (a search may end before every fold).
+    judged = ensemble_output([Member(lucky, 1.0)], only_complete, validation)
+    assert judged is not None and np.array_equal(judged[1], truth["fold-0"]) and judged[0].proba.shape == (4, 2)
 
 
 def test_trials_are_judged_on_their_saved_models_predictions(tmp_path: Path) -> None:

@@ -69,17 +69,27 @@ class EnsembleSelection:
 
 def ensemble_output(
     members: Sequence[Member], trials: Sequence[TrialRecord], validation: Validation
-) -> ModelOutput | None:
-    """The members' validation predictions averaged with their weights (None if one has none kept)."""
+) -> tuple[ModelOutput, np.ndarray] | None:
+    """The members' validation predictions averaged with their weights, and the true targets of those rows.
+
+    The rows are the folds every member has predictions for (all of them, unless the search ended
+    before the members ran on every fold); None when there is no such fold.
+    """
     groups = {configuration_key(group.entry): group for group in ranked_groups(trials)}
-    outputs = []
-    for member in members:
-        group = groups.get(configuration_key(member.trial))
-        output = combined_output(group.trials, validation) if group is not None else None
-        if output is None:
-            return None
-        outputs.append(output)
-    return average(outputs, [member.weight for member in members]) if outputs else None
+    chosen = [groups.get(configuration_key(member.trial)) for member in members]
+    if not members or any(group is None for group in chosen):
+        return None
+    folds = [fold for fold in validation.truth if all(_kept(group.trials, validation, fold) for group in chosen)]
+    if not folds:
+        return None
+    outputs = [combined_output(group.trials, validation, folds) for group in chosen]
+    truth = np.concatenate([validation.truth[fold] for fold in folds])
+    return average(outputs, [member.weight for member in members]), truth  # type: ignore[arg-type]
+
+
+def _kept(trials: Sequence[TrialRecord], validation: Validation, fold: str) -> bool:
+    """Whether one of ``trials`` ran on ``fold`` and its predictions are kept."""
+    return any((t.instance or "") == fold and t.model_dir and validation.path(t.model_dir).is_file() for t in trials)
 
 
 def _candidates(
@@ -104,14 +114,17 @@ def _candidates(
     return found
 
 
-def combined_output(trials: Sequence[TrialRecord], validation: Validation) -> ModelOutput | None:
-    """One configuration's predictions of every validation row, its folds' concatenated in the truth's order.
+def combined_output(
+    trials: Sequence[TrialRecord], validation: Validation, folds: Sequence[str] | None = None
+) -> ModelOutput | None:
+    """One configuration's predictions of the rows of ``folds`` (default: every validation row), its folds'
+    concatenated in that order.
 
-    None when a fold (or the one split) has no kept predictions.
+    None when one of those folds (or the one split) has no kept predictions.
     """
     by_instance = {trial.instance or "": trial for trial in trials}
     parts = []
-    for instance in validation.truth:
+    for instance in folds if folds is not None else validation.truth:
         trial = by_instance.get(instance)
         output = validation.load(trial.model_dir) if trial is not None and trial.model_dir else None
         if output is None:

@@ -97,18 +97,20 @@ def refit(
 def _judge(
     context: RunContext, validation: Validation, kept: list[Member], optimization: OptimizationResult
 ) -> tuple[float | None, float | None]:
-    """(decision threshold, the ensemble's validation loss) from the members' validation predictions.
+    """(decision threshold, the ensemble's validation loss) from the members' validation predictions
+    (on the folds they all ran, when the search ended before every fold).
 
     The threshold is tuned only for a binary label metric; None keeps the most probable class.
     """
-    output = ensemble_output(kept, optimization.trials, validation)
-    if output is None:
+    judged = ensemble_output(kept, optimization.trials, validation)
+    if judged is None:
         return None, None
+    output, truth = judged
     threshold = None
     if context.metric.thresholded and validation.n_classes == 2:
-        threshold = tune_threshold(context.metric, validation.y, output.proba)
+        threshold = tune_threshold(context.metric, truth, output.proba)
         output = ModelOutput(apply_threshold(output.proba, threshold), output.proba)
-    return threshold, context.metric.loss(validation.y, output, validation.n_classes)
+    return threshold, context.metric.loss(truth, output, validation.n_classes)
 
 
 def _copy_trial_model(paths: RunPaths, trial: TrialRecord, member_dir: Path) -> bool:
