@@ -60,6 +60,7 @@ def test_default_run_is_quick_accurate_and_complete(tmp_path: Path) -> None:
     assert result["facade"] == "hpo" and result["n_trials"] >= 10
     assert result["timings"]["total"] < 60
     assert result["cv_folds"] == 5  # small data: tuned on folds (455 non-test rows)
+    assert "455 rows to tune on 5 folds" in " ".join(done.stdout.replace("│", " ").split())  # the table's words
     incumbent = [t for t in json.loads((run / "trials.json").read_text()) if t["config"] == result["incumbent"]]
     assert result["validation_loss"] == pytest.approx(sum(t["cost"] for t in incumbent) / len(incumbent))
     scenario = json.loads((run / "scenario.json").read_text())

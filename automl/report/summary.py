@@ -22,6 +22,14 @@ def _number(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _tuning_rows(result: RunSummary) -> str:
+    """How the non-test rows were used: fit + validation rows, or the folds they were cut into."""
+    rows = result.dataset.rows
+    if result.cv_folds:
+        return f"{rows['train'] + rows['validation']} rows to tune on {result.cv_folds} folds"
+    return f"{rows['train']}+{rows['validation']} rows to tune"
+
+
 def summary_table(result: RunSummary) -> Table:
     """A two-column table of a run's summary (``result.json``)."""
     table = Table(title="automl run", show_header=False, title_justify="left")
@@ -30,8 +38,8 @@ def summary_table(result: RunSummary) -> Table:
     dataset = result.dataset
     table.add_row(
         "dataset",
-        f"{dataset.source} → {dataset.target} ({dataset.task}, "
-        f"{dataset.rows['train']}+{dataset.rows['validation']} rows to tune, {dataset.rows['test']} held out)",
+        f"{dataset.source} → {dataset.target} ({dataset.task}, {_tuning_rows(result)}, "
+        f"{dataset.rows['test']} held out)",
     )
     table.add_row("writer / facade", f"{result.writer} / {result.facade}")
     if result.fallback:
