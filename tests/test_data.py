@@ -160,3 +160,11 @@ def test_a_label_key_names_a_class_however_a_file_spelled_it() -> None:
     assert label_key(3) == label_key(3.0) == label_key(np.int64(3)) == label_key(" 3") == "3"
     assert label_key(np.bool_(True)) == label_key(True) == "True"
     assert label_key(2.5) == "2.5" and label_key("cat ") == "cat"
+
+
+def test_fold_targets_are_the_folds_validation_targets() -> None:
+    """The runner judges --cv trials against fold_targets; they must be the rows each fold validates on."""
+    data = prepare_dataset("sklearn:wine", "target", seed=0)
+    folds = data.fold_datasets(4, seed=3)
+    assert [len(f["y_test"]) for f in folds] == [len(y) for y in data.fold_targets(4, seed=3)]
+    assert all(np.array_equal(f["y_test"], y) for f, y in zip(folds, data.fold_targets(4, seed=3), strict=True))

@@ -79,15 +79,23 @@ class PreparedData:
         Stratified for classification, so every fold sees every class; the test rows stay out.
         """
         rows = self.refit_dataset()
-        X, y = rows["X"], rows["y"]
+        return [_rows(rows["X"], rows["y"], fit, valid) for fit, valid in self._fold_rows(k, seed)]
+
+    def fold_targets(self, k: int, seed: int) -> list[np.ndarray]:
+        """The true targets of each fold's validation rows (those of :meth:`fold_datasets`), without copying X."""
+        y = np.concatenate([self.y_train, self.y_valid])
+        return [y[valid] for _, valid in self._fold_rows(k, seed)]
+
+    def _fold_rows(self, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(fit rows, validation rows) of each fold, as positions in the non-test rows (train, then validation)."""
+        y = np.concatenate([self.y_train, self.y_valid])
         if k > len(y):
             raise DataError(f"--cv {k} needs at least {k} rows to tune on, the data has {len(y)}: lower --cv")
         splitter = StratifiedKFold(k, shuffle=True, random_state=seed) if self.task == "classification" else None
         if splitter is not None and np.bincount(y).min() < k:
             raise DataError(f"--cv {k}: the rarest class has only {np.bincount(y).min()} rows to tune on, fewer than "
                             f"the folds; lower --cv")  # fmt: skip
-        parts = (splitter or KFold(k, shuffle=True, random_state=seed)).split(X, y)
-        return [_rows(X, y, fit, valid) for fit, valid in parts]
+        return list((splitter or KFold(k, shuffle=True, random_state=seed)).split(np.zeros((len(y), 1)), y))
 
 
 def _rows(X: pd.DataFrame, y: np.ndarray, fit: np.ndarray, valid: np.ndarray) -> dict[str, Any]:

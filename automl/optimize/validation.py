@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from automl.evaluate.metric import METRICS, Metric
-from automl.sandbox import ModelOutput, read_validation_predictions
+from automl.sandbox import VALIDATION_PREFIX, ModelOutput, read_validation_predictions
 
 # The instance key of the run's one validation split (fold names key the --cv folds).
 SINGLE_SPLIT = ""
@@ -68,7 +68,7 @@ class Validation:
         self.predictions_dir.mkdir(parents=True, exist_ok=True)
         arrays = {"values": checked.values} | ({"proba": checked.proba.astype(np.float32)} if self.n_classes else {})
         np.savez_compressed(self.path(model_dir.name), **arrays)
-        for leftover in model_dir.glob("validation_*.npy"):
+        for leftover in model_dir.glob(f"{VALIDATION_PREFIX}*.npy"):
             leftover.unlink()
         value = self.metric.value(truth, checked, self.n_classes)
         return self.metric.loss(truth, checked, self.n_classes), value

@@ -4,6 +4,7 @@ The optimizer, the verifier, the predictor and the report all run generated code
 sandbox is its own package; :mod:`automl.verify` only judges what comes back.
 """
 
+from automl.sandbox.child import VALIDATION_PREFIX
 from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob, UnknownJobKind, job_from_message
 from automl.sandbox.run import (
     Limits,
@@ -18,6 +19,7 @@ from automl.sandbox.run import (
 from automl.sandbox.server import confine_labels, isolation_mode, warm_up
 
 __all__ = [
+    "VALIDATION_PREFIX",
     "Job",
     "Limits",
     "ModelOutput",

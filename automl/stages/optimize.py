@@ -99,8 +99,8 @@ def validation_of(context: RunContext, data: PreparedData) -> Validation:
     """What trials are judged against: the validation split's targets, or each ``--cv`` fold's."""
     config = context.config
     if config.folds:
-        folds = data.fold_datasets(config.folds, config.seed)
-        truth = {context.paths.fold_data(i).stem: fold["y_test"] for i, fold in enumerate(folds)}
+        folds = data.fold_targets(config.folds, config.seed)
+        truth = {context.paths.fold_data(i).stem: y for i, y in enumerate(folds)}
     else:
         truth = {SINGLE_SPLIT: data.y_valid}
     n_classes = len(data.labels.classes) if data.labels else 0
