@@ -60,6 +60,8 @@ class AutoML(BaseEstimator):
     workers, dask_scheduler : trials side by side on local dask workers, or on a running dask cluster.
     metric : what better means (``roc_auc``, ``f1``, ``mae``, ...; see ``automl run --help``); None: log
         loss or RMSE. SMAC minimizes it, the ensemble selection optimizes it, ``test_metrics_`` lead with it.
+    bag : average each member's refit with models fitted on folds of the non-test rows, time allowing
+        (False: the refits alone, fewer models to predict with).
     column_types : ``{column: kind}`` where the column typing should not guess (as ``--types``, ``--drop``
         and ``--id``): ``numeric``, ``categorical``, ``date``, ``text``, ``id`` or ``drop`` (both left out).
     """
@@ -84,6 +86,7 @@ class AutoML(BaseEstimator):
         dask_scheduler: str | None = None,
         column_types: dict[str, str] | None = None,
         metric: str | None = None,
+        bag: bool = True,
     ) -> None:
         self.trials = trials
         self.walltime = walltime
@@ -103,6 +106,7 @@ class AutoML(BaseEstimator):
         self.dask_scheduler = dask_scheduler
         self.column_types = column_types
         self.metric = metric
+        self.bag = bag
 
     def fit(self, X: Any, y: Any) -> AutoML:
         """Run the whole pipeline on X and y; the results are the attributes ending in ``_``."""
@@ -135,6 +139,7 @@ class AutoML(BaseEstimator):
             dask_scheduler=self.dask_scheduler,
             column_kinds=tuple((self.column_types or {}).items()),
             metric=self.metric,
+            bag=self.bag,
         )
         result = run(config, table=table)
         self.model_ = FittedModel.load(result.paths.root)

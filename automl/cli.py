@@ -81,6 +81,11 @@ def run(
         typer.Option(help="What better means: accuracy, balanced_accuracy, f1, f1_macro, roc_auc, log_loss (the "
                      "classification default), rmse (the regression default), mae or r2."),
     ] = None,
+    bag: Annotated[
+        bool,
+        typer.Option(help="Bag the final model's members: average each refit with models fitted on folds of the "
+                     "non-test rows, while the time allows (--no-bag: the refits alone, fewer models to predict)."),
+    ] = True,
     workers: Annotated[int, typer.Option(help="Trials run side by side on this many local dask workers.")] = 1,
     dask_scheduler: Annotated[
         str | None, typer.Option(help="Address (tcp://host:8786) or scheduler file of a running dask cluster.")
@@ -124,7 +129,7 @@ def run(
                            space=space, scenario=settings, llm=llm, api_base=api_base, llm_timeout=llm_timeout,
                            attempts=attempts, fallback=fallback, facade=facade, budget_kind=budget_kind, cv=cv,
                            workers=workers, dask_scheduler=dask_scheduler,
-                           column_kinds=column_kinds(types, drop, ids), metric=metric)  # fmt: skip
+                           column_kinds=column_kinds(types, drop, ids), metric=metric, bag=bag)  # fmt: skip
     result = run_pipeline(config, ConsoleProgress(console), resume=resume is not None)
     console.print(summary_table(result.summary))
 
@@ -262,6 +267,9 @@ def bench(
     lanes: Annotated[
         int, typer.Option(help="Runs side by side, each in its own process on its own --cores cores.")
     ] = 1,
+    datasets: Annotated[
+        str, typer.Option(help="Comma-separated dataset names of the suite to run (default: all of them).")
+    ] = "",
 ) -> None:
     """Run FRAMEWORKS on SUITE with the same budget, cores and held-out split; add the results to DB."""
     if context.invoked_subcommand is not None:
@@ -269,7 +277,8 @@ def bench(
     from automl.bench import bench_report, run_bench
 
     names = [name.strip() for name in frameworks.split(",") if name.strip()]
-    run_bench(suite, budget, seeds, names, db, cores, progress=console.print, lanes=lanes)
+    chosen = [name.strip() for name in datasets.split(",") if name.strip()] or None
+    run_bench(suite, budget, seeds, names, db, cores, progress=console.print, lanes=lanes, datasets=chosen)
     table, _ = bench_report(db, db.parent, suite=suite, budget=budget)
     console.print(table)
 

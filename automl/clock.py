@@ -14,7 +14,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-# The refit gets this many times the default configuration's verify time per ensemble member, within bounds
+# The refit gets this many times the default configuration's verify time per fit (members' refits and bag folds),
+# within bounds
 # (at least REFIT_MIN_SHARE of the walltime, at most REFIT_RESERVE_SHARE of it).
 REFIT_RESERVE_FACTOR = 2.0
 REFIT_RESERVE_SHARE = 0.25
@@ -62,9 +63,10 @@ class Clock:
         """Seconds since this process began the run."""
         return self._now() - self.started
 
-    def refit_reserve(self, default_seconds: float, members: int) -> float:
-        """Seconds kept back for refitting ``members`` configurations, each about as slow as the default one."""
-        wanted = max(REFIT_RESERVE_FACTOR * members * default_seconds, REFIT_MIN_SHARE * self.walltime)
+    def refit_reserve(self, default_seconds: float, fits: int) -> float:
+        """Seconds kept back for ``fits`` fits of the final model (refits, bag folds), each about as slow as the
+        default configuration's."""
+        wanted = max(REFIT_RESERVE_FACTOR * fits * default_seconds, REFIT_MIN_SHARE * self.walltime)
         return min(max(wanted, 1.0), REFIT_RESERVE_SHARE * self.walltime)
 
     def report_reserve(self) -> float:

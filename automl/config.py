@@ -166,6 +166,8 @@ class RunConfig:
     column_kinds: tuple[tuple[str, str], ...] = ()
     # What "better" means (--metric): None is the task's default, log loss or RMSE.
     metric: str | None = None
+    # Whether the final model's members are bagged (fold models averaged with the refit; --no-bag: the refits alone).
+    bag: bool = True
 
     def __post_init__(self) -> None:
         if self.facade != AUTO and self.facade not in FACADE_INFO:

@@ -1,7 +1,8 @@
 """A finished run's model, used to predict new data in the user's label space.
 
 The final model is a weighted ensemble of configurations chosen by an ensemble method
-(:mod:`automl.ensemble`), each refit on every non-test row. Each member was built by generated
+(:mod:`automl.ensemble`), each refit on every non-test row and, time allowing, bagged (its fold
+models averaged with the refit, :mod:`automl.stages.bagging`). Each member was built by generated
 code, so it is only ever loaded inside the sandbox: the parent sends features in, reads plain
 arrays back and averages them with the members' weights (for a binary label metric, class 1 from
 the tuned threshold on). The schema and
@@ -38,6 +39,11 @@ class CardMember:
     validation_loss: float
     weight: float = 1.0  # relative: predictions are averaged with these weights (runs before weights: 1 each)
     refit: bool = True  # refit on every non-test row; False: the trial's own model (its refit failed or ran late)
+    bag: tuple[str, ...] = ()  # sub-folders of fold models averaged with the member's own (automl.stages.bagging)
+
+    def model_paths(self, member_dir: Path) -> list[Path]:
+        """The member's own model, then its bag's fold models: the member predicts their plain average."""
+        return [member_dir / MODEL_FILE] + [member_dir / fold / MODEL_FILE for fold in self.bag]
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ class ModelCard:
     def from_dict(cls, data: dict[str, Any]) -> ModelCard:
         labels = LabelCoder(tuple(data["classes"])) if data.get("classes") is not None else None
         schema = FeatureSchema.from_dict(data["schema"])
-        members = tuple(CardMember(**member) for member in data.get("members", ()))
+        members = tuple(CardMember(**entry | {"bag": tuple(entry.get("bag", ()))}) for entry in data.get("members", ()))
         return cls(data["task"], data["target"], schema, labels, data["incumbent"], members, data.get("threshold"))
 
 
@@ -97,14 +103,16 @@ class FittedModel:
         classify = self.card.labels is not None
         outputs = []
         for member in self.card.members:
-            model_path = self.paths.member_dir(member.dir) / MODEL_FILE
-            outcome, predictions = run_predict(model_path, features, limits, want_proba=classify)
-            if predictions is None:
-                raise RunError(
-                    f"the model in '{model_path.parent}' failed to predict ({outcome.status}: "
-                    f"{outcome.error.splitlines()[-1] if outcome.error else 'no reply'})"
-                )
-            outputs.append(predictions.proba if classify else predictions.values)
+            models = []
+            for model_path in member.model_paths(self.paths.member_dir(member.dir)):
+                outcome, predictions = run_predict(model_path, features, limits, want_proba=classify)
+                if predictions is None:
+                    raise RunError(
+                        f"the model in '{model_path.parent}' failed to predict ({outcome.status}: "
+                        f"{outcome.error.splitlines()[-1] if outcome.error else 'no reply'})"
+                    )
+                models.append(predictions.proba if classify else predictions.values)
+            outputs.append(np.mean(models, axis=0))
         weights = [member.weight for member in self.card.members]
         if not classify:
             return ModelOutput(np.average(outputs, axis=0, weights=weights), None)

@@ -72,6 +72,7 @@ class RefitSummary:
     validation_loss: float | None = None  # the ensemble's, on the trials' validation predictions
     threshold: float | None = None  # tuned decision threshold (binary label metrics)
     refit_members: int | None = None  # members refit on every non-test row (the rest are trial models)
+    bag_models: int | None = None  # fold models in the members' bags (automl.stages.bagging)
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,15 @@ def test_new_frameworks_and_seeds_are_added(tmp_path: Path, monkeypatch: pytest.
     assert len(ResultStore(db).rows(budget=2.0)) == len(SMOKE)
 
 
+def test_datasets_keeps_only_the_named_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(registry.FRAMEWORKS, "guess", _guess)
+    db = tmp_path / "bench.db"
+    rows = run_bench("smoke", 1.0, 1, ["guess"], db, cores=1, datasets=["regression_300", "iris"])
+    assert [row["dataset"] for row in rows] == ["iris", "regression_300"]  # the suite's order
+    with pytest.raises(ConfigError, match="--datasets irls: choose from breast_cancer_300, iris, regression_300"):
+        run_bench("smoke", 1.0, 1, ["guess"], db, cores=1, datasets=["irls"])
+
+
 @pytest.mark.parametrize("failing", [_broken, _wrong_shape])
 def test_failing_framework_gets_the_constant_predictor(
     failing: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -48,9 +48,9 @@ def test_a_resumed_run_gets_what_its_search_had_left_plus_the_refit_reserve() ->
 
 def test_refit_reserve_scales_with_the_default_configuration_within_bounds() -> None:
     clock = Clock(100.0, now=FakeTime())
-    assert clock.refit_reserve(default_seconds=1.0, members=5) == pytest.approx(10.0)  # 2 x 5 x 1 s
-    assert clock.refit_reserve(default_seconds=0.01, members=5) == pytest.approx(10.0)  # at least 10% of the walltime
-    assert clock.refit_reserve(default_seconds=9.0, members=5) == pytest.approx(25.0)  # at most 25% of it
+    assert clock.refit_reserve(default_seconds=1.0, fits=5) == pytest.approx(10.0)  # 2 x 5 x 1 s
+    assert clock.refit_reserve(default_seconds=0.01, fits=5) == pytest.approx(10.0)  # at least 10% of the walltime
+    assert clock.refit_reserve(default_seconds=9.0, fits=5) == pytest.approx(25.0)  # at most 25% of it
     assert Clock(2.0, now=FakeTime()).refit_reserve(0.0, 5) == pytest.approx(0.5)  # a tiny walltime caps the floor
     assert clock.refit_grace() == pytest.approx(5.0)
 

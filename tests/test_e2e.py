@@ -80,6 +80,10 @@ def test_default_run_is_quick_accurate_and_complete(tmp_path: Path) -> None:
     assert all(t["model_dir"] + ".npz" in kept for t in trials if t["config"] == result["incumbent"])
     assert all(t["cost"] == t["metrics"]["log_loss"] for t in trials)
     assert result["refit"]["validation_loss"] <= result["validation_loss"] + 1e-9  # greedy starts from the best
+    # On folds, the members' bags are the search's own fold models: copied, not fitted again.
+    members = run / "model" / "members"
+    assert result["refit"]["bag_models"] == sum(len(m["bag"]) for m in card["members"]) >= 1
+    assert all((members / m["dir"] / fold / "model.joblib").is_file() for m in card["members"] for fold in m["bag"])
     assert "test accuracy" in done.stdout
 
 
@@ -98,6 +102,7 @@ def test_csv_with_categoricals_runs_and_predicts_original_labels(tmp_path: Path)
         "12",
         "--metric",
         "balanced_accuracy",
+        "--no-bag",
         "--out",
         "run",
         cwd=tmp_path,
@@ -112,6 +117,7 @@ def test_csv_with_categoricals_runs_and_predicts_original_labels(tmp_path: Path)
     assert all(t["cost"] == pytest.approx(1 - t["metrics"]["balanced_accuracy"]) for t in trials)
     card = json.loads((tmp_path / "run" / "model" / "metadata.json").read_text())
     assert 0 < card["threshold"] < 1 and card["threshold"] == result["refit"]["threshold"]
+    assert result["refit"]["bag_models"] == 0 and all(not m["bag"] for m in card["members"])  # --no-bag
     assert done.stdout.index("test balanced_accuracy") < done.stdout.index("test accuracy")
     # --walltime without --trials: the quick preset's 20 trials do not cap the search, the 12 s end it, report included.
     assert json.loads((tmp_path / "run" / "scenario.json").read_text())["n_trials"] is None
@@ -164,7 +170,9 @@ def test_regression_on_parquet_with_a_separate_test_file(tmp_path: Path) -> None
         "--trials",
         "3",
         "--walltime",
-        "12",
+        "40",
+        "--cv",
+        "1",
         "--metric",
         "mae",
         "--out",
@@ -180,6 +188,12 @@ def test_regression_on_parquet_with_a_separate_test_file(tmp_path: Path) -> None
     assert set(result["test_metrics"]) == {"rmse", "mae", "r2"}
     assert result["test_metrics"]["r2"] > 0.7
     assert result["n_trials"] <= 3  # fewer trials than algorithms still runs
+    # One validation split and time to spare after 3 trials: every refit member gets a bag of 5 fold models,
+    # fitted on the folds' files, which go once the bags are built.
+    card = json.loads((tmp_path / "run" / "model" / "metadata.json").read_text())
+    assert [len(m["bag"]) for m in card["members"]] == [5] * len(card["members"])
+    assert result["refit"]["bag_models"] == 5 * len(card["members"]) and result["refit"]["refit_members"] >= 1
+    assert not list((tmp_path / "run" / "data").glob("fold-*"))
 
 
 @pytest.mark.parametrize(

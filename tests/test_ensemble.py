@@ -38,6 +38,15 @@ def test_configurations_rank_by_highest_budget_then_mean_cost_over_folds() -> No
     assert ranked[1].cost == pytest.approx(0.40)
 
 
+def test_folds_rank_relative_to_their_median_so_an_easy_fold_alone_does_not_win() -> None:
+    """Fold b is five times harder than fold a; configuration 3 ran only fold a (raw mean 0.11, the lowest)."""
+    costs = {1: {"a": 0.10, "b": 0.50, "c": 0.30}, 2: {"a": 0.12, "b": 0.52, "c": 0.32}, 3: {"a": 0.11}}
+    trials = [trial(config, cost, fold=fold) for config, by_fold in costs.items() for fold, cost in by_fold.items()]
+    ranked = ranked_configurations(trials)
+    assert [t.config["x"] for t in ranked] == [1, 3, 2]  # 1 beats 3 on fold a and 2 on every fold
+    assert [t.cost for t in ranked] == pytest.approx([0.30, 0.11, 0.32])  # the reported cost stays the raw mean
+
+
 def test_top_k_keeps_the_k_best_distinct_configurations_with_equal_weights() -> None:
     trials = [trial(i, cost) for i, cost in enumerate([0.5, 0.1, 0.3, 0.2, 0.4, 0.9, 0.05])]
     trials.append(trial(6, 0.07))  # the same configuration again: one member, not two
@@ -54,19 +63,21 @@ def test_an_ensemble_needs_a_member() -> None:
 
 
 def test_saved_model_averages_its_members_with_their_weights(tmp_path: Path) -> None:
-    """Two constant models, weights 3 and 1: predictions are the weighted mean, computed in the sandbox."""
+    """Constant models, weights 3 and 1, the first member bagged with one fold model: predictions are the
+    weighted mean of the members, each the plain mean of its models, computed in the sandbox."""
     paths = RunPaths(tmp_path)
     X = pd.DataFrame({"a": [0.0, 1.0, 2.0]})
-    for name, value in (("00", 10.0), ("01", 2.0)):
-        paths.member_dir(name).mkdir(parents=True)
+    for folder, value in (("00", 10.0), ("00/bag-0", 4.0), ("01", 2.0)):
+        paths.member_dir(folder).mkdir(parents=True)
         model = DummyRegressor(strategy="constant", constant=value).fit(X, np.zeros(3))
-        joblib.dump(model, paths.member_dir(name) / MODEL_FILE)
+        joblib.dump(model, paths.member_dir(folder) / MODEL_FILE)
     schema = learn_schema(X)
-    card = ModelCard("regression", "y", schema, None, {"x": 0},
-                     (CardMember("00", {"x": 0}, 0.1, 3.0), CardMember("01", {"x": 1}, 0.2, 1.0)))  # fmt: skip
+    members = (CardMember("00", {"x": 0}, 0.1, 3.0, bag=("bag-0",)), CardMember("01", {"x": 1}, 0.2, 1.0))
+    card = ModelCard("regression", "y", schema, None, {"x": 0}, members)
     FittedModel.save_card(paths, card)
-    predicted = FittedModel.load(tmp_path).predict(X)
-    assert predicted == pytest.approx([8.0, 8.0, 8.0])
+    loaded = FittedModel.load(tmp_path)
+    assert loaded.card == card  # the bag survives the card's JSON
+    assert loaded.predict(X) == pytest.approx([(3 * 7.0 + 2.0) / 4] * 3)  # member 00: (10 + 4) / 2
 
 
 def test_model_cards_written_before_weights_read_with_equal_weights() -> None:

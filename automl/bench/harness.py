@@ -32,7 +32,7 @@ from automl.bench import frameworks as registry
 from automl.bench.frameworks import FrameworkUnavailable, Outcome, Task
 from automl.bench.metrics import MAIN_METRIC, Predictions, check_predictions, constant_predictions, problem_kind, score
 from automl.bench.store import ResultStore
-from automl.bench.suites import Dataset, get_suite
+from automl.bench.suites import Dataset, get_suite, select_datasets
 from automl.errors import ConfigError
 from automl.versions import library_versions
 
@@ -154,6 +154,7 @@ def run_bench(
     work_dir: Path | None = None,
     progress: Progress | None = None,
     lanes: int = 1,
+    datasets: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every (dataset, seed, framework) of ``suite`` not yet in ``db``; return all their rows.
 
@@ -162,9 +163,10 @@ def run_bench(
     its own runs. ``work_dir`` keeps the frameworks' scratch files (automl's run directories);
     without it they go to a temporary folder that is removed after each run. With ``lanes`` above 1,
     that many runs go side by side, each in its own process on its own ``cores`` CPUs
-    (see :mod:`automl.bench.lanes`); the rows are the same, returned in the same order.
+    (see :mod:`automl.bench.lanes`); the rows are the same, returned in the same order. ``datasets``
+    keeps only the suite's datasets it names (e.g. the largest ones for a longer budget).
     """
-    datasets = get_suite(suite)
+    chosen = select_datasets(get_suite(suite), datasets)
     names = registry.check_frameworks(frameworks)
     if not (isinstance(seeds, int) and seeds >= 1):
         raise ConfigError(f"--seeds must be a whole number of at least 1, got {seeds!r}")
@@ -185,7 +187,7 @@ def run_bench(
     else:
         scratch = work_dir.resolve()
         scratch.mkdir(parents=True, exist_ok=True)
-    plan = Plan(suite, datasets, seeds, names, budget, cores, scratch, keep=work_dir is not None)
+    plan = Plan(suite, chosen, seeds, names, budget, cores, scratch, keep=work_dir is not None)
     if lanes > 1:
         from automl.bench.lanes import run_in_lanes
 

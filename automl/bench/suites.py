@@ -203,3 +203,18 @@ def get_suite(name: str) -> tuple[Dataset, ...]:
     if name not in SUITES:
         raise ConfigError(f"unknown benchmark suite {name!r}: choose one of {', '.join(SUITES)}")
     return SUITES[name]
+
+
+def select_datasets(suite: tuple[Dataset, ...], names: list[str] | None) -> tuple[Dataset, ...]:
+    """The datasets of ``suite`` that ``names`` lists (all when None), in the suite's order.
+
+    A name the suite does not have is a ConfigError listing the ones it has, so a typo never
+    silently benchmarks nothing.
+    """
+    if names is None:
+        return suite
+    known = {dataset.name for dataset in suite}
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise ConfigError(f"--datasets {','.join(names)}: choose from {', '.join(sorted(known))}")
+    return tuple(dataset for dataset in suite if dataset.name in names)

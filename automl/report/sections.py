@@ -222,6 +222,11 @@ def _ensemble_words(members: list[dict], refit: RefitSummary | None, loss: str) 
         words.append(f" chosen by {method.get(refit.method, refit.method)}")
     words.append("; predictions average their class probabilities (classification) or values (regression) "
                  "with the members' weights." if len(members) > 1 else ".")  # fmt: skip
+    bagged = [m for m in members if m.get("bag")]
+    if bagged:
+        words.append(f" {len(bagged)} of them {'are' if len(bagged) > 1 else 'is'} bagged: the member predicts the "
+                     "mean of its refit and its fold models, each fitted with one fold of the non-test rows left "
+                     "out.")  # fmt: skip
     if refit is not None and refit.validation_loss is not None:
         words.append(f" The ensemble's validation {loss}: {fmt(refit.validation_loss)}.")
     if refit is not None and refit.threshold is not None:
@@ -249,10 +254,12 @@ def model_section(run: RunRecord, figures: Figures) -> Html:
         total = sum(float(m.get("weight", 1.0)) for m in members) or 1.0
         rows = [
             (m.get("dir"), fmt(float(m.get("weight", 1.0)) / total, 3), m.get("validation_loss"),
-             "yes" if m.get("refit", True) else "no: the trial's model", config_text(m.get("config") or {}))
+             "yes" if m.get("refit", True) else "no: the trial's model", len(m.get("bag") or ()),
+             config_text(m.get("config") or {}))
             for m in members
         ]  # fmt: skip
-        parts.append(table(["member", "weight", f"trial's validation {run.loss}", "refit", "configuration"], rows))
+        header = ["member", "weight", f"trial's validation {run.loss}", "refit", "fold models", "configuration"]
+        parts.append(table(header, rows))
     if refit is not None and refit.status != "success":
         parts.append(warning(f"Refit: {refit.status}: {refit.message}"))
     elif refit is not None and refit.message:

@@ -26,6 +26,7 @@ from automl.optimize.target import RunFiles, TrialTarget
 from automl.optimize.validation import SINGLE_SPLIT, Validation
 from automl.optimize.workers import dask_client
 from automl.plan.algorithms import BUDGETS
+from automl.stages.bagging import bag_fits_per_member
 from automl.stages.context import RunContext
 from automl.stages.write import Written
 
@@ -52,7 +53,8 @@ def stopped_by(interrupted: bool, finished: int, cap: int | None) -> str:
 
 
 def optimize(context: RunContext, data: PreparedData, written: Written, members: int) -> Optimized:
-    """SMAC gets the time left before the deadline, minus a reserve for refitting ``members`` configurations.
+    """SMAC gets the time left before the deadline, minus a reserve for refitting (and bagging) ``members``
+    configurations.
 
     The time is measured once the workers are up, so starting a cluster does not eat into the run's end.
     Each trial is judged by the runner on the run's metric, from its model's validation predictions. The
@@ -60,7 +62,8 @@ def optimize(context: RunContext, data: PreparedData, written: Written, members:
     """
     config, paths, progress = context.config, context.paths, context.progress
     settings, plan = written.artifacts.scenario, written.artifacts.plan
-    reserve = context.clock.refit_reserve(written.default_seconds, members)
+    fits = members * (1 + bag_fits_per_member(context)) if config.bag else members
+    reserve = context.clock.refit_reserve(written.default_seconds, fits)
     where = f"{config.workers} dask workers" if config.workers > 1 else config.dask_scheduler or ""
     if where:
         progress.stage(f"starting {where}")

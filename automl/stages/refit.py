@@ -1,8 +1,8 @@
-"""Stage 4, refit: the ensemble method's members refit on every non-test row, while time allows.
+"""Stage 4, refit: the ensemble method's members refit on every non-test row, then bagged, while time allows.
 
 The first member is always refit; the others only before the run's deadline. A member whose refit
 fails or does not fit in the time left keeps its trial's model (fitted without the validation rows)
-instead. For a binary label metric
+instead. The time left then goes to the members' bags (:mod:`automl.stages.bagging`). For a binary label metric
 (accuracy, F1, ...) the decision threshold is tuned on the members' validation predictions.
 Afterwards only the best few trials keep their saved models; the rest keep their logs.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from automl.data import PreparedData
 from automl.ensemble import EnsembleMethod, Member, ensemble_output
-from automl.ensemble.ranking import ranked_groups
+from automl.ensemble.ranking import configuration_key, ranked_groups
 from automl.ensemble.selection import DEFAULT_POOL
 from automl.errors import RunError
 from automl.evaluate.metric import apply_threshold, tune_threshold
@@ -26,6 +26,7 @@ from automl.predictor import CardMember, FittedModel, ModelCard
 from automl.result import RefitSummary
 from automl.rundir import MODEL_FILE, TRIAL_LOG, RunPaths
 from automl.sandbox import ModelOutput, run_train
+from automl.stages.bagging import BagCandidate, bag_members
 from automl.stages.context import RunContext
 from automl.stages.optimize import Optimized
 from automl.stages.write import Written
@@ -53,6 +54,7 @@ def refit(
     selected = method.select(optimization.trials, validation)
     members: list[CardMember] = []
     kept: list[Member] = []  # the selected members that made it into the model, refit or not
+    refit_seconds: list[float] = []  # each kept member's refit (0: none ran)
     failures: list[str] = []
     seconds, refits = 0.0, 0
     for rank, member in enumerate(selected):
@@ -64,15 +66,16 @@ def refit(
             outcome = run_train(paths.train_py, paths.space_json, paths.refit_data, trial.config,
                                 context.config.seed, None, member_dir,
                                 context.limits(written.artifacts.scenario, walltime))  # fmt: skip
-            seconds, refits = seconds + outcome.wall_time, refits + 1
+            seconds, refits, spent = seconds + outcome.wall_time, refits + 1, outcome.wall_time
             refit_ok = outcome.ok and (member_dir / MODEL_FILE).is_file()
             if not refit_ok:
                 failures.append(f"{trial.model_dir}: {outcome.status}")
         else:
-            refit_ok = False
+            refit_ok, spent = False, 0.0
         if refit_ok or _copy_trial_model(paths, trial, member_dir):
             members.append(CardMember(member_dir.name, trial.config, trial.cost, member.weight, refit=refit_ok))
             kept.append(member)
+            refit_seconds.append(spent)
     if not members:
         raise RunError(f"every refit failed ({'; '.join(failures)}) and the trials saved no model: see the "
                        f"trial.log files in {paths.members_dir}")  # fmt: skip
@@ -83,6 +86,14 @@ def refit(
         logger.warning(message)
     elif failures:
         message = f"kept the trial's model after a failed refit: {'; '.join(failures)}"
+    bag_models = 0
+    if context.config.bag:
+        groups = {configuration_key(group.entry): group.trials for group in ranked_groups(optimization.trials)}
+        candidates = [BagCandidate(card, groups.get(configuration_key(member.trial), ()), spent,
+                                   "" if card.refit else member.trial.model_dir)
+                      for card, member, spent in zip(members, kept, refit_seconds, strict=True)]  # fmt: skip
+        bagged = bag_members(context, data, written, candidates)
+        members, seconds, bag_models = list(bagged.members), seconds + bagged.seconds, bagged.fitted + bagged.reused
     threshold, ensemble_loss = _judge(context, validation, kept, optimization)
     card = ModelCard(data.task, data.target, data.schema, data.labels, optimization.incumbent, tuple(members),
                      threshold)  # fmt: skip
@@ -90,7 +101,7 @@ def refit(
     prune_trials(paths, optimization.trials)
     prune_predictions(validation, optimization.trials)
     summary = RefitSummary(status, message, round(seconds, 3), len(members), method.name, ensemble_loss, threshold,
-                           sum(member.refit for member in members))  # fmt: skip
+                           sum(member.refit for member in members), bag_models)  # fmt: skip
     return FinalModel(card, summary)
 
 
