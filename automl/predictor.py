@@ -103,16 +103,14 @@ class FittedModel:
         classify = self.card.labels is not None
         outputs = []
         for member in self.card.members:
-            models = []
-            for model_path in member.model_paths(self.paths.member_dir(member.dir)):
-                outcome, predictions = run_predict(model_path, features, limits, want_proba=classify)
-                if predictions is None:
-                    raise RunError(
-                        f"the model in '{model_path.parent}' failed to predict ({outcome.status}: "
-                        f"{outcome.error.splitlines()[-1] if outcome.error else 'no reply'})"
-                    )
-                models.append(predictions.proba if classify else predictions.values)
-            outputs.append(np.mean(models, axis=0))
+            own, *bag = member.model_paths(self.paths.member_dir(member.dir))
+            outcome, predictions = run_predict(own, features, limits, want_proba=classify, more_models=bag)
+            if predictions is None:
+                raise RunError(
+                    f"the model in '{own.parent}' failed to predict ({outcome.status}: "
+                    f"{outcome.error.splitlines()[-1] if outcome.error else 'no reply'})"
+                )
+            outputs.append(predictions.proba if classify else predictions.values)
         weights = [member.weight for member in self.card.members]
         if not classify:
             return ModelOutput(np.average(outputs, axis=0, weights=weights), None)

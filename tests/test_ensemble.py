@@ -8,9 +8,10 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.dummy import DummyRegressor
+from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from automl.data.features import learn_schema
+from automl.data.target import LabelCoder
 from automl.ensemble import EnsembleSelection, Member, TopKAverage, ensemble_output, ranked_configurations
 from automl.optimize.smac_run import TrialRecord
 from automl.optimize.validation import SINGLE_SPLIT, InvalidPredictions, Validation
@@ -78,6 +79,20 @@ def test_saved_model_averages_its_members_with_their_weights(tmp_path: Path) -> 
     loaded = FittedModel.load(tmp_path)
     assert loaded.card == card  # the bag survives the card's JSON
     assert loaded.predict(X) == pytest.approx([(3 * 7.0 + 2.0) / 4] * 3)  # member 00: (10 + 4) / 2
+
+
+def test_a_bagged_classifier_averages_its_models_probabilities(tmp_path: Path) -> None:
+    """Priors of 1/2 and 3/4 for class 1: the member's probability is their mean, its label the mean's argmax."""
+    paths = RunPaths(tmp_path)
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
+    for folder, y in (("00", [0, 0, 1, 1]), ("00/bag-0", [0, 1, 1, 1])):
+        paths.member_dir(folder).mkdir(parents=True)
+        joblib.dump(DummyClassifier(strategy="prior").fit(X, y), paths.member_dir(folder) / MODEL_FILE)
+    card = ModelCard("classification", "y", learn_schema(X), LabelCoder(("no", "yes")), {"x": 0},
+                     (CardMember("00", {"x": 0}, 0.1, bag=("bag-0",)),))  # fmt: skip
+    FittedModel.save_card(paths, card)
+    labels, proba = FittedModel.load(tmp_path).predict_with_proba(X)
+    assert proba[:, 1] == pytest.approx([(0.5 + 0.75) / 2] * 4) and list(labels) == ["yes"] * 4
 
 
 def test_model_cards_written_before_weights_read_with_equal_weights() -> None:

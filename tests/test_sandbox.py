@@ -151,10 +151,11 @@ JOBS = [
     TrainJob(RUN / "train.py", RUN / "space.json", RUN / "data.joblib", {}, 0, 2.5, RUN / "2"),
     SpaceJob(RUN / "space_code.py"),
     PredictJob(RUN / "model.joblib", RUN / "features.pkl", proba=False),
+    PredictJob(RUN / "model.joblib", RUN / "features.pkl", proba=True, more_models=("/runs/r1/bag-0/model.joblib",)),
 ]
 
 
-@pytest.mark.parametrize("job", JOBS, ids=lambda job: job.kind)
+@pytest.mark.parametrize("job", JOBS, ids=lambda job: f"{job.kind}-{len(getattr(job, 'more_models', ()))}")
 def test_a_job_survives_its_json_message(job: Job) -> None:
     """The message is plain JSON; read back (with the envelope run_job adds around it) it is the same job."""
     message = json.loads(json.dumps(job.to_message()))

@@ -198,27 +198,50 @@ def _run_space(job: SpaceJob, work_dir: Path, preloaded: dict[str, Any]) -> dict
 
 
 def _run_predict(job: PredictJob, work_dir: Path, preloaded: dict[str, Any]) -> dict[str, Any]:
-    """Load a saved model, predict the features, save plain float arrays for the parent."""
-    features = pd.read_pickle(job.features_path)
-    return {"proba": save_predictions(joblib.load(job.model_path), features, job.proba, work_dir)}
+    """Load the saved model(s), predict the features, save plain float arrays for the parent.
 
-
-def save_predictions(model: Any, features: pd.DataFrame, proba: bool, work_dir: Path, prefix: str = "") -> bool:
-    """Save what ``model`` predicts for ``features`` as plain float arrays (``predictions.npy``, ``proba.npy``).
-
-    Returns whether probabilities were saved (asked for, and the model has ``predict_proba``).
+    Several models (a bagged member) give the mean of their values, or of their class probabilities
+    with the labels of the mean's most probable class.
     """
+    features = pd.read_pickle(job.features_path)
+    paths = [job.model_path, *map(Path, job.more_models)]
+    outputs = [model_predictions(joblib.load(path), features, job.proba) for path in paths]
+    if len(outputs) == 1:
+        values, probabilities = outputs[0]
+    elif all(proba is not None for _, proba in outputs):
+        probabilities = np.mean([proba for _, proba in outputs], axis=0)
+        values = probabilities.argmax(axis=1).astype(np.float64)
+    else:
+        values, probabilities = np.mean([values for values, _ in outputs], axis=0), None
+    return {"proba": save_arrays(work_dir, values, probabilities)}
+
+
+def model_predictions(model: Any, features: pd.DataFrame, proba: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """What ``model`` predicts for ``features`` as plain floats, with class probabilities when asked for
+    and the model has ``predict_proba``; a wrong shape raises ValueError."""
     predictions = np.asarray(model.predict(features), dtype=np.float64).reshape(-1)
     if predictions.shape[0] != len(features):
         raise ValueError(f"predict() returned {predictions.shape[0]} values for {len(features)} rows")
-    np.save(work_dir / f"{prefix}predictions.npy", predictions, allow_pickle=False)
-    has_proba = proba and hasattr(model, "predict_proba")
-    if has_proba:
-        probabilities = np.asarray(model.predict_proba(features), dtype=np.float64)
-        if probabilities.ndim != 2 or probabilities.shape[0] != len(features):
-            raise ValueError(f"predict_proba() returned shape {probabilities.shape} for {len(features)} rows")
+    if not (proba and hasattr(model, "predict_proba")):
+        return predictions, None
+    probabilities = np.asarray(model.predict_proba(features), dtype=np.float64)
+    if probabilities.ndim != 2 or probabilities.shape[0] != len(features):
+        raise ValueError(f"predict_proba() returned shape {probabilities.shape} for {len(features)} rows")
+    return predictions, probabilities
+
+
+def save_arrays(work_dir: Path, values: np.ndarray, probabilities: np.ndarray | None, prefix: str = "") -> bool:
+    """Save predictions as ``.npy`` files for the parent (``predictions.npy``, ``proba.npy``); whether
+    probabilities were saved."""
+    np.save(work_dir / f"{prefix}predictions.npy", values, allow_pickle=False)
+    if probabilities is not None:
         np.save(work_dir / f"{prefix}proba.npy", probabilities, allow_pickle=False)
-    return has_proba
+    return probabilities is not None
+
+
+def save_predictions(model: Any, features: pd.DataFrame, proba: bool, work_dir: Path, prefix: str = "") -> bool:
+    """Save what ``model`` predicts for ``features`` (see :func:`model_predictions`, :func:`save_arrays`)."""
+    return save_arrays(work_dir, *model_predictions(model, features, proba), prefix)
 
 
 # How the child runs each kind of job: (job, work directory, what the fork server preloaded) -> result.

@@ -71,12 +71,15 @@ class SpaceJob(Job):
 
 @dataclass(frozen=True)
 class PredictJob(Job):
-    """Load a model saved by generated code and predict a table, optionally with class probabilities."""
+    """Load a model saved by generated code (or several, averaged) and predict a table, optionally with class
+    probabilities."""
 
     kind: ClassVar[str] = "predict"
     model_path: Path
     features_path: Path
     proba: bool
+    # More saved models (absolute paths) whose predictions are averaged with model_path's: a bagged member.
+    more_models: tuple[str, ...] = ()
 
 
 JOB_TYPES: dict[str, type[Job]] = {job_type.kind: job_type for job_type in (TrainJob, SpaceJob, PredictJob)}
@@ -92,4 +95,6 @@ def job_from_message(message: dict[str, Any]) -> Job:
     job_type = JOB_TYPES[kind]
     paths = _PATH_FIELDS[job_type]
     values = {field.name: message[field.name] for field in dataclasses.fields(job_type) if field.name in message}
+    # JSON has no tuples: a list comes back as the tuple the job was made with.
+    values = {name: tuple(value) if isinstance(value, list) else value for name, value in values.items()}
     return job_type(**{name: Path(value) if name in paths else value for name, value in values.items()})

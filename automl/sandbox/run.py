@@ -17,6 +17,7 @@ import signal
 import struct
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,14 +198,16 @@ class ModelOutput:
 
 
 def run_predict(
-    model_path: Path, features: pd.DataFrame, limits: Limits, want_proba: bool = True
+    model_path: Path, features: pd.DataFrame, limits: Limits, want_proba: bool = True, more_models: Sequence[Path] = ()
 ) -> tuple[TrialOutcome, ModelOutput | None]:
-    """Load a model saved by generated code and predict ``features``, inside the sandbox."""
+    """Load a model saved by generated code and predict ``features``, inside the sandbox; with ``more_models``
+    (a bagged member) the mean of every model's predictions, in the same job."""
     with tempfile.TemporaryDirectory(prefix="predict-", dir=warm_up().scratch) as scratch:
         work_dir = Path(scratch)
         features_path = work_dir / "features.pkl"
         features.to_pickle(features_path)
-        job = PredictJob(model_path=model_path.resolve(), features_path=features_path, proba=want_proba)
+        job = PredictJob(model_path=model_path.resolve(), features_path=features_path, proba=want_proba,
+                         more_models=tuple(str(path.resolve()) for path in more_models))  # fmt: skip
         outcome = run_job(job, limits, work_dir, work_dir / "predict.log")
         return outcome, read_predictions(work_dir) if outcome.ok else None
 
