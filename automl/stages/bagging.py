@@ -15,6 +15,7 @@ refit); a bag cut short keeps the folds that finished.
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -23,12 +24,15 @@ from pathlib import Path
 import joblib
 
 from automl.data import PreparedData
+from automl.errors import DataError
 from automl.optimize.smac_run import TrialRecord
 from automl.predictor import CardMember
 from automl.rundir import MODEL_FILE
 from automl.sandbox import run_train
 from automl.stages.context import RunContext
 from automl.stages.write import Written
+
+logger = logging.getLogger(__name__)
 
 # Folds of a bag when the search did not run on folds (under --cv, the search's folds are the bag's).
 BAG_FOLDS = 5
@@ -68,7 +72,7 @@ def bag_members(
     """Give each member, best first, a bag of fold models while the walltime allows (see the module)."""
     paths, clock, config = context.paths, context.clock, context.config
     folds = config.folds or BAG_FOLDS
-    written_folds = False
+    fold_files: bool | None = None  # whether the folds' datasets are on disk (None: not looked at yet)
     members, fitted, reused, seconds = [], 0, 0, 0.0
     for candidate in candidates:
         member_dir = paths.member_dir(candidate.member.dir)
@@ -85,9 +89,10 @@ def bag_members(
                 continue
             if not candidate.member.refit or clock.remaining() < estimate:
                 continue  # a trial's own model stands in for a refit that did not fit in time: no bag either
-            if not written_folds and not paths.fold_data(0).is_file():
-                _write_folds(context, data, folds)
-            written_folds = True
+            if fold_files is None:
+                fold_files = paths.fold_data(0).is_file() or _write_folds(context, data, folds)
+            if not fold_files:
+                break  # the rows cannot be split into the folds (a class rarer than them): no fitted bags
             outcome = run_train(paths.train_py, paths.space_json, paths.fold_data(fold), candidate.member.config,
                                 config.seed, None, fold_dir,
                                 context.limits(written.artifacts.scenario, clock.remaining()))  # fmt: skip
@@ -99,16 +104,23 @@ def bag_members(
             else:
                 shutil.rmtree(fold_dir, ignore_errors=True)
         members.append(replace(candidate.member, bag=tuple(bag)))
-    if written_folds and not config.folds:  # written for the bags alone: the refit data holds the same rows
+    if fold_files and not config.folds:  # written for the bags alone: the refit data holds the same rows
         for fold in range(folds):
             paths.fold_data(fold).unlink(missing_ok=True)
     return Bagged(tuple(members), fitted, reused, round(seconds, 3))
 
 
-def _write_folds(context: RunContext, data: PreparedData, folds: int) -> None:
-    """The fold datasets of every non-test row, as ``--cv`` writes them (the same splitter and seed)."""
-    for fold, dataset in enumerate(data.fold_datasets(folds, context.config.seed)):
+def _write_folds(context: RunContext, data: PreparedData, folds: int) -> bool:
+    """Write the fold datasets of every non-test row, as ``--cv`` does (the same splitter and seed); False
+    when the rows cannot be split so (a class with fewer rows than folds)."""
+    try:
+        datasets = data.fold_datasets(folds, context.config.seed)
+    except DataError as error:
+        logger.info("no fitted bags: %s", error)
+        return False
+    for fold, dataset in enumerate(datasets):
         joblib.dump(dataset, context.paths.fold_data(fold))
+    return True
 
 
 def _copy_model(trial_dir: Path, fold_dir: Path) -> bool:
