@@ -30,7 +30,8 @@ the faster facade (usually random) finished its trials, from the trajectory's wa
 Usage::
 
     python benchmarks/search_curves.py [--datasets mixed_binary,digits,diabetes,imbalanced] [--seeds 5]
-        [--trials 40] [--facades hpo,random] [--json runs.json] [--load runs.json] [--keep DIR]
+        [--trials 40] [--facades hpo,random] [--json runs.json] [--load runs.json ...] [--keep DIR]
+        [--smac-forest] [--label -smacrf]
 """
 
 from __future__ import annotations
@@ -55,11 +56,14 @@ BIG_WALLTIME = 3600.0
 TEST_FILE = "test.csv"
 
 
-def one_run(dataset: Any, seed: int, facade: str, trials: int, work: Path) -> dict[str, Any]:
+def one_run(dataset: Any, seed: int, facade: str, trials: int, work: Path, label: str = "") -> dict[str, Any]:
     """Run the runner once and return what its run directory says about the search."""
+    from ConfigSpace import ConfigurationSpace
+
     from automl.bench.harness import split
     from automl.bench.metrics import BINARY, MAIN_METRIC, MULTICLASS, REGRESSION
     from automl.config import RunConfig, ScenarioSettings
+    from automl.optimize.initial_design import initial_configurations, load_portfolio
     from automl.runner import run
 
     X_train, X_test, y_train, y_test = split(dataset, seed)
@@ -70,7 +74,7 @@ def one_run(dataset: Any, seed: int, facade: str, trials: int, work: Path) -> di
     if not train_file.is_file():
         X_train.assign(target=y_train).to_parquet(train_file, index=False)
         X_test.assign(target=y_test).to_parquet(test_file, index=False)
-    out = work / f"{dataset.name}-{seed}-{facade}"
+    out = work / f"{dataset.name}-{seed}-{facade}{label}"
     scenario = ScenarioSettings(n_trials=trials, walltime_limit=BIG_WALLTIME)
     config = RunConfig(data=str(train_file), target="target", test_data=str(test_file), task=dataset.task,
                        seed=seed, out=out, facade=facade, scenario=scenario, metric=MAIN_METRIC[kind])  # fmt: skip
@@ -79,7 +83,10 @@ def one_run(dataset: Any, seed: int, facade: str, trials: int, work: Path) -> di
         warnings.simplefilter("ignore")
         result = run(config)
     seconds = time.perf_counter() - started
+    space = ConfigurationSpace.from_json(result.paths.root / "config_space.json")
+    starts = len(initial_configurations(space, load_portfolio(dataset.task)))
     return read_run(result.paths.root, seed) | {
+        "starts": min(starts, trials),
         "dataset": dataset.name,
         "seed": seed,
         "facade": facade,
@@ -109,6 +116,7 @@ def read_run(root: Path, seed: int) -> dict[str, Any]:
         "cv_folds": result.get("cv_folds"),
         "test": result["test_metrics"][result["metric"]],
         "origins": list(history.get("config_origins", {}).values()),
+        "trial_configs": [trial["config_id"] for trial in trials],
     }
 
 
@@ -124,6 +132,11 @@ def cost_at_time(trajectory: list, seconds: float) -> float:
     return costs[-1] if costs else float("nan")
 
 
+def start_share(row: dict[str, Any]) -> float:
+    """The share of the run's trials spent on its start configurations (SMAC numbers them first, 1..starts)."""
+    return sum(config_id <= row["starts"] for config_id in row["trial_configs"]) / len(row["trial_configs"])
+
+
 def summarize(runs: list[dict[str, Any]], time_budget: float, retrain_gap: float) -> list[str]:
     """Markdown tables: per dataset and facade, means over seeds."""
     by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -133,7 +146,9 @@ def summarize(runs: list[dict[str, Any]], time_budget: float, retrain_gap: float
     facades = list(dict.fromkeys(row["facade"] for row in runs))
     mean = statistics.mean
     header = "| dataset | facade | seeds | folds | " + " | ".join(f"best@{k}" for k in CHECKPOINTS) + " | configs | "
-    header += f"folds/config | SMAC s/trial | retrains | s/retrain | trial s | trials in {time_budget:.0f} s | "
+    header += (
+        f"folds/config | start share | SMAC s/trial | retrains | s/retrain | trial s | trials in {time_budget:.0f} s | "
+    )
     header += "cost@T | T s | test |"
     lines = [header, "|---" * (header.count("|") - 1) + "|"]
     for dataset in datasets:
@@ -159,6 +174,7 @@ def summarize(runs: list[dict[str, Any]], time_budget: float, retrain_gap: float
                 *(f"{mean(cost_after(row['trajectory'], k) for row in rows):.4f}" for k in CHECKPOINTS),
                 f"{mean(row['configs'] for row in rows):.1f}",
                 f"{mean(row['folds_per_config'] for row in rows):.2f}",
+                f"{mean(start_share(row) for row in rows):.2f}",
                 f"{mean(mean(row['gaps']) for row in rows):.3f}",
                 f"{mean(len(gaps) for gaps in retrains):.1f}",
                 f"{mean(all_retrains):.2f}" if all_retrains else "-",
@@ -173,37 +189,57 @@ def summarize(runs: list[dict[str, Any]], time_budget: float, retrain_gap: float
 
 
 def wins(runs: list[dict[str, Any]], a: str, b: str) -> list[str]:
-    """Per dataset: on how many seeds facade ``a`` beat ``b`` (final validation cost, test metric)."""
-    lines = [f"| dataset | {a} better at best@40 (of seeds) | {a} better on test |", "|---|---|---|"]
+    """Per dataset: seeds where facade ``a`` was better/equal/worse than ``b`` (final validation cost, test metric)."""
+    lines = [f"| dataset | {a} vs {b}: best@end better/equal/worse | test better/equal/worse |", "|---|---|---|"]
     paired: dict[str, dict[int, dict[str, dict]]] = {}
     for row in runs:
         paired.setdefault(row["dataset"], {}).setdefault(row["seed"], {})[row["facade"]] = row
     for dataset, seeds in paired.items():
         both = [pair for pair in seeds.values() if a in pair and b in pair]
-        valid = sum(cost_after(p[a]["trajectory"], 10**9) < cost_after(p[b]["trajectory"], 10**9) for p in both)
-        higher_better = both and both[0][a]["metric"] == "roc_auc"
-        test = sum((p[a]["test"] > p[b]["test"]) == bool(higher_better) and p[a]["test"] != p[b]["test"] for p in both)
-        lines.append(f"| {dataset} | {valid}/{len(both)} | {test}/{len(both)} |")
+        if not both:
+            continue
+        sign = 1 if both[0][a]["metric"] == "roc_auc" else -1  # +1: higher is better
+        valid = [-(cost_after(p[a]["trajectory"], 10**9) - cost_after(p[b]["trajectory"], 10**9)) for p in both]
+        test = [sign * (p[a]["test"] - p[b]["test"]) for p in both]
+        lines.append(f"| {dataset} | {_tally(valid)} | {_tally(test)} |")
     return lines
+
+
+def _tally(differences: list[float]) -> str:
+    """better/equal/worse counts of differences (positive: better)."""
+    return "/".join(
+        str(sum(test(d) for d in differences)) for test in (lambda d: d > 0, lambda d: d == 0, lambda d: d < 0)
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=DEFAULT_DATASETS, help="names from the offline suite")
-    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
+    parser.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds")
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--facades", default="hpo,random")
     parser.add_argument("--time-budget", type=float, default=60.0, help="seconds of search for 'trials in T s'")
     parser.add_argument("--retrain-gap", type=float, default=0.5, help="a gap above this many seconds is a retrain")
     parser.add_argument("--json", type=Path, help="also save every run's measurements here")
-    parser.add_argument("--load", type=Path, help="print the tables of a saved --json instead of running")
+    parser.add_argument("--load", type=Path, nargs="+", help="print the tables of saved --json files instead")
+    parser.add_argument(
+        "--smac-forest",
+        action="store_true",
+        help="hpo with SMAC's own random forest (2**20-leaf trees), as before automl.optimize.surrogate",
+    )
+    parser.add_argument("--label", default="", help="appended to each facade's name in the tables (e.g. -smacrf)")
     parser.add_argument("--keep", type=Path, help="keep the run directories here (default: a temporary directory)")
     args = parser.parse_args()
 
     if args.load:
-        runs = json.loads(args.load.read_text())
+        runs = [row for path in args.load for row in json.loads(path.read_text())]
     else:
         from automl.bench.suites import get_suite
+
+        if args.smac_forest:
+            from automl.optimize import smac_run
+
+            smac_run.surrogate_model = lambda facade, scenario: None  # the facade builds SMAC's own forest
 
         suite = {dataset.name: dataset for dataset in get_suite("offline")}
         facades = args.facades.split(",")
@@ -211,9 +247,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="search-curves-") as scratch:
             work = args.keep or Path(scratch)
             for name in args.datasets.split(","):
-                for seed in range(args.seeds):
+                for seed in (int(value) for value in args.seeds.split(",")):
                     for facade in facades:
-                        row = one_run(suite[name], seed, facade, args.trials, work)
+                        row = one_run(suite[name], seed, facade, args.trials, work, args.label)
+                        row["facade"] += args.label if facade != "random" else ""
                         runs.append(row)
                         print(f"{name} seed {seed} {facade}: best {cost_after(row['trajectory'], 10**9):.4f}, "
                               f"test {row['test']:.4f}, {row['configs']} configs, {row['run_seconds']:.0f} s",
@@ -222,10 +259,10 @@ def main() -> None:
                             args.json.write_text(json.dumps(runs))
     print()
     print("\n".join(summarize(runs, args.time_budget, args.retrain_gap)))
-    facades = list(dict.fromkeys(row["facade"] for row in runs))
-    if len(facades) >= 2:
-        print()
-        print("\n".join(wins(runs, facades[0], facades[1])))
+    for facade in dict.fromkeys(row["facade"] for row in runs):
+        if facade != "random" and any(row["facade"] == "random" for row in runs):
+            print()
+            print("\n".join(wins(runs, facade, "random")))
     print()
     print(f"load average: {', '.join(f'{value:.1f}' for value in os.getloadavg())}")
 
