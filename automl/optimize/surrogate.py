@@ -13,6 +13,8 @@ for the forest. Proposals, and so every run's trials, are unchanged; SMAC's code
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from smac import HyperparameterOptimizationFacade, Scenario
 from smac.facade.abstract_facade import AbstractFacade
@@ -25,6 +27,12 @@ MIN_LEAVES = 2
 
 class RightSizedRandomForest(RandomForest):
     """SMAC's ``RandomForest`` whose trees get ``max_leaf_nodes`` = the training rows (their most leaves)."""
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        # SMAC compares a saved run's meta with the new one on --resume and prompts when they differ; the
+        # trees are SMAC's, so the meta is too, and runs saved before this class existed still resume.
+        return {**super().meta, "name": RandomForest.__name__}
 
     def _train(self, X: np.ndarray, y: np.ndarray) -> RightSizedRandomForest:
         # As RandomForest._train (SMAC 2.4), with only the leaf limit changed; meta keeps SMAC's options.
