@@ -15,12 +15,14 @@ import pandas as pd
 import pytest
 from ConfigSpace import Categorical, ConfigurationSpace
 from smac import HyperparameterOptimizationFacade, MultiFidelityFacade, RandomFacade
+from smac.model.random_forest.random_forest import EPMRandomForest
 
 from automl.config import ScenarioSettings
 from automl.optimize import smac_run
 from automl.optimize.acquisition import acquisition_maximizer
 from automl.optimize.initial_design import algorithm_defaults
 from automl.optimize.smac_run import UNCAPPED_TRIALS, build_scenario, run_smac, trial_cap
+from automl.optimize.surrogate import surrogate_model
 from automl.optimize.target import RunFiles, TrialTarget
 from automl.plan import Plan
 from automl.sandbox import Limits
@@ -174,3 +176,24 @@ def test_acquisition_maximizer_keeps_the_hpo_facade_settings(tmp_path: Path) -> 
 
     assert settings_of(ours.meta) == settings_of(theirs.meta)
     assert ours._local_search_iterations == theirs._local_search_iterations  # not in meta
+
+
+def test_surrogate_model_keeps_the_hpo_facade_forest(tmp_path: Path) -> None:
+    space = ConfigurationSpace.from_json(REPO / "configs" / "offline_classification.json")
+    settings = ScenarioSettings(n_trials=10, walltime_limit=60, crash_cost=9.0)
+    scenario = build_scenario(space, Plan(facade="hpo"), settings, tmp_path, seed=3, walltime=60, crash_cost=9.0)
+    ours = surrogate_model(HyperparameterOptimizationFacade, scenario)
+    assert ours is not None
+    theirs = HyperparameterOptimizationFacade.get_model(scenario)
+    assert ours.meta == theirs.meta  # so a run saved with SMAC's own forest resumes without SMAC's prompt
+    assert surrogate_model(RandomFacade, scenario) is None
+
+    # The same trees: fitted on the same rows, the forests predict the same; only the leaf limit differs.
+    configs = space.sample_configuration(12)
+    X = np.array([config.get_array() for config in configs])
+    y = np.linspace(0.1, 1.0, len(configs)).reshape(-1, 1)
+    ours.train(X, y)
+    theirs.train(X, y)
+    assert isinstance(ours._rf, EPMRandomForest)
+    assert ours._rf.max_leaf_nodes == len(configs)
+    np.testing.assert_array_equal(ours.predict(X)[0], theirs.predict(X)[0])

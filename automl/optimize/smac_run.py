@@ -5,7 +5,8 @@ models fail on the first crash), SMAC writes inside the run directory, and a cal
 finished trial so the console can show progress. The acquisition maximizer is SMAC's own with its
 local search started in a fixed order (see :mod:`automl.optimize.acquisition`), so a run bounded by
 ``n_trials`` proposes the same configurations, and finds the same incumbent, every time it is run
-with the same seed.
+with the same seed. The random-forest surrogate is SMAC's own with its trees' node arrays sized to
+the data (see :mod:`automl.optimize.surrogate`): the same trees, without seconds of allocation per refit.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from automl.config import ScenarioSettings
 from automl.optimize.acquisition import acquisition_maximizer
 from automl.optimize.facades import get_recipe
 from automl.optimize.initial_design import algorithm_defaults
+from automl.optimize.surrogate import surrogate_model
 from automl.optimize.target import TrialTarget
 from automl.plan import Plan
 from automl.plan.plan import TIME_LIMITED_TRIALS
@@ -270,6 +272,7 @@ def run_smac(
         initial_design=initial_design_for(recipe.facade, scenario, starts),
         intensifier=_intensifier(recipe.facade, scenario, recipe.uses_budget),
         acquisition_maximizer=acquisition_maximizer(recipe.facade, scenario),  # same proposals in every process
+        model=surrogate_model(recipe.facade, scenario),  # SMAC's forest without its 2**20-leaf allocation per tree
         overwrite=not resume,
         logging_level=SMAC_LOGGING_LEVEL,
         callbacks=[_ObserverCallback(observer, should_stop, Path(scenario.output_directory))],
