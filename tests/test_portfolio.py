@@ -100,6 +100,9 @@ def test_the_initial_design_runs_the_starts_first_and_random_points_do_not_grow(
     assert len(proposed) == 20
     random = initial_design_for(RandomFacade, scenario, chosen).select_configurations()
     assert random[: len(chosen)] == chosen
+    # A portfolio is the whole initial design: SMAC's model proposes from the trial after it.
+    only = initial_design_for(HyperparameterOptimizationFacade, scenario, chosen, starts_only=True)
+    assert only.select_configurations() == chosen
 
 
 HYPERBAND = Plan("hyperband", "data_fraction", 0.1, 1.0)

@@ -200,12 +200,19 @@ def initial_design_size(n_trials: int | None) -> int:
 
 
 def initial_design_for(
-    facade: type[AbstractFacade], scenario: Scenario, starts: Sequence[Configuration] | None = None
+    facade: type[AbstractFacade],
+    scenario: Scenario,
+    starts: Sequence[Configuration] | None = None,
+    starts_only: bool = False,
 ) -> Any:
     """The facade's own initial design, started from ``starts`` (and random ones where it has them).
 
     ``starts`` defaults to each algorithm's defaults. They count towards the initial design's share of
-    the trials, so more starts leave fewer of SMAC's own random (or Sobol) points, never more.
+    the trials, so more starts leave fewer of SMAC's own random (or Sobol) points, never more; with
+    ``starts_only`` (a portfolio: strong, diverse configurations already) there are none. SMAC's
+    model proposes as well as random points per trial here (``benchmarks/search_curves.py``), and a
+    60 s search has few trials to spare: 9 Sobol points after an 11-configuration portfolio left the
+    model-based search a third of them.
     """
     if starts is None:
         starts = algorithm_defaults(scenario.configspace)
@@ -215,7 +222,7 @@ def initial_design_for(
         reserved = max(1, int(min(10 * len(scenario.configspace), scenario.n_trials * 0.25)))  # its max_ratio
         starts = starts[: max(0, scenario.n_trials - reserved)]
         return _starts_first(facade.get_initial_design(scenario, additional_configs=starts), starts)
-    n_initial = initial_design_size(trial_cap(scenario))
+    n_initial = len(starts) if starts_only and starts else initial_design_size(trial_cap(scenario))
     design = facade.get_initial_design(scenario, n_configs=max(0, n_initial - len(starts)), additional_configs=starts)
     return _starts_first(design, starts)
 
@@ -254,13 +261,14 @@ def run_smac(
     resume: bool = False,
     should_stop: Callable[[], bool] | None = None,
     starts: Sequence[Configuration] | None = None,
+    starts_only: bool = False,
 ) -> OptimizationResult:
     """Optimize, then collect every trial (resumed ones included) and the incumbent from the run history.
 
     ``resume`` continues the run saved under the scenario's output directory, which must have been
     made with an equal scenario (see :func:`saved_scenario`); otherwise any earlier output is replaced.
     ``starts`` are the configurations SMAC's initial design begins with (None: each algorithm's
-    defaults, see :mod:`automl.optimize.initial_design`).
+    defaults, see :mod:`automl.optimize.initial_design`); ``starts_only``: they are all of it.
     """
     recipe = get_recipe(plan.facade)
     if resume:
@@ -269,7 +277,7 @@ def run_smac(
     smac = recipe.facade(
         scenario,
         target.train,
-        initial_design=initial_design_for(recipe.facade, scenario, starts),
+        initial_design=initial_design_for(recipe.facade, scenario, starts, starts_only),
         intensifier=_intensifier(recipe.facade, scenario, recipe.uses_budget),
         acquisition_maximizer=acquisition_maximizer(recipe.facade, scenario),  # same proposals in every process
         model=surrogate_model(recipe.facade, scenario),  # SMAC's forest without its 2**20-leaf allocation per tree

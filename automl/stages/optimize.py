@@ -83,9 +83,10 @@ def optimize(context: RunContext, data: PreparedData, written: Written, members:
             bound = f"up to {cap} trials in" if cap is not None else "trials until the time is spent:"
             progress.stage(f"optimizing with SMAC ({plan.facade}{', ' + where if where else ''}): "
                            f"{bound} {walltime:.0f} s")  # fmt: skip
+            first = starts(written, scenario.configspace, data.task)
             result = run_smac(scenario, plan, target, progress.trial_done, dask_client=client,
-                              resume=context.resume, should_stop=stop,
-                              starts=starts(written, scenario.configspace, data.task))  # fmt: skip
+                              resume=context.resume, should_stop=stop, starts=first,
+                              starts_only=first is not None)  # fmt: skip
             interrupted = stop.requested
     finally:
         progress.stop_trials()
@@ -111,7 +112,8 @@ def validation_of(context: RunContext, data: PreparedData) -> Validation:
 
 
 def starts(written: Written, space: ConfigurationSpace, task: str) -> list[Configuration] | None:
-    """SMAC's first configurations: the default, then ``task``'s portfolio for the offline writer's train.py.
+    """SMAC's first configurations: the default, then ``task``'s portfolio for the offline writer's train.py
+    (then the whole initial design: SMAC's model takes over from it).
 
     Only portfolio configurations valid in the run's space are kept (the planner may have dropped a
     family, ``--space`` may differ; hyperparameters a budget sets are left out first). Another writer's
