@@ -70,7 +70,7 @@ def run(
     clock.limit(written.artifacts.scenario.walltime_limit)
     with timed("optimize"):
         optimized = optimize(context, prepared.data, written, method.size)
-    with timed("refit", "refitting the best configurations on all non-test rows"):
+    with timed("refit", "refitting the best configurations on all non-test rows, then bagging them"):
         final = refit(context, prepared.data, written, optimized, method)
     with timed("evaluate", "scoring on the held-out test set"):
         evaluated = evaluate(context, prepared.data, written)

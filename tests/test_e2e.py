@@ -84,6 +84,8 @@ def test_default_run_is_quick_accurate_and_complete(tmp_path: Path) -> None:
     members = run / "model" / "members"
     assert result["refit"]["bag_models"] == sum(len(m["bag"]) for m in card["members"]) >= 1
     assert all((members / m["dir"] / fold / "model.joblib").is_file() for m in card["members"] for fold in m["bag"])
+    words = " ".join(done.stdout.replace("│", " ").split())
+    assert f"final model {len(card['members'])} member" in words and "fold models in their bags" in words
     assert "test accuracy" in done.stdout
 
 

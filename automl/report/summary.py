@@ -59,6 +59,9 @@ def summary_table(result: RunSummary) -> Table:
     for name in dict.fromkeys((result.metric, *HEADLINE[dataset.task])):  # the run's metric first
         if name in result.test_metrics:
             table.add_row(f"test {name}", _number(result.test_metrics[name]))
+    refit = result.refit
+    bags = f", {refit.bag_models} fold models in their bags" if refit.bag_models else ""
+    table.add_row("final model", f"{refit.ensemble_size} member{'s' if refit.ensemble_size != 1 else ''}{bags}")
     if result.refit.status != "success":
         table.add_row("refit", f"[yellow]{result.refit.status}: {result.refit.message}[/]")
     table.add_row("time", f"{result.timings['total']:.1f} s")
