@@ -7,6 +7,7 @@ serves the next trial.
 
 from __future__ import annotations
 
+import ast
 import os
 import socket
 import subprocess
@@ -21,7 +22,7 @@ import pandas as pd
 import pytest
 from ConfigSpace import ConfigurationSpace, Float
 
-from automl.sandbox import Limits, TrialOutcome, run_train
+from automl.sandbox import Limits, TrialOutcome, confine, run_train
 from tests.conftest import descendants
 
 PRELUDE = "import os, sys, time, signal, socket, subprocess, threading\nimport numpy as np\n"
@@ -226,6 +227,59 @@ def test_import_time_side_effects_are_confined(arena: Arena) -> None:
     assert arena.untouched()
 
 
+TOKEN = "ghp-planted-3c2b1a0f9e8d"  # what each planted file holds; it must not reach the run directory
+
+
+def _planted(arena: Arena) -> dict[str, str]:
+    """Files a hostile train() goes after, each planted outside its job: what it would read, by name."""
+    other_run = arena.outside / "runs" / "other" / "data"
+    other_run.mkdir(parents=True)
+    (other_run / "search.joblib").write_text(TOKEN)
+    credentials = arena.outside / "home" / ".config" / "app" / "credentials"
+    credentials.parent.mkdir(parents=True)
+    credentials.write_text(TOKEN)
+    (arena.outside / "test.csv").write_text(f"a,label\n1,{TOKEN}\n")
+    targets = {"credentials in a home": str(credentials), "another run's data": str(other_run / "search.joblib"),
+               "the user's --test-data": str(arena.outside / "test.csv"), "the real home": str(Path.home()),
+               "a sibling of the run": str(arena.outside)}  # fmt: skip
+    etc = next((path for path in ("/etc/hostname", "/etc/os-release", "/etc/hosts") if Path(path).is_file()), None)
+    if etc is not None:
+        targets["/etc beyond what libraries need"] = etc
+    return targets
+
+
+@pytest.mark.skipif(not confine.landlock_abi(), reason="the kernel has no Landlock: reads are not confined")
+def test_reads_outside_the_job_are_refused_and_nothing_leaks(arena: Arena) -> None:
+    """A train() reads (or lists) each target and writes what it got into model_dir and its log."""
+    targets = _planted(arena)
+    body = (f"TARGETS = {targets!r}\n" + SIGNATURE +
+            "    found = {}\n"
+            "    for name, path in TARGETS.items():\n"
+            "        try:\n"
+            "            found[name] = str(os.listdir(path)) if os.path.isdir(path) else open(path).read()\n"
+            "        except OSError as error:\n"
+            "            found[name] = type(error).__name__\n"
+            "    print(found)\n"
+            "    open(os.path.join(model_dir, 'stolen.txt'), 'w').write(repr(found))\n"
+            "    import pandas\n"
+            "    pandas.DataFrame({'a': [1.0]}).to_csv(os.path.join(model_dir, 'ok.csv'))  # its own folder works\n"
+            "    return {'loss': 0.0}\n")  # fmt: skip
+    outcome = arena.trial(body)
+    assert outcome.status == "success", outcome.error
+    found = ast.literal_eval((arena.run / "trials" / "1" / "stolen.txt").read_text())
+    assert found == dict.fromkeys(targets, "PermissionError"), found
+    assert all(TOKEN not in path.read_text(errors="replace") for path in arena.run.rglob("*") if path.is_file())
+    assert (arena.run / "trials" / "1" / "ok.csv").is_file()
+
+
+def test_a_kernel_without_landlock_is_named_on_the_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    from automl.sandbox.server import confine_labels
+
+    monkeypatch.setattr(confine, "landlock_abi", lambda: 0)
+    assert confine_labels()[0] == "no Landlock: reads and writes unconfined"
+    assert confine.apply_landlock(["/tmp"], ["/usr"]) == ""  # nothing applied, nothing claimed
+
+
 def test_secrets_in_the_environment_never_reach_generated_code(tmp_path: Path) -> None:
     """A fresh interpreter with a key in its environment runs a trial that looks for it everywhere."""
     secret = "sk-test-9f8e7d6c5b4a"
@@ -235,6 +289,7 @@ sys.path.insert(0, {str(Path(__file__).parents[1])!r})
 from pathlib import Path
 from tests.test_attacks import Arena
 arena = Arena(Path({str(tmp_path)!r}))
+import ast
 import os
 body = (
     "def train(cfg, dataset, seed, budget=None, model_dir=None):\\n"
@@ -320,7 +375,7 @@ def test_the_attack_suite_ran_under_kernel_confinement() -> None:
     from automl.sandbox import isolation_mode
 
     mode = isolation_mode()
-    assert "seccomp" in mode and "landlock" in mode, mode
+    assert "seccomp" in mode and "landlock v" in mode and "(reads, writes)" in mode, mode
 
 
 _ = threading  # used by generated code in PRELUDE; imported here to keep the names in one place

@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from automl.sandbox import confine
-from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob, job_from_message
+from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob, job_from_message, job_inputs
+from automl.sandbox.readable import child_readable
 
 MEGABYTE = 1024 * 1024
 GENERATED_MODULE = "automl_generated_train"
@@ -69,7 +70,7 @@ def main(message: dict[str, Any], fds: list[int], preloaded: dict[str, Any] | No
     job: Job | None = None
     try:
         job = job_from_message(message)
-        reply["protections"] = _confine(message)
+        reply["protections"] = _confine(message, job)
         started = time.perf_counter()
         reply["result"] = RUNNERS[job.kind](job, Path(message["work_dir"]), preloaded or {})
         reply.update(status="success", seconds=time.perf_counter() - started)
@@ -96,8 +97,12 @@ def _threadpools() -> Any:
     return ThreadpoolController()
 
 
-def _confine(message: dict[str, Any]) -> list[str]:
-    """Apply the envelope's limits, scrub the environment, then lock the process down before generated code loads."""
+def _confine(message: dict[str, Any], job: Job) -> list[str]:
+    """Apply the envelope's limits, scrub the environment, then lock the process down before generated code loads.
+
+    Writes go only beneath the work directory (and /dev/shm); reads only to what
+    :func:`automl.sandbox.readable.child_readable` lists: the system, Python and ``job``'s own files.
+    """
     limits = message["limits"]
     memory = int(limits["memory_mb"]) * MEGABYTE
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -126,7 +131,8 @@ def _confine(message: dict[str, Any]) -> list[str]:
     # /dev/shm holds POSIX semaphores, which thread pools need (joblib's threading backend, scikit-learn's
     # n_jobs); under bubblewrap it is the sandbox's own tmpfs, not the machine's.
     writable = [work_dir, *([SHARED_MEMORY] if os.path.isdir(SHARED_MEMORY) else [])]
-    protections = [confine.apply_landlock(writable), confine.drop_capabilities(), confine.apply_seccomp()]
+    readable = child_readable(job_inputs(job))
+    protections = [confine.apply_landlock(writable, readable), confine.drop_capabilities(), confine.apply_seccomp()]
     return [label for label in protections if label]
 
 

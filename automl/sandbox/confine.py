@@ -19,6 +19,7 @@ import ctypes
 import errno
 import os
 import platform
+import stat
 import struct
 from collections.abc import Iterable
 
@@ -168,12 +169,12 @@ def apply_seccomp() -> str:
 _LANDLOCK_CREATE_RULESET, _LANDLOCK_ADD_RULE, _LANDLOCK_RESTRICT_SELF = 444, 445, 446
 _LANDLOCK_CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
-_FS_WRITE_FILE = 1 << 1
+_FS_WRITE_FILE, _FS_READ_FILE, _FS_READ_DIR = 1 << 1, 1 << 2, 1 << 3
 _FS_WRITE_RIGHTS_V1 = sum(1 << bit for bit in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12))  # write, remove, make_*
 _FS_REFER, _FS_TRUNCATE = 1 << 13, 1 << 14
 _NET_BIND_TCP, _NET_CONNECT_TCP = 1 << 0, 1 << 1
 _SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1
-_FILE_RIGHTS = _FS_WRITE_FILE | _FS_TRUNCATE  # the rights that apply to a single file
+_FILE_RIGHTS = _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE  # the rights that apply to a single file
 
 
 def landlock_abi() -> int:
@@ -182,12 +183,14 @@ def landlock_abi() -> int:
     return max(int(version), 0)
 
 
-def apply_landlock(writable: Iterable[str]) -> str:
-    """Allow writes only beneath ``writable`` (and to /dev/null); returns a label, '' if unsupported."""
+def apply_landlock(writable: Iterable[str], readable: Iterable[str] | None = None) -> str:
+    """Allow writes only beneath ``writable`` (and to /dev/null) and, given ``readable``, reads only beneath
+    it and ``writable``; returns a label, '' if unsupported. A path that does not exist is skipped."""
     abi = landlock_abi()
     if abi < 1:
         return ""
-    fs_rights = _FS_WRITE_RIGHTS_V1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0)
+    read_rights = _FS_READ_FILE | _FS_READ_DIR if readable is not None else 0
+    fs_rights = _FS_WRITE_RIGHTS_V1 | read_rights | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0)
     net_rights = _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0
     scoped = _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL if abi >= 6 else 0
     attr = struct.pack("QQQ", fs_rights, net_rights, scoped)
@@ -197,20 +200,31 @@ def apply_landlock(writable: Iterable[str]) -> str:
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        for path in [*writable, "/dev/null"]:
-            is_dir = os.path.isdir(path)
-            fd = os.open(path, os.O_PATH | (os.O_DIRECTORY if is_dir else 0))
-            try:
-                rights = fs_rights if is_dir else fs_rights & _FILE_RIGHTS
-                rule = ctypes.create_string_buffer(struct.pack("=Qi", rights, fd), 12)
-                if _libc.syscall(_LANDLOCK_ADD_RULE, ruleset, _RULE_PATH_BENEATH, rule, 0) != 0:
-                    raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
-            finally:
-                os.close(fd)
+        rules = [(path, fs_rights) for path in [*writable, "/dev/null"]]
+        rules += [(path, read_rights) for path in readable or ()]
+        for path, rights in rules:
+            _add_rule(ruleset, path, rights)
         _no_new_privileges()
         if _libc.syscall(_LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
     finally:
         os.close(ruleset)
-    extras = (["no-tcp"] if net_rights else []) + (["signal-scope"] if scoped else [])
+    extras = (["reads"] if read_rights else []) + (["no-tcp"] if net_rights else []) + \
+        (["signal-scope"] if scoped else [])  # fmt: skip
     return "landlock" + (f"({','.join(extras)})" if extras else "")
+
+
+def _add_rule(ruleset: int, path: str, rights: int) -> None:
+    """Grant ``rights`` beneath ``path`` (only the single-file ones for a file); a missing path is skipped."""
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    try:
+        if not stat.S_ISDIR(os.fstat(fd).st_mode):
+            rights &= _FILE_RIGHTS
+        rule = ctypes.create_string_buffer(struct.pack("=Qi", rights, fd), 12)
+        if _libc.syscall(_LANDLOCK_ADD_RULE, ruleset, _RULE_PATH_BENEATH, rule, 0) != 0:
+            raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
+    finally:
+        os.close(fd)

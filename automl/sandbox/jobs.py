@@ -87,6 +87,13 @@ _PATH_FIELDS = {job_type: {name for name, hint in get_type_hints(job_type).items
                 for job_type in JOB_TYPES.values()}  # fmt: skip
 
 
+def job_inputs(job: Job) -> list[str]:
+    """The files and folders ``job`` reads: its path fields (the generated code, space, data, model_dir,
+    saved models) and a predict job's further models."""
+    paths = [str(getattr(job, name)) for name in _PATH_FIELDS[type(job)]]
+    return paths + list(getattr(job, "more_models", ()))
+
+
 def job_from_message(message: dict[str, Any]) -> Job:
     """The typed job a message describes; an unknown kind raises :class:`UnknownJobKind`."""
     kind = message.get("kind")

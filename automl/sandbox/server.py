@@ -181,7 +181,7 @@ class SandboxHost:
         """How generated code is confined here, in words for run records and the console."""
         server = self.warm_up()
         outer = "bubblewrap (read-only system, no network)" if server.bubblewrap else "no bubblewrap"
-        inner = ", ".join(confine_labels()) or "no Landlock/seccomp: rlimits and process groups only"
+        inner = ", ".join(confine_labels())
         return f"{outer}; per trial: {inner}"
 
 
@@ -200,9 +200,7 @@ def isolation_mode() -> str:
 
 def confine_labels() -> list[str]:
     """What each child applies to itself on this kernel and architecture."""
-    labels = []
-    if confine.landlock_abi() >= 1:
-        labels.append(f"landlock v{confine.landlock_abi()}")
-    if confine.seccomp_supported():
-        labels += ["seccomp", "no capabilities"]
+    abi = confine.landlock_abi()
+    labels = [f"landlock v{abi} (reads, writes)" if abi >= 1 else "no Landlock: reads and writes unconfined"]
+    labels += ["seccomp", "no capabilities"] if confine.seccomp_supported() else ["no seccomp"]
     return labels
