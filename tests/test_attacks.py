@@ -272,6 +272,20 @@ def test_reads_outside_the_job_are_refused_and_nothing_leaks(arena: Arena) -> No
     assert (arena.run / "trials" / "1" / "ok.csv").is_file()
 
 
+def test_the_python_paths_never_open_the_home_directory_or_the_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    from automl.sandbox import readable
+
+    monkeypatch.setattr(sys, "prefix", str(Path.home()))  # a Python "installed" as the home directory itself
+    monkeypatch.setattr(sys, "exec_prefix", "/")
+    readable.python_paths.cache_clear()
+    try:
+        paths = readable.python_paths()
+        assert str(Path.home().resolve()) not in paths and "/" not in paths
+        assert str(Path(readable.__file__).resolve().parents[1]) in paths  # automl itself stays importable
+    finally:
+        readable.python_paths.cache_clear()  # the next caller computes the real ones again
+
+
 def test_a_kernel_without_landlock_is_named_on_the_console(monkeypatch: pytest.MonkeyPatch) -> None:
     from automl.sandbox.server import confine_labels
 

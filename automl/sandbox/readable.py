@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import pwd
 import site
 import sys
 from pathlib import Path
@@ -53,7 +54,7 @@ def python_paths() -> tuple[str, ...]:
     project's root (which may hold runs and data) is left out, as is any prefix that is the root,
     the home directory or above it.
     """
-    home = Path.home().resolve()
+    homes = {Path(pwd.getpwuid(os.getuid()).pw_dir).resolve(), Path.home().resolve()}  # HOME may be a scratch
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *site.getsitepackages()}
     user_site = site.getusersitepackages()
     if user_site in sys.path:
@@ -62,10 +63,13 @@ def python_paths() -> tuple[str, ...]:
     kept = []
     for candidate in sorted(candidates):
         path = Path(candidate).resolve()
-        if path == Path("/") or path == home or path in home.parents or not path.exists():
+        if path == Path("/") or any(path == home or path in home.parents for home in homes) or not path.exists():
             continue
         kept.append(str(path))
     return tuple(kept)
+
+
+python_paths()  # in the fork server, before a child points HOME at its scratch folder
 
 
 def child_readable(job_inputs: list[str]) -> list[str]:
