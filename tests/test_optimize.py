@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from ConfigSpace import Categorical, ConfigurationSpace
-from smac import HyperparameterOptimizationFacade, MultiFidelityFacade, RandomFacade
+from smac import HyperparameterOptimizationFacade, MultiFidelityFacade, RandomFacade, Scenario
 from smac.model.random_forest.random_forest import EPMRandomForest
 
 from automl.config import ScenarioSettings
@@ -162,10 +162,15 @@ def test_same_seed_proposes_the_same_configurations_in_every_process(tmp_path: P
     assert first != other_seed
 
 
-def test_acquisition_maximizer_keeps_the_hpo_facade_settings(tmp_path: Path) -> None:
+def hpo_scenario(output_dir: Path) -> Scenario:
+    """An hpo scenario over the offline classification space, for comparing our SMAC parts with the facade's."""
     space = ConfigurationSpace.from_json(REPO / "configs" / "offline_classification.json")
     settings = ScenarioSettings(n_trials=10, walltime_limit=60, crash_cost=9.0)
-    scenario = build_scenario(space, Plan(facade="hpo"), settings, tmp_path, seed=3, walltime=60, crash_cost=9.0)
+    return build_scenario(space, Plan(facade="hpo"), settings, output_dir, seed=3, walltime=60, crash_cost=9.0)
+
+
+def test_acquisition_maximizer_keeps_the_hpo_facade_settings(tmp_path: Path) -> None:
+    scenario = hpo_scenario(tmp_path)
     ours = acquisition_maximizer(HyperparameterOptimizationFacade, scenario)
     assert ours is not None
     theirs = HyperparameterOptimizationFacade.get_acquisition_maximizer(scenario)
@@ -179,9 +184,7 @@ def test_acquisition_maximizer_keeps_the_hpo_facade_settings(tmp_path: Path) -> 
 
 
 def test_surrogate_model_keeps_the_hpo_facade_forest(tmp_path: Path) -> None:
-    space = ConfigurationSpace.from_json(REPO / "configs" / "offline_classification.json")
-    settings = ScenarioSettings(n_trials=10, walltime_limit=60, crash_cost=9.0)
-    scenario = build_scenario(space, Plan(facade="hpo"), settings, tmp_path, seed=3, walltime=60, crash_cost=9.0)
+    scenario = hpo_scenario(tmp_path)
     ours = surrogate_model(HyperparameterOptimizationFacade, scenario)
     assert ours is not None
     theirs = HyperparameterOptimizationFacade.get_model(scenario)
@@ -189,7 +192,7 @@ def test_surrogate_model_keeps_the_hpo_facade_forest(tmp_path: Path) -> None:
     assert surrogate_model(RandomFacade, scenario) is None
 
     # The same trees: fitted on the same rows, the forests predict the same; only the leaf limit differs.
-    configs = space.sample_configuration(12)
+    configs = scenario.configspace.sample_configuration(12)
     X = np.array([config.get_array() for config in configs])
     y = np.linspace(0.1, 1.0, len(configs)).reshape(-1, 1)
     ours.train(X, y)
