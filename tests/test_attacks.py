@@ -272,6 +272,47 @@ def test_reads_outside_the_job_are_refused_and_nothing_leaks(arena: Arena) -> No
     assert (arena.run / "trials" / "1" / "ok.csv").is_file()
 
 
+@pytest.mark.parametrize("source", ["credentials", "environment"])
+def test_secrets_a_job_writes_are_redacted_or_removed_and_named(
+    arena: Arena, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    """The token reaches train() (here in its own source, as a persuaded model might put it) and leaves through
+    the log, a text file and the pickled model: the review redacts the text, removes the model, names the origin."""
+    from automl.sandbox import review
+
+    if source == "credentials":
+        planted = (review.Secret(TOKEN.encode(), "~/.aws/credentials"),)
+        monkeypatch.setattr(review, "credential_secrets", lambda: planted)
+    else:
+        monkeypatch.setattr(review, "credential_secrets", lambda: ())
+        monkeypatch.setenv("SOME_SERVICE_TOKEN", TOKEN)
+    body = (SIGNATURE + f"    print('found', {TOKEN!r})\n"
+            f"    open(os.path.join(model_dir, 'stolen.txt'), 'w').write('token: ' + {TOKEN!r})\n"
+            f"    import joblib\n    joblib.dump({{'kept': {TOKEN!r}}}, os.path.join(model_dir, 'model.joblib'))\n"
+            "    return {'loss': 0.0}\n")  # fmt: skip
+    outcome = arena.trial(body)
+    assert outcome.status == "crashed" and "secret-shaped content" in outcome.error
+    origin = "~/.aws/credentials" if source == "credentials" else "a secret environment variable of the runner"
+    assert f"{origin} in stolen.txt (redacted)" in outcome.error and "model.joblib (removed)" in outcome.error
+    assert "trial.log (redacted)" in outcome.error
+    trial = arena.run / "trials" / "1"
+    assert (trial / "stolen.txt").read_text() == "token: [redacted]" and not (trial / "model.joblib").exists()
+    kept = [path.read_bytes() for path in trial.rglob("*") if path.is_file()]  # (train_1.py itself holds it)
+    assert all(TOKEN.encode() not in data for data in kept) and TOKEN not in outcome.log_tail + outcome.error
+    assert arena.still_serves()  # an honest trial after it is untouched
+
+
+def test_credential_tokens_are_read_from_the_users_files(tmp_path: Path) -> None:
+    from automl.sandbox import review
+
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "credentials").write_text(f"[default]\naws_secret_access_key = {TOKEN}\n")
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "id_ed25519.pub").write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPUBLICPUBLIC1 me")
+    found = review.credential_secrets.__wrapped__(str(tmp_path))
+    assert found == (review.Secret(TOKEN.encode(), "~/.aws/credentials"),)  # no plain words, no public keys
+
+
 def test_the_python_paths_never_open_the_home_directory_or_the_root(monkeypatch: pytest.MonkeyPatch) -> None:
     from automl.sandbox import readable
 

@@ -15,7 +15,7 @@ from fake_llm import FakeLLMServer, FakeReply, invalid_key, rate_limited, server
 from automl.errors import WriterError
 from automl.llm.client import LiteLLMClient, ModelSettings
 from automl.llm.replay import ReplayClient
-from automl.llm.secrets import redact, redact_obj, secret_values
+from automl.sandbox.secrets import redact, redact_obj, secret_values
 
 MESSAGES = [
     {"role": "system", "content": "You write Python."},

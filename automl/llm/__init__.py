@@ -6,6 +6,6 @@ offline writer never loads it and never touches the network.
 
 from automl.llm.client import LiteLLMClient, ModelClient, ModelSettings
 from automl.llm.replay import ReplayClient
-from automl.llm.secrets import redact, redact_obj, secret_values
+from automl.sandbox.secrets import redact, redact_obj, secret_values
 
 __all__ = ["LiteLLMClient", "ModelClient", "ModelSettings", "ReplayClient", "redact", "redact_obj", "secret_values"]

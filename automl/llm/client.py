@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from automl.errors import WriterError
 from automl.llm.records import record_name, write_record
-from automl.llm.secrets import redact, redact_obj
+from automl.sandbox.secrets import redact, redact_obj
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from automl._io import write_text
-from automl.llm.secrets import redact_obj
+from automl.sandbox.secrets import redact_obj
 
 # ``NNN-STAGE.json``: the call's index in the run, then its stage.
 RECORD_NAME = re.compile(r"^(\d+)-(.+)\.json$")

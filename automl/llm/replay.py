@@ -12,7 +12,7 @@ from typing import Any
 
 from automl.errors import WriterError
 from automl.llm.records import RECORD_NAME, write_record
-from automl.llm.secrets import redact_obj
+from automl.sandbox.secrets import redact_obj
 
 logger = logging.getLogger(__name__)
 

@@ -25,9 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.sandbox import confine
 from automl.sandbox.child import LENGTH_FORMAT, SPACE_FILE, VALIDATION_PREFIX
 from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob
 from automl.sandbox.log import BoundedLog, tail
+from automl.sandbox.review import redact_secrets, review_job_output
 from automl.sandbox.server import warm_up
 
 
@@ -127,7 +129,12 @@ def run_job(job: Job, limits: Limits, work_dir: Path, log_path: Path) -> TrialOu
             os.close(fd)
         log.close()
     wall_time = time.monotonic() - started
-    log_tail = tail(log_path)
+    findings = review_job_output(work_dir, log_path, reads_confined=confine.landlock_abi() >= 1)
+    log_tail = redact_secrets(tail(log_path))
+    if findings:
+        return TrialOutcome("crashed", wall_time=wall_time, log_tail=log_tail,
+                            error=f"the generated code wrote secret-shaped content: {'; '.join(findings)}. Never "
+                                  "read credentials, keys or the environment, nor copy them into output")  # fmt: skip
     if reply == "timeout":
         return TrialOutcome(
             "timeout",
@@ -145,7 +152,7 @@ def run_job(job: Job, limits: Limits, work_dir: Path, log_path: Path) -> TrialOu
         wall_time,
         float(reply.get("peak_memory_mb", 0)),
         log_tail,
-        reply.get("error", ""),
+        redact_secrets(reply.get("error", "")),
     )
 
 
