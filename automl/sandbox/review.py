@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from automl.sandbox.secrets import REDACTED, secret_values
+from automl.sandbox.secrets import redact, secret_values
 
 # Credential files of the user, relative to the home directory (globs allowed).
 CREDENTIAL_FILES = (
@@ -100,25 +100,19 @@ def review_job_output(work_dir: Path, log_path: Path, reads_confined: bool) -> l
         if not hits:
             continue
         try:
-            text = data.decode("utf-8")
+            path.write_text(redact_secrets(data.decode("utf-8")), encoding="utf-8")
+            action = "redacted"
         except UnicodeDecodeError:
             path.unlink()
             action = "removed"
-        else:
-            for secret in hits:
-                text = text.replace(secret.value.decode("utf-8", errors="replace"), REDACTED)
-            path.write_text(text, encoding="utf-8")
-            action = "redacted"
         origins = ", ".join(dict.fromkeys(secret.origin for secret in hits))
         findings.append(f"{origins} in {path.name} ({action})")
     return findings
 
 
 def redact_secrets(text: str) -> str:
-    """``text`` with every known secret replaced (for the log tail and error a job's outcome carries)."""
-    for secret in known_secrets():
-        text = text.replace(secret.value.decode("utf-8", errors="replace"), REDACTED)
-    return text
+    """``text`` with the runner's secret environment values and the credential files' tokens replaced."""
+    return redact(text, extra=[secret.value.decode("utf-8", errors="replace") for secret in credential_secrets()])
 
 
 def _kept_files(work_dir: Path, log_path: Path) -> Iterator[Path]:
