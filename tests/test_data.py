@@ -42,6 +42,15 @@ def test_csv_with_categoricals_and_missing_values(classification_csv: Path) -> N
     assert "size" in data.description["missing"]["columns"]
 
 
+def test_every_train_dataset_says_its_task_and_class_count() -> None:
+    """train() reads K from the dataset, not from y: a fold or a subsample may miss a class."""
+    data = prepare_dataset("sklearn:iris", seed=0)
+    datasets = [data.search_dataset(), data.refit_dataset(), *data.fold_datasets(3, seed=0)]
+    assert all(dataset["task"] == "classification" and dataset["n_classes"] == 3 for dataset in datasets)
+    regression = prepare_dataset("sklearn:diabetes", seed=0).search_dataset()
+    assert regression["task"] == "regression" and "n_classes" not in regression
+
+
 def test_test_rows_are_disjoint_from_the_rows_train_sees() -> None:
     table = mixed_table(200)
     table["row_tag"] = np.arange(len(table)) + 0.5  # distinct, but not whole numbers: a feature, not an ID

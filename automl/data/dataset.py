@@ -63,15 +63,25 @@ class PreparedData:
     description: dict[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
 
+    @property
+    def facts(self) -> dict[str, Any]:
+        """What every train() dataset says besides its rows: the task and, for classification, K.
+
+        A fit subsample, a fold or a budget fraction may miss a class, so train() cannot count the
+        classes in ``y``; it reads K here to build one probability column per class 0..K-1.
+        """
+        n_classes = len(self.labels.classes) if self.labels is not None else None
+        return {"task": self.task, **({"n_classes": n_classes} if n_classes is not None else {})}
+
     def search_dataset(self) -> dict[str, Any]:
         """What train() gets during optimization: fit rows, plus validation rows as X_test/y_test."""
-        return {"X": self.X_train, "y": self.y_train, "X_test": self.X_valid, "y_test": self.y_valid}
+        return {"X": self.X_train, "y": self.y_train, "X_test": self.X_valid, "y_test": self.y_valid, **self.facts}
 
     def refit_dataset(self) -> dict[str, Any]:
         """What the final refit gets: every non-test row (validation rows included) to fit on."""
         X_all = pd.concat([self.X_train, self.X_valid], ignore_index=True)
         y_all = np.concatenate([self.y_train, self.y_valid])
-        return {"X": X_all, "y": y_all, "X_test": self.X_valid, "y_test": self.y_valid}
+        return {"X": X_all, "y": y_all, "X_test": self.X_valid, "y_test": self.y_valid, **self.facts}
 
     def fold_datasets(self, k: int, seed: int) -> list[dict[str, Any]]:
         """``k`` cross-validation folds of every non-test row: fold i validates on its i-th part.
@@ -79,7 +89,7 @@ class PreparedData:
         Stratified for classification, so every fold sees every class; the test rows stay out.
         """
         rows = self.refit_dataset()
-        return [_rows(rows["X"], rows["y"], fit, valid) for fit, valid in self._fold_rows(k, seed)]
+        return [{**_rows(rows["X"], rows["y"], fit, valid), **self.facts} for fit, valid in self._fold_rows(k, seed)]
 
     def fold_targets(self, k: int, seed: int) -> list[np.ndarray]:
         """The true targets of each fold's validation rows (those of :meth:`fold_datasets`), without copying X."""

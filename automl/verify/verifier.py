@@ -126,8 +126,10 @@ def _subsample(dataset: dict[str, Any], seed: int) -> dict[str, Any]:
 
     train_rows = pick(np.asarray(dataset["y"]), SMOKE_ROWS)
     valid_rows = pick(np.asarray(dataset["y_test"]), SMOKE_VALID_ROWS)
+    facts = {key: value for key, value in dataset.items() if key not in ("X", "y", "X_test", "y_test")}
     return {"X": _take(dataset["X"], train_rows), "y": _take(dataset["y"], train_rows),
-            "X_test": _take(dataset["X_test"], valid_rows), "y_test": _take(dataset["y_test"], valid_rows)}  # fmt: skip
+            "X_test": _take(dataset["X_test"], valid_rows), "y_test": _take(dataset["y_test"], valid_rows),
+            **facts}  # fmt: skip
 
 
 class _Checks:

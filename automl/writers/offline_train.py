@@ -651,7 +651,7 @@ def train(
     rows = _fingerprint(X_fit, y_fit) if model_dir is not None and _can_continue(algorithm) else None
     model, warm_started = _fit(model, _checkpoint(model_dir, algorithm, budget), X_fit, y_fit, rows)
     if TASK == "classification":
-        n_classes = int(max(y_train.max(), y_val.max())) + 1  # labels are 0..K-1
+        n_classes = int(dataset.get("n_classes") or max(y_train.max(), y_val.max()) + 1)  # labels are 0..K-1
         scores = _classification_metrics(y_val, _full_proba(model, X_val, n_classes), n_classes)
     else:
         scores = _regression_metrics(y_val, model.predict(X_val))
