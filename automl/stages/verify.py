@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 
 from ConfigSpace import ConfigurationSpace
 
@@ -37,7 +38,8 @@ def judge_space(context: RunContext, draft: str | ConfigurationSpace) -> Configu
     checked = check_space_code(code_path, paths.drafts_dir / "space",
                                context.config.scenario.trial_memory_limit_mb, context.config.seed)  # fmt: skip
     if checked.space is None or checked.errors:
-        raise DraftRejected(draft, list(checked.errors))
+        raise DraftRejected(draft, with_warnings(list(checked.errors), checked.warnings))
+    _show_warnings(context, "space", checked.warnings)
     os.replace(code_path, paths.space_py)
     return checked.space
 
@@ -61,7 +63,19 @@ def judge_train(context: RunContext, data: PreparedData, artifacts: Artifacts, i
     report = verify_train(inputs, artifacts.space, context.config.seed, context.limits(settings), isolation)
     write_json(paths.verify_json, report.to_dict())
     if not report.accepted:
-        raise DraftRejected(source, report.errors)
+        raise DraftRejected(source, with_warnings(report.errors, report.warnings))
+    _show_warnings(context, "train.py", report.warnings)
     os.replace(draft_path, paths.train_py)
     shutil.rmtree(paths.drafts_dir, ignore_errors=True)
     return report.seconds("default_configuration")
+
+
+def with_warnings(errors: list[str], warnings: Sequence[str]) -> list[str]:
+    """A rejection's errors, then its warnings: a next draft is asked for anyway, so it may fix them too."""
+    return errors + [f"warning (fix it too): {warning}" for warning in warnings]
+
+
+def _show_warnings(context: RunContext, artifact: str, warnings: Sequence[str]) -> None:
+    """An accepted draft's warnings, on the console: the run goes on with them."""
+    for warning in warnings:
+        context.progress.stage(f"warning: {artifact} accepted with a finding: {warning.splitlines()[0][:200]}")

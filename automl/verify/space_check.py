@@ -25,10 +25,11 @@ SAMPLES = 20
 
 @dataclass(frozen=True)
 class SpaceCheck:
-    """The space a file built, or the reasons it could not be used."""
+    """The space a file built, or the reasons it could not be used; ``warnings`` do not reject it."""
 
     space: ConfigurationSpace | None
     errors: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def check_space_code(code_path: Path, work_dir: Path, memory_mb: int, seed: int = 0) -> SpaceCheck:

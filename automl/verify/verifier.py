@@ -39,12 +39,18 @@ SMOKE_PARALLEL = max(1, min(4, os.cpu_count() or 1))
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One check: its name, whether it passed, how long it took and what it found."""
+    """One check: its name, whether it passed, how long it took and what it found.
+
+    A ``warning`` passed but found something worth fixing (a deprecated call, a column the model
+    never uses): it does not reject the draft, but goes back to the writer with the errors when
+    another check did, and is shown to the user when none did.
+    """
 
     name: str
     ok: bool
     seconds: float
     message: str = ""
+    warning: bool = False
 
     @property
     def summary(self) -> str:
@@ -68,6 +74,11 @@ class VerifyReport:
     def errors(self) -> list[str]:
         """Every failed check's full message, for a writer to repair from."""
         return [f"{check.name}: {check.message}" for check in self.checks if not check.ok]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every warning's message: worth fixing in the next draft, if there is one."""
+        return [f"{check.name}: {check.message}" for check in self.checks if check.warning]
 
     @property
     def summary(self) -> str:
@@ -145,6 +156,10 @@ class _Checks:
     def add(self, name: str, ok: bool, seconds: float, message: str = "") -> bool:
         self.results.append(CheckResult(name, ok, seconds, message))
         return ok
+
+    def warn(self, name: str, message: str, seconds: float = 0.0) -> None:
+        """Record a finding that does not reject the draft (see :class:`CheckResult`)."""
+        self.results.append(CheckResult(name, True, seconds, message, warning=True))
 
     def trial(self, name: str, config: Configuration | dict, data_path: Path, budget: float | None = None
               ) -> TrialOutcome:  # fmt: skip
