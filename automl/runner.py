@@ -29,7 +29,7 @@ from automl.stages.refit import refit
 from automl.stages.report import report
 from automl.stages.state import RunState
 from automl.stages.summary import summarize
-from automl.stages.write import Written, write
+from automl.stages.write import Written, plan_metric, write
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,8 @@ def run(
     else:
         with timed("write"):
             written = write(context, prepared.data)
+    # The metric is settled with the plan (the user's, else the planner's, else the task's default).
+    context = replace(context, metric=plan_metric(written.artifacts.plan, context.config, prepared.data))
     clock.limit(written.artifacts.scenario.walltime_limit)
     with timed("optimize"):
         optimized = optimize(context, prepared.data, written, method.size)

@@ -84,6 +84,15 @@ def test_a_model_run_repairs_train_records_every_call_and_replays_identically(tm
     assert scenario["n_trials"] == 8 and scenario["trial_walltime_limit"] == 30 and scenario["crash_cost"] > 1
     assert result["test_metrics"]["accuracy"] > 0.85
 
+    # The plan chose the metric (no --metric): that loss is the one every prompt, file and line names.
+    assert json.loads((run / "plan.json").read_text())["metric"] == "balanced_accuracy"
+    assert (result["metric"], result["loss"]) == ("balanced_accuracy", "1 - balanced_accuracy")
+    assert "balanced_accuracy" in result["test_metrics"]
+    scenario_request, train_request = records[2]["messages"][1]["content"], records[3]["messages"][1]["content"]
+    assert "`1 - balanced_accuracy`" in scenario_request and "the loss is `1 - balanced_accuracy`" in train_request
+    assert "metric: balanced_accuracy, the plan's choice" in done.stdout
+    assert "balanced_accuracy" in (run / "report.html").read_text()
+
     # The key reached the server but no file of the run, and no output.
     assert all(request.headers.get("authorization") == f"Bearer {KEY}" for request in requests)
     assert files_containing(run, KEY) == []

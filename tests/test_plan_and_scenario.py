@@ -5,28 +5,33 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from automl.config import ScenarioSettings
+from automl.evaluate.metric import METRICS
 from automl.plan import Plan
-from automl.writers.scenario import baseline_loss, bounded_scenario
+from automl.writers.scenario import bounded_scenario
 
-DESCRIPTION = {
-    "task": "classification",
-    "target_summary": {"classes": [{"fraction": 0.5}, {"fraction": 0.25}, {"fraction": 0.25}]},
-}
 USER = ScenarioSettings(n_trials=50, walltime_limit=120, trial_walltime_limit=60, trial_memory_limit_mb=4096)
+LABELS = np.array([0, 0, 1, 2])  # class shares 0.5, 0.25, 0.25
+LOG_LOSS = METRICS["log_loss"]
+PRIOR = LOG_LOSS.prior_loss(LABELS, 3)
 
 
-def test_the_baseline_is_the_class_entropy_or_the_target_spread() -> None:
-    assert baseline_loss(DESCRIPTION) == pytest.approx(-(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25)))
-    assert baseline_loss({"task": "regression", "target_summary": {"summary": {"std": 3.5}}}) == 3.5
+def test_the_prior_loss_is_what_a_model_that_learned_nothing_scores_on_the_runs_metric() -> None:
+    assert pytest.approx(-(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25))) == PRIOR
+    assert METRICS["accuracy"].prior_loss(LABELS, 3) == pytest.approx(0.5)  # the majority class is right half the time
+    assert METRICS["roc_auc"].prior_loss(LABELS, 3) == pytest.approx(0.5)
+    target = np.array([1.0, 2.0, 3.0, 6.0])
+    assert METRICS["rmse"].prior_loss(target) == pytest.approx(float(np.std(target)))
+    assert METRICS["r2"].prior_loss(target) == pytest.approx(1.0)
 
 
 def test_proposals_within_the_limits_are_kept() -> None:
     proposal = {"n_trials": 30, "walltime_limit": 90, "trial_walltime_limit": 20, "trial_memory_limit_mb": 2048,
                 "crash_cost": 5.0, "deterministic": False}  # fmt: skip
-    bounded, notes = bounded_scenario(proposal, USER, DESCRIPTION)
+    bounded, notes = bounded_scenario(proposal, USER, LOG_LOSS, PRIOR)
     assert (bounded.n_trials, bounded.walltime_limit, bounded.trial_walltime_limit) == (30, 90, 20)
     assert bounded.trial_memory_limit_mb == 2048 and isinstance(bounded.n_trials, int)
     assert bounded.crash_cost == 5.0 and bounded.deterministic is False
@@ -35,36 +40,40 @@ def test_proposals_within_the_limits_are_kept() -> None:
 
 def test_proposals_above_the_users_limits_are_lowered_and_starving_ones_raised() -> None:
     proposal = {"n_trials": 10_000, "walltime_limit": 1e6, "trial_walltime_limit": 0.5, "trial_memory_limit_mb": 64}
-    bounded, notes = bounded_scenario(proposal, USER, DESCRIPTION)
+    bounded, notes = bounded_scenario(proposal, USER, LOG_LOSS, PRIOR)
     assert (bounded.n_trials, bounded.walltime_limit) == (50, 120)
     assert (bounded.trial_walltime_limit, bounded.trial_memory_limit_mb) == (10, 1024)
     assert len(notes) == 4 and all(("lowered" in note) or ("raised" in note) for note in notes)
     small_user = ScenarioSettings(trial_walltime_limit=5)
-    assert bounded_scenario({"trial_walltime_limit": 1}, small_user, DESCRIPTION)[0].trial_walltime_limit == 5
+    assert bounded_scenario({"trial_walltime_limit": 1}, small_user, LOG_LOSS, PRIOR)[0].trial_walltime_limit == 5
 
 
 @pytest.mark.parametrize("bad", ["fast", None, -3, math.inf, True])
 def test_values_that_are_not_positive_numbers_are_ignored(bad: object) -> None:
-    bounded, notes = bounded_scenario({"n_trials": bad}, USER, DESCRIPTION)
+    bounded, notes = bounded_scenario({"n_trials": bad}, USER, LOG_LOSS, PRIOR)
     assert bounded.n_trials == 50
     assert notes and "ignored" in notes[0]
 
 
 def test_a_models_trial_count_does_not_cap_a_run_bounded_by_time_alone() -> None:
     timed = replace(USER, n_trials=None, walltime_limit=60.0)
-    bounded, notes = bounded_scenario({"n_trials": 30, "walltime_limit": 1e6}, timed, DESCRIPTION)
+    bounded, notes = bounded_scenario({"n_trials": 30, "walltime_limit": 1e6}, timed, LOG_LOSS, PRIOR)
     assert bounded.n_trials is None and bounded.walltime_limit == 60.0
     assert any(note.startswith("n_trials: ignored the proposed 30") for note in notes)
-    assert bounded_scenario({}, timed, DESCRIPTION) == (bounded, [])  # the offline writer proposes nothing
+    assert bounded_scenario({}, timed, LOG_LOSS, PRIOR) == (bounded, [])  # the offline writer proposes nothing
 
 
 def test_a_crash_cost_not_worse_than_the_prior_is_replaced_and_the_users_wins() -> None:
-    baseline = baseline_loss(DESCRIPTION)
-    bounded, notes = bounded_scenario({"crash_cost": 0.01}, USER, DESCRIPTION)
+    baseline = PRIOR
+    bounded, notes = bounded_scenario({"crash_cost": 0.01}, USER, LOG_LOSS, PRIOR)
     assert bounded.crash_cost == pytest.approx(10 * baseline, rel=1e-6) and "crash_cost" in notes[0]
-    assert bounded_scenario({}, USER, DESCRIPTION)[0].crash_cost == pytest.approx(10 * baseline, rel=1e-6)
+    assert bounded_scenario({}, USER, LOG_LOSS, PRIOR)[0].crash_cost == pytest.approx(10 * baseline, rel=1e-6)
     user_cost = USER.with_overrides(crash_cost=7.0)
-    assert bounded_scenario({"crash_cost": 99.0}, user_cost, DESCRIPTION)[0].crash_cost == 7.0
+    assert bounded_scenario({"crash_cost": 99.0}, user_cost, LOG_LOSS, PRIOR)[0].crash_cost == 7.0
+    # A score's loss is at most 1 (or above, for a model worse than chance): a crash costs at least that.
+    accuracy = METRICS["accuracy"]
+    assert bounded_scenario({}, USER, accuracy, 0.02)[0].crash_cost == 1.0
+    assert "1 - accuracy of predicting the prior" in bounded_scenario({"crash_cost": 0.01}, USER, accuracy, 0.02)[1][0]
 
 
 def test_a_plan_proposal_becomes_a_plan() -> None:
@@ -154,3 +163,21 @@ def test_the_family_tables_are_consistent() -> None:
         assert set(kind.warm_starts) <= set(kind.counts), kind.name
     assert algorithms_for(200_000) == ("hgb", "lgbm", "rf", "et", "linear")
     assert algorithms_for(10_000) == ALL_ALGORITHMS
+
+
+def test_the_metric_is_settled_with_the_plan_and_one_that_does_not_fit_is_sent_back() -> None:
+    from automl.config import RunConfig
+    from automl.data import prepare_dataset
+    from automl.stages.write import settle_metric
+    from automl.writers.base import DraftRejected
+
+    data = prepare_dataset("sklearn:diabetes", seed=0)
+    plan = Plan(facade="hpo", train_plan="fit", metric="mae")
+    assert settle_metric(plan, RunConfig(data="sklearn:diabetes"), data).metric == "mae"  # the planner's choice
+    assert settle_metric(replace(plan, metric=None), RunConfig(data="x"), data).metric == "rmse"  # the default
+    assert settle_metric(plan, RunConfig(data="x", metric="r2"), data).metric == "r2"  # --metric wins
+    with pytest.raises(DraftRejected) as rejected:
+        settle_metric(replace(plan, metric="roc_auc"), RunConfig(data="x"), data)
+    assert "'metric' is 'roc_auc', which does not fit this regression table: use one of rmse, mae, r2" in str(
+        rejected.value
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+from importlib import metadata
 
 import pytest
 from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float
@@ -27,13 +28,22 @@ TRAIN_REQUIREMENTS = {
     "conditional hyperparameters": [r"Conditional hyperparameters are present only when"],
     "multi-algorithm spaces": [r"implement every algorithm it offers"],
     "numpy types": [r"numpy\.int64, numpy\.float64", r"int\(\.\.\.\)"],
-    "defaults and ranges": [r"sensible default", r"within valid ranges"],
+    "no fallbacks that hide typos, valid ranges": [r"Give no fallback value", r"within valid ranges"],
     "no hard-coded shapes": [r"No hard-coded dimensions or shapes", r"X\.shape\[1\]", r"X\.shape\[0\]"],
     "X_test/y_test rule": [r"do\s+NOT split again", r"Only when they are absent, split", r"never on the training rows"],
     "budget handling": [r"## 5\. The budget", r"arrives as a float"],
     "model saving": [r"joblib\.dump\(model, os\.path\.join\(model_dir, \"model\.joblib\"\)\)"],
     "saved model predicts": [r"predict\(X\)", r"predict_proba\(X\)", r"library classes only"],
-    "dataset types": [r"`category` dtype", r"float64", r"int64 class codes 0\.\.K-1", r"missing values are NaN"],
+    "dataset types": [
+        r"`category` dtype",
+        r"float64",
+        r"int64 class codes 0\.\.K-1",
+        r"[Mm]issing values are NaN",
+        r"include=\[\"category\", \"object\"\]",
+        r"dataset\[\"n_classes\"\]",
+    ],
+    "no names from the plan": [r"Never write a column name, a class label or a class count"],
+    "what a trial's time covers": [r"cover one whole call"],
     "return dict with loss": [r"`loss` key", r"lower is better", r"same keys on every call"],
     "metric sign convention": [r"Accuracy-like metrics are positive", r"error metrics are raw"],
     "the user's metric": [r"judges the model by\s+`roc_auc`", r"the loss is `1 - roc_auc`"],
@@ -104,13 +114,19 @@ def test_every_template_renders_only_with_exactly_its_placeholders() -> None:
 
 def test_the_plan_prompt_lists_the_facades_and_the_space_prompt_the_configspace_api(description: dict) -> None:
     from automl.plan.facades import facade_guide
+    from automl.writers.prompt import metric_choice
 
     plan_prompt = render("plan", dataset_description=describe_dataset(description), facades=facade_guide(),
-                         limits="{}", facade_choice="yours to choose")  # fmt: skip
+                         limits="{}", facade_choice="yours to choose",
+                         metric_choice=metric_choice(None, description))  # fmt: skip
     for name in FACADE_INFO:
         assert f"`{name}`" in plan_prompt
-    for key in ("facade", "budget_kind", "min_budget", "max_budget", "train_plan", "reasons"):
+    for key in ("facade", "budget_kind", "min_budget", "max_budget", "metric", "train_plan", "reasons"):
         assert f"`{key}`" in plan_prompt
+    # wine has three classes: the binary-only f1 is not offered; null means the default.
+    assert "`f1_macro`" in plan_prompt and "`f1`," not in plan_prompt and "null means `log_loss`" in plan_prompt
+    assert "never by name" in plan_prompt
+    assert metric_choice("roc_auc", description).startswith("`roc_auc`, chosen by the user")
     space_prompt = render("space", dataset_description="d", plan="p")
     assert "def get_configspace() -> ConfigurationSpace" in space_prompt
     assert "EqualsCondition" in space_prompt and "ForbiddenAndConjunction" in space_prompt
@@ -135,25 +151,28 @@ def test_text_from_the_table_is_quoted_short_and_cannot_close_the_code_fence() -
 
 def test_the_system_prompt_offers_only_allowed_modules_that_are_installed() -> None:
     from automl.verify.static import load_allowed_imports
-    from automl.writers.llm import installed
+    from automl.writers.llm import installed, with_versions
 
     offered = installed(load_allowed_imports())
     assert {"numpy", "pandas", "sklearn", "joblib", "ConfigSpace"} <= set(offered)
     assert all(importlib.util.find_spec(name) is not None for name in offered)
     assert "subprocess" not in offered and "socket" not in offered
-    system = render("system", allowed_imports=", ".join(offered))
-    assert "sklearn" in system and "no network" in system and "`model_dir`" in system
+    system = render("system", allowed_imports=", ".join(with_versions(offered)))
+    assert "no network" in system and "`model_dir`" in system
+    # The model writes for the installed versions: the distribution's name where it differs from the module's.
+    assert f"sklearn (scikit-learn {metadata.version('scikit-learn')})" in system
+    assert f"numpy {metadata.version('numpy')}" in system and ", math," in system
 
 
 def test_the_scenario_prompt_carries_the_limits_and_the_baseline(description: dict) -> None:
     from automl.writers.prompt import as_json, describe_plan
-    from automl.writers.scenario import baseline_loss
 
     limits = {"n_trials": 40, "walltime_limit": 50.0, "trial_walltime_limit": 60.0, "trial_memory_limit_mb": 4096}
     prompt = render("scenario", dataset_description=describe_dataset(description),
                     plan=describe_plan(plan_offline(description)), config_space=describe_space(small_space()),
-                    limits=as_json(limits), baseline_loss=f"{baseline_loss(description):.4g}")  # fmt: skip
-    assert f"{baseline_loss(description):.4g}" in prompt and '"trial_memory_limit_mb": 4096' in prompt
+                    limits=as_json(limits), prior_loss="0.3012", loss_name="1 - roc_auc")  # fmt: skip
+    assert "(`1 - roc_auc`) of predicting the prior (0.3012 here)" in prompt
+    assert '"trial_memory_limit_mb": 4096' in prompt
     for key in ("n_trials", "walltime_limit", "trial_walltime_limit", "trial_memory_limit_mb", "crash_cost"):
         assert f"`{key}`" in prompt
     assert "linear_C" in prompt and "{{" not in prompt

@@ -87,6 +87,16 @@ class Metric:
         value = self.value(y_true, predicted, n_classes)
         return 1.0 - value if self.greater_is_better else value
 
+    def prior_loss(self, y: np.ndarray, n_classes: int = 0) -> float:
+        """The loss on ``y`` of a model that learned nothing: it predicts the class shares (and the
+        most frequent class), or the mean. A crashed trial must cost more than this."""
+        y = np.asarray(y)
+        if self.task == REGRESSION:
+            return self.loss(y, ModelOutput(np.full(len(y), float(np.mean(y))), None), n_classes)
+        shares = np.bincount(y.astype(np.int64), minlength=n_classes) / max(len(y), 1)
+        majority = np.full(len(y), float(np.argmax(shares)))
+        return self.loss(y, ModelOutput(majority, np.tile(shares, (len(y), 1))), n_classes)
+
 
 def _accuracy(y: np.ndarray, p: ModelOutput, k: int) -> float:
     return float(metrics.accuracy_score(y, _labels(p)))
@@ -129,6 +139,11 @@ METRICS: dict[str, Metric] = {
 DEFAULT_METRICS = {CLASSIFICATION: "log_loss", REGRESSION: "rmse"}
 
 
+def metric_names(task: str) -> list[str]:
+    """The metrics of ``task``, in :data:`METRICS`' order."""
+    return [name for name, metric in METRICS.items() if metric.task == task]
+
+
 def check_metric_name(name: str | None) -> None:
     """A clear error for a metric name automl does not know (checked before any data is read)."""
     if name is not None and name not in METRICS:
@@ -140,9 +155,8 @@ def resolve_metric(name: str | None, task: str, n_classes: int | None = None) ->
     check_metric_name(name)
     metric = METRICS[name or DEFAULT_METRICS[task]]
     if metric.task != task:
-        fitting = [known for known, m in METRICS.items() if m.task == task]
         raise ConfigError(f"--metric {metric.name} is a {metric.task} metric but this run is a {task}: "
-                          f"choose one of {', '.join(fitting)}")  # fmt: skip
+                          f"choose one of {', '.join(metric_names(task))}")  # fmt: skip
     if metric.binary_only and n_classes not in (None, 2):
         raise ConfigError(f"--metric {metric.name} needs two classes, the target has {n_classes}: use f1_macro")
     return metric

@@ -25,6 +25,9 @@ class Plan:
     reasons: tuple[str, ...] = ()
     train_plan: str = ""
     algorithms: tuple[str, ...] = field(default_factory=tuple)
+    # The metric models are judged by: the user's --metric, else the planner's choice, else the task's
+    # default; settled once when the plan is accepted and used for every loss of the run.
+    metric: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -66,6 +69,9 @@ class Plan:
         train_plan = proposal.get("train_plan") or ""
         if not isinstance(train_plan, str) or not train_plan.strip():
             problems.append("'train_plan' must be a non-empty text: the steps train() should follow")
+        metric = proposal.get("metric") or None
+        if metric is not None and not isinstance(metric, str):
+            problems.append(f"'metric' is {metric!r}: give one metric's name, or null for the default")
         if problems:
             raise ValueError("; ".join(problems))
         uses_budget = info is not None and info.uses_budget
@@ -77,6 +83,7 @@ class Plan:
             reasons=tuple(str(reason) for reason in (reasons if isinstance(reasons, list) else [reasons])),
             train_plan=str(train_plan).strip(),
             algorithms=tuple(str(name) for name in (algorithms if isinstance(algorithms, list) else [algorithms])),
+            metric=metric,
         )
 
 
@@ -154,7 +161,7 @@ def plan_offline(
     train_plan = (
         f"Impute and encode the {description['n_numeric']} numeric and {description['n_categorical']} categorical "
         f"columns per algorithm, fit the {task} model chosen by cfg['algorithm'] on X/y, "
-        f"score it on X_test/y_test ({'log loss' if task == 'classification' else 'RMSE'} as loss) and save it."
+        "score it on X_test/y_test with the run's metric and save it."
     )
     return Plan(facade=facade, budget_kind=kind, min_budget=low, max_budget=high, reasons=tuple(reasons),
                 train_plan=train_plan, algorithms=algorithms)  # fmt: skip

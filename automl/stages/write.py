@@ -5,6 +5,7 @@ On ``--resume`` the same output is read back from the run directory instead (:me
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,9 +13,10 @@ from typing import TYPE_CHECKING
 
 from automl import sandbox
 from automl._io import read_json, write_json
-from automl.config import OFFLINE, ScenarioSettings
+from automl.config import OFFLINE, RunConfig, ScenarioSettings
 from automl.data import PreparedData
 from automl.errors import ConfigError, WriterError
+from automl.evaluate.metric import DEFAULT_METRICS, Metric, metric_names, resolve_metric
 from automl.plan import Plan
 from automl.repair import RepairLoop
 from automl.result import Fallback
@@ -23,7 +25,7 @@ from automl.stages.context import RunContext
 from automl.stages.verify import judge_space, judge_train
 from automl.verify.static import load_allowed_imports
 from automl.writers import Artifacts, OfflineWriter, Writer
-from automl.writers.base import WriteContext
+from automl.writers.base import DraftRejected, WriteContext
 from automl.writers.scenario import bounded_scenario
 from automl.writers.space import load_space, save_space
 
@@ -104,9 +106,14 @@ def _settle(context: RunContext, writer: Writer, data: PreparedData) -> Written:
     allowed = load_allowed_imports(config.scenario.extra_imports)
     request = WriteContext(data.description, config, allowed_imports=allowed)
 
-    plan = loop.accept("plan", lambda feedback: writer.plan(request, feedback), lambda draft: draft)
+    plan = loop.accept("plan", lambda feedback: writer.plan(request, feedback),
+                       lambda draft: settle_metric(draft, config, data))  # fmt: skip
     write_json(paths.plan_json, plan.to_dict())
-    request = request.with_artifacts(plan=plan)
+    metric = plan_metric(plan, config, data)
+    if config.metric is None and metric.name != DEFAULT_METRICS[data.task]:
+        progress.stage(f"metric: {metric.name}, the plan's choice (--metric NAME sets it)")
+    prior_loss = metric.prior_loss(data.y_train, n_classes(data))
+    request = replace(request, run=replace(config, metric=metric.name), prior_loss=prior_loss).with_artifacts(plan=plan)
 
     if config.space is not None:
         space = load_space(config.space)
@@ -117,7 +124,7 @@ def _settle(context: RunContext, writer: Writer, data: PreparedData) -> Written:
     request = request.with_artifacts(space=space)
 
     proposal = loop.accept("scenario", lambda feedback: writer.scenario(request, feedback), lambda draft: draft)
-    scenario, notes = bounded_scenario(proposal, config.scenario, data.description)
+    scenario, notes = bounded_scenario(proposal, config.scenario, metric, request.prior_loss)
     for note in notes:
         progress.stage(f"scenario: {note}")
     write_json(paths.scenario_json, scenario.to_dict())
@@ -135,3 +142,29 @@ def _settle(context: RunContext, writer: Writer, data: PreparedData) -> Written:
     source = paths.train_py.read_text(encoding="utf-8")
     artifacts = Artifacts(writer.name, plan, space, scenario, source)
     return Written(artifacts, default_seconds, isolation, tuple(notes), loop.rejected)
+
+
+def n_classes(data: PreparedData) -> int:
+    """K for classification, 0 for regression."""
+    return len(data.labels.classes) if data.labels is not None else 0
+
+
+def settle_metric(plan: Plan, config: RunConfig, data: PreparedData) -> Plan:
+    """The plan with the run's metric decided once: the user's ``--metric``, else the planner's, else the
+    task's default. A planner's metric that does not fit the task rejects the plan, for it to fix."""
+    if config.metric is not None:
+        return replace(plan, metric=config.metric)
+    try:
+        metric = resolve_metric(plan.metric, data.task, n_classes(data) or None)
+    except ConfigError:
+        fitting = [name for name in metric_names(data.task) if name != "f1" or n_classes(data) == 2]
+        problem = (f"plan: 'metric' is {plan.metric!r}, which does not fit this {data.task} table: use one of "
+                   f"{', '.join(fitting)}, or null for the default")  # fmt: skip
+        raise DraftRejected(json.dumps(plan.to_dict(), indent=1), [problem]) from None
+    return replace(plan, metric=metric.name)
+
+
+def plan_metric(plan: Plan, config: RunConfig, data: PreparedData) -> Metric:
+    """The run's metric: the settled plan's (see :func:`settle_metric`), or for a run recorded before plans
+    carried one, the user's or the default."""
+    return resolve_metric(plan.metric or config.metric, data.task, n_classes(data) or None)

@@ -44,8 +44,9 @@ class WriteContext:
     """What a writer may read: the data's description, the request, and the artifacts accepted so far."""
 
     description: dict[str, Any]
-    run: RunConfig
+    run: RunConfig  # once the plan is accepted, ``run.metric`` is the run's settled metric
     allowed_imports: frozenset[str] = field(default_factory=frozenset)
+    prior_loss: float = 1.0  # the run's loss of predicting the prior, once the metric is settled
     plan: Plan | None = None
     space: ConfigurationSpace | None = None
     scenario: ScenarioSettings | None = None

@@ -9,6 +9,7 @@ ones it cannot use; judging whether they work is the runner's job.
 from __future__ import annotations
 
 import importlib.util
+from importlib import metadata
 from typing import Any
 
 from automl.llm.client import ModelClient
@@ -22,10 +23,10 @@ from automl.writers.prompt import (
     describe_dataset,
     describe_plan,
     describe_space,
+    metric_choice,
     metric_words,
     render,
 )
-from automl.writers.scenario import baseline_loss
 
 # What the request for each artifact calls it when asking for a repair.
 ARTIFACT_NAMES = {"plan": "plan (JSON)", "space": "config-space file", "scenario": "scenario (JSON)",
@@ -39,6 +40,23 @@ def installed(modules: frozenset[str]) -> list[str]:
     return sorted(name for name in modules if importlib.util.find_spec(name) is not None)
 
 
+def with_versions(modules: list[str]) -> list[str]:
+    """Each module with its installed version (``sklearn (scikit-learn 1.9.0)``), so a model writes
+    for the library it gets, not the one it remembers; standard-library modules stand alone."""
+    distributions = metadata.packages_distributions()
+    shown = []
+    for module in modules:
+        names = distributions.get(module, [])
+        if not names:
+            shown.append(module)
+            continue
+        version = metadata.version(names[0])
+        shown.append(
+            f"{module} {version}" if names[0].lower() == module.lower() else f"{module} ({names[0]} {version})"
+        )
+    return shown
+
+
 class LLMWriter:
     """Asks a model (through a :class:`ModelClient`, live or replayed) for each artifact."""
 
@@ -50,7 +68,7 @@ class LLMWriter:
 
     def _ask(self, stage: str, request: str, context: WriteContext, feedback: Feedback | None) -> str:
         """One model call: the system rules and the request, plus the rejected draft and its errors on a repair."""
-        system = render("system", allowed_imports=", ".join(installed(context.allowed_imports)))
+        system = render("system", allowed_imports=", ".join(with_versions(installed(context.allowed_imports))))
         messages = [{"role": "system", "content": system}, {"role": "user", "content": request}]
         if feedback is not None:
             listed = "\n\n".join(f"{number}. {error}" for number, error in enumerate(feedback.errors, 1))
@@ -66,7 +84,8 @@ class LLMWriter:
         facade = context.run.requested_facade
         choice = "yours to choose" if facade == "auto" else f"`{facade}`, chosen by the user: plan for it"
         request = render("plan", dataset_description=describe_dataset(context.description), facades=facade_guide(),
-                         limits=as_json(limits), facade_choice=choice)  # fmt: skip
+                         limits=as_json(limits), facade_choice=choice,
+                         metric_choice=metric_choice(context.run.metric, context.description))  # fmt: skip
         reply = self._ask("plan", request, context, feedback)
         try:
             return Plan.from_proposal(extract_json(reply), facade)
@@ -84,7 +103,9 @@ class LLMWriter:
         limits = {key: getattr(context.run.scenario, key) for key in LIMIT_KEYS}
         request = render("scenario", dataset_description=describe_dataset(context.description),
                          plan=describe_plan(context.plan), config_space=describe_space(context.space),
-                         limits=as_json(limits), baseline_loss=f"{baseline_loss(context.description):.4g}")  # fmt: skip
+                         limits=as_json(limits), prior_loss=f"{context.prior_loss:.4g}",
+                         loss_name=metric_words(context.run.metric, context.description["task"])["loss_name"],
+                         )  # fmt: skip
         reply = self._ask("scenario", request, context, feedback)
         try:
             return extract_json(reply)

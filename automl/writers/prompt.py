@@ -14,7 +14,7 @@ from typing import Any
 
 from ConfigSpace import ConfigurationSpace
 
-from automl.evaluate.metric import resolve_metric
+from automl.evaluate.metric import DEFAULT_METRICS, metric_names, resolve_metric
 from automl.plan import Plan
 
 PROMPTS_DIR = Path(__file__).with_name("prompts")
@@ -85,6 +85,19 @@ def metric_words(metric_name: str | None, task: str) -> dict[str, str]:
     """The run's metric for the train prompt: its name and the loss train() returns for it."""
     metric = resolve_metric(metric_name, task)
     return {"metric": f"`{metric.name}`", "loss_name": metric.loss_name}
+
+
+def metric_choice(user_metric: str | None, description: dict[str, Any]) -> str:
+    """The plan prompt's words on the metric: the user's, fixed, or the task's metrics to choose from."""
+    if user_metric is not None:
+        return f"`{user_metric}`, chosen by the user (--metric): set `metric` to it"
+    task = description["task"]
+    binary = description.get("target_summary", {}).get("n_classes") == 2
+    names = [name for name in metric_names(task) if name != "f1" or binary]
+    return (
+        f"yours to choose from {', '.join(f'`{name}`' for name in names)}; null means "
+        f"`{DEFAULT_METRICS[task]}`, the default (choose another only when the task calls for it)"
+    )
 
 
 def budget_rules(plan: Plan) -> str:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from automl.config import ScenarioSettings
+from automl.evaluate.metric import Metric
 
 # A crashed trial costs this many times the loss of predicting the prior when no one says otherwise.
 CRASH_COST_FACTOR = 10.0
@@ -23,14 +22,11 @@ FLOORS = {"n_trials": 10, "walltime_limit": 30.0, "trial_walltime_limit": 10.0, 
 INTEGERS = ("n_trials", "trial_memory_limit_mb")
 
 
-def baseline_loss(description: dict[str, Any]) -> float:
-    """The loss of predicting the prior: the class entropy (log loss) or the target's std (RMSE)."""
-    summary = description["target_summary"]
-    if description["task"] == "regression":
-        return float(summary["summary"].get("std") or 1.0)
-    fractions = np.array([entry["fraction"] for entry in summary["classes"]], dtype=np.float64)
-    fractions = fractions[fractions > 0]
-    return float(-(fractions * np.log(fractions)).sum()) or 1.0
+def default_crash_cost(metric: Metric, prior_loss: float) -> float:
+    """What a crash costs when no one says: :data:`CRASH_COST_FACTOR` times the prior's loss, and for a
+    score at least 1, its worst value (a trial worse than chance must not look better than a crash)."""
+    floor = 1.0 if metric.greater_is_better else 0.0
+    return max(CRASH_COST_FACTOR * prior_loss, floor) or 1.0
 
 
 def _positive_number(value: Any) -> bool:
@@ -38,9 +34,12 @@ def _positive_number(value: Any) -> bool:
 
 
 def bounded_scenario(
-    proposal: dict[str, Any], user: ScenarioSettings, description: dict[str, Any]
+    proposal: dict[str, Any], user: ScenarioSettings, metric: Metric, prior_loss: float
 ) -> tuple[ScenarioSettings, list[str]]:
-    """The scenario to run and a note for each proposed value that was lowered, ignored or replaced."""
+    """The scenario to run and a note for each proposed value that was lowered, ignored or replaced.
+
+    ``prior_loss`` is the run's loss (``metric``'s) of predicting the prior: a crash must cost more.
+    """
     notes: list[str] = []
     settings: dict[str, Any] = {}
     for name, floor in FLOORS.items():
@@ -65,12 +64,11 @@ def bounded_scenario(
         settings[name] = value
     if isinstance(proposal.get("deterministic"), bool):
         settings["deterministic"] = proposal["deterministic"]
-    baseline = baseline_loss(description)
     crash_cost = user.crash_cost if user.crash_cost is not None else proposal.get("crash_cost")
-    if user.crash_cost is None and not (_positive_number(crash_cost) and crash_cost > baseline):
+    if user.crash_cost is None and not (_positive_number(crash_cost) and crash_cost > prior_loss):
         if crash_cost is not None:
             notes.append(f"crash_cost: replaced the proposed {crash_cost!r}: it must be a finite number above "
-                         f"the loss of predicting the prior ({baseline:.4g})")  # fmt: skip
-        crash_cost = CRASH_COST_FACTOR * baseline
+                         f"the {metric.loss_name} of predicting the prior ({prior_loss:.4g})")  # fmt: skip
+        crash_cost = default_crash_cost(metric, prior_loss)
     settings["crash_cost"] = round(float(crash_cost), 6)
     return user.with_overrides(**settings), notes
