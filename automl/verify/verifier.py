@@ -27,6 +27,7 @@ from ConfigSpace import Configuration, ConfigurationSpace
 
 from automl.rundir import MODEL_FILE
 from automl.sandbox import Limits, TrialOutcome, run_predict, run_train
+from automl.verify.data_names import hard_coded_columns
 from automl.verify.smoke import branch_configurations, edge_configurations
 from automl.verify.static import check_source, load_allowed_imports
 
@@ -182,9 +183,10 @@ def verify_train(inputs: VerifyInputs, space: ConfigurationSpace, seed: int, lim
     """Run the checks in order; stop at the first that later checks depend on."""
     checks = _Checks(inputs, space, seed, limits)
     started = time.perf_counter()
-    findings = check_source(inputs.train_path.read_text(encoding="utf-8"), "train.py",
-                            hyperparameters=list(space.keys()),
+    source = inputs.train_path.read_text(encoding="utf-8")
+    findings = check_source(source, "train.py", hyperparameters=list(space.keys()),
                             allowed_imports=load_allowed_imports(inputs.extra_imports))  # fmt: skip
+    findings += hard_coded_columns(source, inputs.dataset["X"].columns)
     if not checks.add("static", not findings, time.perf_counter() - started, "\n".join(map(str, findings))):
         return VerifyReport(tuple(checks.results), isolation)
 
