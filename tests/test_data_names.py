@@ -8,7 +8,7 @@ from automl.verify.data_names import hard_coded_columns
 
 COLUMNS = ["colour", "shape", "size", "weight", "task", "X"]
 
-HARD_CODED = '''
+HARD_CODED = """
 def train(cfg, dataset, seed, budget=None, model_dir=None):
     X = dataset["X"]
     kind = dataset["task"]
@@ -18,7 +18,7 @@ def train(cfg, dataset, seed, budget=None, model_dir=None):
     depth = cfg["size"]
     mixed = ("colour", "mean")
     return {"loss": 1.0}
-'''
+"""
 
 
 def test_every_hard_coded_column_is_named_in_one_finding_with_its_lines() -> None:
