@@ -104,7 +104,8 @@ class FittedModel:
         outputs = []
         for member in self.card.members:
             own, *bag = member.model_paths(self.paths.member_dir(member.dir))
-            outcome, predictions = run_predict(own, features, limits, want_proba=classify, more_models=bag)
+            n_classes = len(self.card.labels.classes) if self.card.labels else None
+            outcome, predictions = run_predict(own, features, limits, classify, bag, n_classes)
             if predictions is None:
                 raise RunError(
                     f"the model in '{own.parent}' failed to predict ({outcome.status}: "

@@ -123,6 +123,18 @@ def test_predict_reads_arrays_back_without_pickle(tmp_path: Path) -> None:
     assert predictions.proba is not None and predictions.proba.shape == (4, 2)
 
 
+def test_a_classifier_that_never_saw_a_class_gets_a_zero_column_for_it(tmp_path: Path) -> None:
+    """A fold or a budget's fraction may miss a class: classes_ says where the model's columns go."""
+    from sklearn.linear_model import LogisticRegression
+
+    features = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
+    joblib.dump(LogisticRegression().fit(features, [0, 0, 2, 2]), tmp_path / "model.joblib")  # class 1 absent
+    outcome, predictions = run_predict(tmp_path / "model.joblib", features, Limits(walltime_s=20), n_classes=3)
+    assert outcome.ok and predictions is not None and predictions.proba is not None
+    assert predictions.proba.shape == (4, 3) and np.all(predictions.proba[:, 1] == 0)
+    assert np.allclose(predictions.proba.sum(axis=1), 1.0) and predictions.values.tolist() == [0.0, 0.0, 2.0, 2.0]
+
+
 def test_a_missing_model_fails_cleanly(tmp_path: Path) -> None:
     outcome, predictions = run_predict(tmp_path / "absent.joblib", pd.DataFrame({"a": [1.0]}), Limits(walltime_s=20))
     assert outcome.status == "crashed" and predictions is None

@@ -167,12 +167,13 @@ def _run_train(job: TrainJob, work_dir: Path, preloaded: dict[str, Any]) -> dict
     dataset = dict(inputs["dataset"])  # a fresh dict: generated code may add or remove keys
     # The validation rows as the runner wrote them: train() may change the frames it was given.
     validation_rows = dataset["X_test"].copy() if job.validation and "X_test" in dataset else None
+    n_classes = dataset.get("n_classes")
     train = _load_entry(str(job.train_path), inputs.get("code"))
     result = contract_result(train(config, dataset, job.seed, job.budget, str(job.model_dir)))
     model_path = job.model_dir / SAVED_MODEL
     if validation_rows is not None and model_path.is_file():
         save_predictions(joblib.load(model_path), validation_rows, job.validation == "proba", work_dir,
-                         VALIDATION_PREFIX)  # fmt: skip
+                         VALIDATION_PREFIX, n_classes)  # fmt: skip
     return result
 
 
@@ -211,7 +212,7 @@ def _run_predict(job: PredictJob, work_dir: Path, preloaded: dict[str, Any]) -> 
     """
     features = pd.read_pickle(job.features_path)
     paths = [job.model_path, *map(Path, job.more_models)]
-    outputs = [model_predictions(joblib.load(path), features, job.proba) for path in paths]
+    outputs = [model_predictions(joblib.load(path), features, job.proba, job.n_classes) for path in paths]
     if len(outputs) == 1:
         values, probabilities = outputs[0]
     elif all(proba is not None for _, proba in outputs):
@@ -222,9 +223,16 @@ def _run_predict(job: PredictJob, work_dir: Path, preloaded: dict[str, Any]) -> 
     return {"proba": save_arrays(work_dir, values, probabilities)}
 
 
-def model_predictions(model: Any, features: pd.DataFrame, proba: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def model_predictions(
+    model: Any, features: pd.DataFrame, proba: bool, n_classes: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """What ``model`` predicts for ``features`` as plain floats, with class probabilities when asked for
-    and the model has ``predict_proba``; a wrong shape raises ValueError."""
+    and the model has ``predict_proba``; a wrong shape raises ValueError.
+
+    A classifier fitted on rows that miss a class (a fold, a budget's fraction) has fewer probability
+    columns than the table's ``n_classes``; when it says which classes its columns are (scikit-learn's
+    ``classes_``), they are put in place and the missing classes get probability 0.
+    """
     predictions = np.asarray(model.predict(features), dtype=np.float64).reshape(-1)
     if predictions.shape[0] != len(features):
         raise ValueError(f"predict() returned {predictions.shape[0]} values for {len(features)} rows")
@@ -233,7 +241,27 @@ def model_predictions(model: Any, features: pd.DataFrame, proba: bool) -> tuple[
     probabilities = np.asarray(model.predict_proba(features), dtype=np.float64)
     if probabilities.ndim != 2 or probabilities.shape[0] != len(features):
         raise ValueError(f"predict_proba() returned shape {probabilities.shape} for {len(features)} rows")
+    if n_classes is not None and probabilities.shape[1] < n_classes:
+        probabilities = _every_class(probabilities, getattr(model, "classes_", None), n_classes)
     return predictions, probabilities
+
+
+def _every_class(probabilities: np.ndarray, classes: Any, n_classes: int) -> np.ndarray:
+    """``probabilities`` widened to ``n_classes`` columns by the model's class codes; unchanged (for the
+    caller's shape check to reject) when the codes do not say where each column goes."""
+    try:
+        codes = np.asarray(classes, dtype=np.int64).reshape(-1)
+    except (TypeError, ValueError):
+        return probabilities
+    if (
+        len(codes) != probabilities.shape[1]
+        or len(set(codes)) != len(codes)
+        or not np.all((codes >= 0) & (codes < n_classes))
+    ):
+        return probabilities
+    widened = np.zeros((len(probabilities), n_classes))
+    widened[:, codes] = probabilities
+    return widened
 
 
 def save_arrays(work_dir: Path, values: np.ndarray, probabilities: np.ndarray | None, prefix: str = "") -> bool:
@@ -245,9 +273,11 @@ def save_arrays(work_dir: Path, values: np.ndarray, probabilities: np.ndarray | 
     return probabilities is not None
 
 
-def save_predictions(model: Any, features: pd.DataFrame, proba: bool, work_dir: Path, prefix: str = "") -> bool:
+def save_predictions(
+    model: Any, features: pd.DataFrame, proba: bool, work_dir: Path, prefix: str = "", n_classes: int | None = None
+) -> bool:
     """Save what ``model`` predicts for ``features`` (see :func:`model_predictions`, :func:`save_arrays`)."""
-    return save_arrays(work_dir, *model_predictions(model, features, proba), prefix)
+    return save_arrays(work_dir, *model_predictions(model, features, proba, n_classes), prefix)
 
 
 # How the child runs each kind of job: (job, work directory, what the fork server preloaded) -> result.

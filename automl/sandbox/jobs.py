@@ -80,6 +80,8 @@ class PredictJob(Job):
     proba: bool
     # More saved models (absolute paths) whose predictions are averaged with model_path's: a bagged member.
     more_models: tuple[str, ...] = ()
+    # K, for classification: see automl.sandbox.child.model_predictions.
+    n_classes: int | None = None
 
 
 JOB_TYPES: dict[str, type[Job]] = {job_type.kind: job_type for job_type in (TrainJob, SpaceJob, PredictJob)}

@@ -205,16 +205,23 @@ class ModelOutput:
 
 
 def run_predict(
-    model_path: Path, features: pd.DataFrame, limits: Limits, want_proba: bool = True, more_models: Sequence[Path] = ()
+    model_path: Path,
+    features: pd.DataFrame,
+    limits: Limits,
+    want_proba: bool = True,
+    more_models: Sequence[Path] = (),
+    n_classes: int | None = None,
 ) -> tuple[TrialOutcome, ModelOutput | None]:
     """Load a model saved by generated code and predict ``features``, inside the sandbox; with ``more_models``
-    (a bagged member) the mean of every model's predictions, in the same job."""
+    (a bagged member) the mean of every model's predictions, in the same job. ``n_classes`` (K) widens a
+    classifier that never saw some class to K probability columns (see ``child.model_predictions``)."""
     with tempfile.TemporaryDirectory(prefix="predict-", dir=warm_up().scratch) as scratch:
         work_dir = Path(scratch)
         features_path = work_dir / "features.pkl"
         features.to_pickle(features_path)
         job = PredictJob(model_path=model_path.resolve(), features_path=features_path, proba=want_proba,
-                         more_models=tuple(str(path.resolve()) for path in more_models))  # fmt: skip
+                         more_models=tuple(str(path.resolve()) for path in more_models),
+                         n_classes=n_classes)  # fmt: skip
         outcome = run_job(job, limits, work_dir, work_dir / "predict.log")
         return outcome, read_predictions(work_dir) if outcome.ok else None
 

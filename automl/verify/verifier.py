@@ -207,7 +207,8 @@ def _saved_model_predicts(checks: _Checks, model_dir: Path) -> bool:
         return checks.add("saved_model", False, 0.0,
                           f"train() did not save its model to model_dir/{MODEL_FILE} (use joblib.dump)")  # fmt: skip
     features = inputs.dataset["X_test"]
-    outcome, predictions = run_predict(model_path, features, checks.limits, want_proba=inputs.n_classes is not None)
+    outcome, predictions = run_predict(model_path, features, checks.limits, want_proba=inputs.n_classes is not None,
+                                       n_classes=inputs.n_classes)  # fmt: skip
     message = "" if outcome.ok else _describe_failure(outcome)
     if predictions is not None and inputs.n_classes is not None:
         expected = (len(features), inputs.n_classes)
