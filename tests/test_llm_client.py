@@ -227,6 +227,23 @@ def test_a_recorded_run_replays_without_the_server(tmp_path: Path, caplog: pytes
     assert again.model == "mine" and again.complete("plan", MESSAGES) == answers[0]
 
 
+def test_an_answer_stopped_at_the_output_limit_is_marked_cut_off_live_and_in_replay(tmp_path: Path) -> None:
+    """A cut-off file may parse; finish_reason "length" is the only sign, and the writer rejects on it."""
+    live_dir = tmp_path / "live"
+    with FakeLLMServer() as server:
+        server.script(FakeReply("def train(cfg, dataset, seed):\n    model = fit(", finish_reason="length"), "whole")
+        live = make_client(server, live_dir)
+        live.complete("train", MESSAGES)
+        assert live.cut_off and read_records(live_dir)[0]["finish_reason"] == "length"
+        live.complete("train", MESSAGES, attempt=2)
+        assert not live.cut_off
+    replay = ReplayClient(live_dir, tmp_path / "replay")
+    replay.complete("train", MESSAGES)
+    assert replay.cut_off
+    replay.complete("train", MESSAGES)
+    assert not replay.cut_off
+
+
 def test_replay_refuses_a_different_stage_and_a_missing_folder(tmp_path: Path) -> None:
     with FakeLLMServer() as server:
         server.script("the plan")

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 60.0
 JITTER = 0.1  # up to 10% more than the nominal wait, so parallel runs do not retry in lockstep
+CUT_OFF_REASON = "length"  # the OpenAI API's finish_reason for an answer stopped at the output-token limit
 PLACEHOLDER_KEY = "automl-no-key"  # a local OpenAI-compatible server wants no key, but the openai SDK demands one
 
 # Where a provider's key is usually set, for the hint in an authentication error.
@@ -65,6 +66,9 @@ class ModelClient(Protocol):
 
     model: str
     waited_seconds: float
+    # Whether the last answer was stopped at the server's output-token limit (finish_reason "length"):
+    # a cut-off file may still parse, so only the server can tell.
+    cut_off: bool
 
     def complete(self, stage: str, messages: list[dict[str, str]], attempt: int = 1) -> str: ...
 
@@ -177,6 +181,7 @@ class LiteLLMClient:
         self.record_dir = Path(record_dir)
         self.waited_seconds = 0.0
         self.calls = 0
+        self.cut_off = False
         self._litellm = _import_litellm()
         self.provider = self._provider()
 
@@ -296,6 +301,7 @@ class LiteLLMClient:
             "started": started,
         }
         write_record(self.record_dir / record_name(self.calls, stage), record)
+        self.cut_off = record["finish_reason"] == CUT_OFF_REASON
         return text
 
     def _cost(self, response: Any) -> float | None:

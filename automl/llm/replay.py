@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from automl.errors import WriterError
+from automl.llm.client import CUT_OFF_REASON
 from automl.llm.records import RECORD_NAME, write_record
 from automl.sandbox.secrets import redact_obj
 
@@ -29,6 +30,7 @@ class ReplayClient:
         self.record_dir = Path(record_dir)
         self.waited_seconds = 0.0
         self.calls = 0
+        self.cut_off = False
         self._records = self._load()
         first = self._records[min(self._records)][1]
         self.model = model or str(first.get("model") or "replay")
@@ -86,4 +88,5 @@ class ReplayClient:
                 path,
             )
         write_record(self.record_dir / path.name, {**record, "replayed_from": str(path)})
+        self.cut_off = record.get("finish_reason") == CUT_OFF_REASON
         return str(record.get("response") or "")

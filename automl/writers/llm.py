@@ -32,6 +32,10 @@ from automl.writers.prompt import (
 ARTIFACT_NAMES = {"plan": "plan (JSON)", "space": "config-space file", "scenario": "scenario (JSON)",
                   "train": "train.py file"}  # fmt: skip
 CODE_STAGES = ("space", "train")
+CUT_OFF_MESSAGE = (
+    "your reply was cut off: the server stopped it at its output-token limit before the end. Answer with the "
+    "whole artifact again, shorter: only what was asked for, no comments, no explanations"
+)
 LIMIT_KEYS = ("n_trials", "walltime_limit", "trial_walltime_limit", "trial_memory_limit_mb")
 
 
@@ -77,7 +81,10 @@ class LLMWriter:
                 previous = f"```python\n{previous.rstrip()}\n```"
             repair = render("repair", artifact=ARTIFACT_NAMES[stage], errors=listed)
             messages += [{"role": "assistant", "content": previous}, {"role": "user", "content": repair}]
-        return self.client.complete(stage, messages, attempt=1 if feedback is None else feedback.attempt + 1)
+        reply = self.client.complete(stage, messages, attempt=1 if feedback is None else feedback.attempt + 1)
+        if self.client.cut_off:  # what was cut off may still parse: a file missing its end must not run
+            raise DraftRejected(reply, [CUT_OFF_MESSAGE], raw=True)
+        return reply
 
     def plan(self, context: WriteContext, feedback: Feedback | None) -> Plan:
         limits = {key: getattr(context.run.scenario, key) for key in LIMIT_KEYS}
