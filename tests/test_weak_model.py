@@ -3,9 +3,10 @@
 The loopback server answers as a 7B coder model would: a reply cut off mid-function, a try/except that
 hides errors, the description's column names hard-coded, an argument scikit-learn removed, conditional
 hyperparameters read before their algorithm is known, categorical columns selected by ``object`` dtype,
-and the class count hard-coded. One run takes them in turn (``tests/fixtures/weak_model/train-1..7``)
-and then the corrected reply (``train-8``); the first arrives with the server's finish_reason "length". Each test asserts what the model was told about one draft:
-the line and the fix, because a small model repairs exactly what the message says.
+and the class count hard-coded. One run takes them in turn (``tests/fixtures/weak_model/train-1..7``,
+the first with the server's finish_reason "length") and then the corrected reply (``train-8``). Each
+test asserts what the model was told about one draft: the line and the fix, because a small model
+repairs exactly what the message says.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def weak_run(tmp_path_factory: pytest.TempPathFactory) -> WeakRun:
         server.script(reply("plan"), reply("space"), reply("scenario"), cut_off,
                       *(reply(f"train-{draft}") for draft in range(2, DRAFTS + 1)))  # fmt: skip
         done = automl("run", "--data", data, "--target", "label", "--llm", MODEL, "--api-base", server.api_base,
-                      "--attempts", str(DRAFTS), "--trials", "4", "--walltime", "240", "--out", out, cwd=root)  # fmt: skip
+                      "--attempts", str(DRAFTS), "--trials", "4", "--walltime", "240",
+                      "--out", out, cwd=root)  # fmt: skip
         requests = [request.json or {} for request in server.chat_requests]
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return WeakRun(out, done.stdout, requests)
