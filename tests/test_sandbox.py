@@ -76,6 +76,31 @@ def test_crash_reports_the_generated_line(setup) -> None:
 
 
 @pytest.mark.parametrize(
+    ("handler", "expected"),
+    [
+        ("raise ValueError('bad settings') from error",
+         "ValueError: bad settings\ncaused by (line 4 of train.py): KeyError: 'lr'"),
+        ("raise ValueError('bad settings')",
+         "ValueError: bad settings\nraised while handling (line 4 of train.py): KeyError: 'lr'"),
+        ("raise ValueError('bad settings') from None", "ValueError: bad settings"),
+    ],
+    ids=["cause", "context", "suppressed"],
+)  # fmt: skip
+def test_a_chained_error_ends_with_what_it_came_from(setup, handler: str, expected: str) -> None:
+    outcome = setup(f"    try:\n        {{}}['lr']\n    except KeyError as error:\n        {handler}\n")
+    assert outcome.status == "crashed"
+    assert outcome.error.endswith(expected), outcome.error
+
+
+def test_a_library_error_names_its_root_cause_without_library_frames(setup) -> None:
+    """ConfigSpace re-raises "illegal settings" from the error that says what is illegal."""
+    outcome = setup("    from ConfigSpace import Float\n    Float('lr_C', (0.0, 1.0), log=True)\n")
+    assert "ValueError: Hyperparameter 'lr_C' has illegal settings" in outcome.error
+    assert outcome.error.endswith("caused by: ValueError: Negative lower bound 0.000000 for log-scale is not possible.")
+    assert outcome.error.count("site-packages") == 1  # only the failing library call, not the cause's frames
+
+
+@pytest.mark.parametrize(
     ("body", "message"),
     [
         ("    return 0.5\n", "must return a dict"),

@@ -51,6 +51,8 @@ SHARED_MEMORY = "/dev/shm"
 LENGTH_FORMAT = "!Q"
 # The fork server answers a job with the child's pid in this format.
 PID_FORMAT = "!i"
+# How many chained exceptions an error report lists beneath the one that ended the job.
+MAX_CHAIN = 5
 
 
 def main(message: dict[str, Any], fds: list[int], preloaded: dict[str, Any] | None = None) -> None:
@@ -259,9 +261,11 @@ RUNNERS: dict[str, Callable[[Any, Path, dict[str, Any]], dict[str, Any]]] = {
 
 
 def format_error(error: BaseException, generated_path: str | None) -> str:
-    """The traceback cut to the frames in generated code plus the failing library call and message.
+    """The traceback cut to the frames in generated code plus the failing library call and message,
+    then the messages of the exceptions it was chained from.
 
-    That is what a writer needs to repair the code; frames of our own harness are noise to it.
+    That is what a writer needs to repair the code; frames of our own harness are noise to it. A library
+    often re-raises a vague error (ConfigSpace's "illegal settings") from the one that names the problem.
     """
     frames = traceback.extract_tb(error.__traceback__)
     keep = [index for index, frame in enumerate(frames) if generated_path and frame.filename == generated_path]
@@ -277,5 +281,35 @@ def format_error(error: BaseException, generated_path: str | None) -> str:
         lines.append(f'  File "{name}", line {frame.lineno}, in {frame.name}')
         if frame.line:
             lines.append(f"    {frame.line.strip()}")
-    lines.append("".join(traceback.format_exception_only(type(error), error)).rstrip())
-    return "\n".join(lines)
+    lines.append(_exception_line(error))
+    return "\n".join(lines + _chain(error, generated_path))
+
+
+def _exception_line(error: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(error), error)).rstrip()
+
+
+def _chain(error: BaseException, generated_path: str | None) -> list[str]:
+    """One line per exception ``error`` was chained from, deepest last, with its line in generated code if any.
+
+    No frames: the message is what says what went wrong, and the line where generated code raised it.
+    """
+    lines: list[str] = []
+    seen = {id(error)}
+    how, cause = _chained_from(error)
+    while cause is not None and id(cause) not in seen and len(lines) < MAX_CHAIN:
+        where = [line for frame, line in traceback.walk_tb(cause.__traceback__)
+                 if generated_path and frame.f_code.co_filename == generated_path]  # fmt: skip
+        at = f" (line {where[-1]} of {Path(generated_path or '').name})" if where else ""
+        lines.append(f"{how}{at}: {_exception_line(cause)}")
+        seen.add(id(cause))
+        how, cause = _chained_from(cause)
+    return lines
+
+
+def _chained_from(error: BaseException) -> tuple[str, BaseException | None]:
+    """The exception ``error`` came from, and how: an explicit cause (``raise ... from``) is the root of the
+    problem, an implicit context the error being handled when this one happened (unless suppressed)."""
+    if error.__cause__ is not None:
+        return "caused by", error.__cause__
+    return "raised while handling", None if error.__suppress_context__ else error.__context__
