@@ -122,13 +122,18 @@ FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem in the source, with the line it is on (0 when it concerns the whole file)."""
+    """One problem in the source, with the line it is on (0 when it concerns the whole file) and the further
+    lines where the same problem recurs, so a writer fixes them all in one draft."""
 
     line: int
     message: str
+    more_lines: tuple[int, ...] = ()
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
+        if not self.line:
+            return self.message
+        lines = ", ".join(map(str, (self.line, *self.more_lines)))
+        return f"{'lines' if self.more_lines else 'line'} {lines}: {self.message}"
 
 
 def load_allowed_imports(extra: Collection[str] = ()) -> frozenset[str]:
@@ -180,7 +185,20 @@ def check_source(
     ]
     if hyperparameters is not None:
         findings += _check_hyperparameter_names(tree, hyperparameters)
-    return sorted(dict.fromkeys(findings), key=lambda finding: finding.line)
+    return _grouped(findings)
+
+
+def _grouped(findings: list[Finding]) -> list[Finding]:
+    """One finding per message, listing every line it was found on, in order of first line.
+
+    The same mistake on five lines is one problem: said five times, it crowds out the others.
+    """
+    lines: dict[str, set[int]] = {}
+    for finding in findings:
+        lines.setdefault(finding.message, set()).add(finding.line)
+    ordered = {message: sorted(found) for message, found in lines.items()}
+    grouped = [Finding(found[0], message, tuple(found[1:])) for message, found in ordered.items()]
+    return sorted(grouped, key=lambda finding: finding.line)
 
 
 def hyperparameter_names_used(source: str) -> set[str]:
