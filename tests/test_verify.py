@@ -117,6 +117,22 @@ def test_broken_train_functions_are_rejected_for_the_right_reason(
     assert message in problems[check]
 
 
+def test_a_read_of_an_inactive_hyperparameter_names_its_condition_and_every_other_such_read(
+    tmp_path: Path, space_file: Path
+) -> None:
+    reads = "    C = cfg['linear:C']\n    scale = 2 * cfg['linear:C']\n"
+    source = GOOD.replace("    #EXTRA\n", reads)
+    first = source.splitlines().index("    C = cfg['linear:C']") + 1
+    code, report = verify(tmp_path, source, space_file)
+    assert code == 1
+    message = failed(report)["smoke:algorithm=knn"]
+    assert "KeyError: 'linear:C'" in message
+    assert "'linear:C' is a conditional hyperparameter, active only when algorithm == 'linear'" in message
+    # The failing read is in the traceback; the guarded read in the linear branch is fine.
+    assert message.endswith(f"fix it there too: line {first + 1} cfg['linear:C'] (active only when algorithm == "
+                            "'linear').")  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["missing.py", "--space", "SPACE"], "does not exist"), (["TRAIN", "--space", "nope.json"], "does not exist"),

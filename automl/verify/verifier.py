@@ -27,6 +27,7 @@ from ConfigSpace import Configuration, ConfigurationSpace
 
 from automl.rundir import MODEL_FILE
 from automl.sandbox import Limits, TrialOutcome, run_predict, run_train
+from automl.verify.conditional_reads import inactive_read_hint
 from automl.verify.smoke import branch_configurations, edge_configurations
 from automl.verify.static import check_source, load_allowed_imports
 
@@ -152,6 +153,7 @@ class _Checks:
         self.keys: dict[str, set[str]] = {}
         self.count = 0
         self._lock = threading.Lock()
+        self._hints: set[str] = set()
 
     def add(self, name: str, ok: bool, seconds: float, message: str = "") -> bool:
         self.results.append(CheckResult(name, ok, seconds, message))
@@ -171,10 +173,21 @@ class _Checks:
         outcome = run_train(self.inputs.train_path, self.inputs.space_path, data_path, values, self.seed, budget,
                             model_dir, self.limits)  # fmt: skip
         where = f"configuration {values}" + (f", budget {budget:g}" if budget is not None else "")
-        self.add(name, outcome.ok, outcome.wall_time, "" if outcome.ok else f"{where}: {_describe_failure(outcome)}")
+        message = "" if outcome.ok else f"{where}: {_describe_failure(outcome)}{self._hint(outcome.error)}"
+        self.add(name, outcome.ok, outcome.wall_time, message)
         if outcome.ok:
             self.keys[name] = set(outcome.result)
         return outcome
+
+    def _hint(self, error: str) -> str:
+        """What a failure on an inactive hyperparameter means for this train.py, said once per verification:
+        several smoke trials often fail on the same read (thread-safe)."""
+        hint = inactive_read_hint(error, self.inputs.train_path.read_text(encoding="utf-8"), self.space,
+                                  self.inputs.train_path.name)  # fmt: skip
+        with self._lock:
+            new = hint not in self._hints
+            self._hints.add(hint)
+        return f"\n{hint}" if hint and new else ""
 
 
 def verify_train(inputs: VerifyInputs, space: ConfigurationSpace, seed: int, limits: Limits,
