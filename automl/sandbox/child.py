@@ -21,7 +21,8 @@ import tempfile
 import time
 import traceback
 import types
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -53,6 +54,9 @@ LENGTH_FORMAT = "!Q"
 PID_FORMAT = "!i"
 # How many chained exceptions an error report lists beneath the one that ended the job.
 MAX_CHAIN = 5
+# How many distinct Python warnings a job reports, and how much of each message.
+MAX_WARNINGS = 10
+WARNING_CHARS = 400
 
 
 def main(message: dict[str, Any], fds: list[int], preloaded: dict[str, Any] | None = None) -> None:
@@ -70,11 +74,13 @@ def main(message: dict[str, Any], fds: list[int], preloaded: dict[str, Any] | No
     os.dup2(output_fd, 2)
     os.close(output_fd)
     job: Job | None = None
+    reply["warnings"] = []
     try:
         job = job_from_message(message)
         reply["protections"] = _confine(message, job)
         started = time.perf_counter()
-        reply["result"] = RUNNERS[job.kind](job, Path(message["work_dir"]), preloaded or {})
+        with recorded_warnings(job.generated_path, reply["warnings"]):
+            reply["result"] = RUNNERS[job.kind](job, Path(message["work_dir"]), preloaded or {})
         reply.update(status="success", seconds=time.perf_counter() - started)
     except MemoryError:
         reply.update(status="memoryout", error="MemoryError: the trial passed its memory limit")
@@ -89,6 +95,34 @@ def main(message: dict[str, Any], fds: list[int], preloaded: dict[str, Any] | No
     with os.fdopen(reply_fd, "wb") as pipe:
         pipe.write(struct.pack(LENGTH_FORMAT, len(payload)) + payload)
     os._exit(0)  # skip atexit handlers and leaked threads of generated code
+
+
+@contextlib.contextmanager
+def recorded_warnings(generated: Path | None, found: list[dict[str, Any]]) -> Iterator[None]:
+    """Add each distinct Python warning the job raises to ``found``, with the line of ``generated`` it came from.
+
+    A deprecated argument or a model that did not converge is worth fixing, but a warning only printed to a
+    trial's log never reaches the writer. Warnings still print; deprecations raised by generated code itself
+    print too (Python hides them outside ``__main__``). Costs nothing until a warning is shown.
+    """
+    show, path = warnings.showwarning, str(generated) if generated else None
+
+    def record(message: Warning | str, category: type[Warning], *where: Any) -> None:
+        entry = {"category": category.__name__, "message": " ".join(str(message).split())[:WARNING_CHARS],
+                 "line": _generated_line(path)}  # fmt: skip
+        if entry not in found and len(found) < MAX_WARNINGS:
+            found.append(entry)
+        show(message, category, *where)
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("default", category=DeprecationWarning, module=GENERATED_MODULE)
+        warnings.showwarning = record
+        yield
+
+
+def _generated_line(generated: str | None) -> int | None:
+    """The line of the generated file the running code was called from (innermost), if it was."""
+    return next((line for frame, line in traceback.walk_stack(None) if frame.f_code.co_filename == generated), None)
 
 
 @functools.cache
