@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float
 
+from automl.verify.verifier import MAX_CODE_WARNINGS
 from automl.writers.offline import render_train
 
 GOOD = """
@@ -131,6 +132,23 @@ def test_a_read_of_an_inactive_hyperparameter_names_its_condition_and_every_othe
     # The failing read is in the traceback; the guarded read in the linear branch is fine.
     assert message.endswith(f"fix it there too: line {first + 1} cfg['linear:C'] (active only when algorithm == "
                             "'linear').")  # fmt: skip
+
+
+def test_warnings_of_train_go_back_once_each_with_their_line_and_a_cap(tmp_path: Path, space_file: Path) -> None:
+    deprecated = "LogisticRegression(penalty='l2', C=float(cfg[\"linear:C\"]), max_iter=500)"
+    source = GOOD.replace('LogisticRegression(C=float(cfg["linear:C"]), max_iter=500)', deprecated)
+    # The same warnings on every trial, and new ones on some (another C, the subsample's row count).
+    noise = "    import warnings\n    warnings.warn(f\"C is {cfg.get('linear:C')}, rows {len(X)}\")\n"
+    source = source.replace("    #EXTRA\n", noise)
+    fit, warn = (source.splitlines().index(text) + 1 for text in ("    model.fit(X, y)", noise.splitlines()[1]))
+    code, report = verify(tmp_path, source, space_file)
+    assert code == 0, failed(report)  # warnings do not reject a draft
+    warnings = [check["message"] for check in report["checks"] if check["warning"]]
+    # scikit-learn checks its parameters in fit(), so that is the line the deprecation names.
+    assert warnings[0].startswith(f"line {fit} of train.py raised FutureWarning: 'penalty' was deprecated in version")
+    assert warnings[0].endswith("(fix it in the next draft)")
+    assert any(text.startswith(f"line {warn} of train.py raised UserWarning: C is 1.0, rows") for text in warnings)
+    assert len(warnings) == len(set(warnings)) == MAX_CODE_WARNINGS  # deduplicated across trials, then capped
 
 
 @pytest.mark.parametrize(
