@@ -15,6 +15,7 @@ import pytest
 from ConfigSpace import ConfigurationSpace, Float
 
 from automl.sandbox import (
+    CodeWarning,
     Job,
     Limits,
     PredictJob,
@@ -26,7 +27,7 @@ from automl.sandbox import (
     run_predict,
     run_train,
 )
-from automl.sandbox.child import RUNNERS
+from automl.sandbox.child import MAX_WARNINGS, RUNNERS
 from automl.sandbox.jobs import JOB_TYPES
 
 HEADER = "import os, time, subprocess, joblib, numpy as np\n"
@@ -76,6 +77,31 @@ def test_crash_reports_the_generated_line(setup) -> None:
 
 
 @pytest.mark.parametrize(
+    ("handler", "expected"),
+    [
+        ("raise ValueError('bad settings') from error",
+         "ValueError: bad settings\ncaused by (line 4 of train.py): KeyError: 'lr'"),
+        ("raise ValueError('bad settings')",
+         "ValueError: bad settings\nraised while handling (line 4 of train.py): KeyError: 'lr'"),
+        ("raise ValueError('bad settings') from None", "ValueError: bad settings"),
+    ],
+    ids=["cause", "context", "suppressed"],
+)  # fmt: skip
+def test_a_chained_error_ends_with_what_it_came_from(setup, handler: str, expected: str) -> None:
+    outcome = setup(f"    try:\n        {{}}['lr']\n    except KeyError as error:\n        {handler}\n")
+    assert outcome.status == "crashed"
+    assert outcome.error.endswith(expected), outcome.error
+
+
+def test_a_library_error_names_its_root_cause_without_library_frames(setup) -> None:
+    """ConfigSpace re-raises "illegal settings" from the error that says what is illegal."""
+    outcome = setup("    from ConfigSpace import Float\n    Float('lr_C', (0.0, 1.0), log=True)\n")
+    assert "ValueError: Hyperparameter 'lr_C' has illegal settings" in outcome.error
+    assert outcome.error.endswith("caused by: ValueError: Negative lower bound 0.000000 for log-scale is not possible.")
+    assert outcome.error.count("site-packages") == 1  # only the failing library call, not the cause's frames
+
+
+@pytest.mark.parametrize(
     ("body", "message"),
     [
         ("    return 0.5\n", "must return a dict"),
@@ -109,6 +135,32 @@ def test_early_exit_is_a_crash(setup) -> None:
     outcome = setup("    os._exit(3)\n")
     assert outcome.status == "crashed"
     assert "died without a reply" in outcome.error
+
+
+def test_warnings_come_back_once_each_with_their_line_in_generated_code(setup) -> None:
+    body = (
+        "    import warnings\n"
+        "    from sklearn.linear_model import LogisticRegression\n"
+        "    for _ in range(3):\n"
+        "        LogisticRegression(penalty='l2', max_iter=1).fit(dataset['X'], dataset['y'])\n"
+        "    warnings.warn('use the new API', DeprecationWarning)\n"
+        "    return {'loss': 0.0}\n"
+    )
+    outcome = setup(body)
+    assert outcome.ok, outcome.error
+    found = {warning.category: warning for warning in outcome.warnings}
+    assert set(found) == {"FutureWarning", "ConvergenceWarning", "DeprecationWarning"}, outcome.warnings
+    assert found["FutureWarning"].line == 6 and "'penalty' was deprecated" in found["FutureWarning"].message
+    assert found["ConvergenceWarning"].line == 6 and "\n" not in found["ConvergenceWarning"].message
+    assert found["DeprecationWarning"] == CodeWarning("DeprecationWarning", "use the new API", 7)
+    assert "'penalty' was deprecated" in outcome.log_tail  # still printed to the trial's log
+
+
+def test_a_noisy_job_reports_a_bounded_number_of_warnings(setup) -> None:
+    outcome = setup("    import warnings\n    for i in range(50):\n        warnings.warn(f'noise {i}')\n"
+                    "    raise ValueError('then it fails')\n")  # fmt: skip
+    assert outcome.status == "crashed" and "then it fails" in outcome.error
+    assert [warning.message for warning in outcome.warnings] == [f"noise {i}" for i in range(MAX_WARNINGS)]
 
 
 def test_predict_reads_arrays_back_without_pickle(tmp_path: Path) -> None:

@@ -93,3 +93,43 @@ def get_configspace():
     # ConfigSpace refuses a forbidden default while building, or sampling fails: either way, no space.
     assert checked.errors
     assert re.search("forbidden|sampling", " ".join(checked.errors), re.IGNORECASE)
+
+
+@pytest.mark.parametrize(
+    ("hyperparameter", "cause", "rule"),
+    [
+        ("Float('lr_C', (0.0, 1.0), log=True)", "caused by: ValueError: Negative lower bound",
+         "rule: a log-scaled hyperparameter needs a lower bound above 0."),
+        ("Integer('trees', (-5, 100), log=True)", "Negative lower bound -5",
+         "rule: a log-scaled hyperparameter needs a lower bound above 0."),
+        ("Float('alpha', (0.1, 1.0), default=5.0)", "Illegal default value 5.0",
+         "rule: a default must lie within [lower, upper]."),
+        ("Integer('depth', (1, 10), default=0)", "Illegal default value 0",
+         "rule: a default must lie within [lower, upper]."),
+        ("Float('gamma', (1e-4, 1.0), log=True, default='scale')", "did not contain a loop",
+         "rule: a Float's default must be a number"),
+        ("Integer('leaves', (2, 64), default='auto')", "could not convert string to float",
+         "an Integer's a whole number"),
+        ("Integer('leaves', (2, 64), default=2.5)", "must be an integer",
+         "an Integer's a whole number"),
+        ("Categorical('kernel', ['rbf', 'poly'], default='linear')", "has to be one of the choices",
+         "a Categorical's one of its choices"),
+    ],
+    ids=["log-zero", "log-negative", "float-default-outside", "int-default-outside", "float-string-default",
+         "int-string-default", "int-float-default", "categorical-default"],
+)  # fmt: skip
+def test_common_configspace_mistakes_come_with_their_rule(tmp_path: Path, hyperparameter: str, cause: str,
+                                                          rule: str) -> None:  # fmt: skip
+    source = ("from ConfigSpace import Categorical, ConfigurationSpace, Float, Integer\n\n\ndef get_configspace():\n"
+              f"    return ConfigurationSpace({{'x': {hyperparameter}}})\n")  # fmt: skip
+    (error,) = check(tmp_path, source).errors
+    assert cause in error and rule in error, error
+    assert error.count("rule:") == 1, error
+
+
+def test_an_unrelated_failure_gets_no_rule(tmp_path: Path) -> None:
+    source = (
+        "from ConfigSpace import ConfigurationSpace\n\n\ndef get_configspace():\n    return ConfigurationSpace(7)\n"
+    )
+    (error,) = check(tmp_path, source).errors
+    assert "rule:" not in error

@@ -405,3 +405,21 @@ def train(cfg, dataset, seed, budget=None, model_dir=None):
 def test_a_realistic_train_passes() -> None:
     assert check_source(LEGIT_TRAIN, hyperparameters=["n_estimators", "max_features"]) == []
     assert hyperparameter_names_used(LEGIT_TRAIN) == {"n_estimators", "max_features"}
+
+
+def test_the_same_problem_on_several_lines_is_one_finding_listing_every_line() -> None:
+    source = (
+        "import subprocess\n"
+        "\n"
+        "def train(cfg, dataset, seed, budget=None, model_dir=None):\n"
+        "    depth = cfg['max_dept']\n"
+        "    eval('1')\n"
+        "    if depth:\n"
+        "        depth = cfg['max_dept'] + cfg.get('max_dept')\n"
+        "    return {'loss': eval('0') + cfg['max_dept']}\n"
+    )
+    findings = check_source(source, hyperparameters=["max_depth"], allowed_imports=ALLOWED)
+    assert [(finding.line, finding.more_lines) for finding in findings] == [(1, ()), (4, (7, 8)), (5, (8,))]
+    assert str(findings[1]).startswith("lines 4, 7, 8: hyperparameter 'max_dept' is not in the config space")
+    assert str(findings[2]).startswith("lines 5, 8: using eval is not allowed")
+    assert str(findings[0]).startswith("line 1: import of 'subprocess'")

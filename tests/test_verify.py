@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float
 
+from automl.verify.verifier import MAX_CODE_WARNINGS
 from automl.writers.offline import render_train
 
 GOOD = """
@@ -115,6 +116,39 @@ def test_broken_train_functions_are_rejected_for_the_right_reason(
     problems = failed(report)
     assert check in problems, problems
     assert message in problems[check]
+
+
+def test_a_read_of_an_inactive_hyperparameter_names_its_condition_and_every_other_such_read(
+    tmp_path: Path, space_file: Path
+) -> None:
+    reads = "    C = cfg['linear:C']\n    scale = 2 * cfg['linear:C']\n"
+    source = GOOD.replace("    #EXTRA\n", reads)
+    first = source.splitlines().index("    C = cfg['linear:C']") + 1
+    code, report = verify(tmp_path, source, space_file)
+    assert code == 1
+    message = failed(report)["smoke:algorithm=knn"]
+    assert "KeyError: 'linear:C'" in message
+    assert "'linear:C' is a conditional hyperparameter, active only when algorithm == 'linear'" in message
+    # The failing read is in the traceback; the guarded read in the linear branch is fine.
+    assert message.endswith(f"fix it there too: line {first + 1} cfg['linear:C'] (active only when algorithm == "
+                            "'linear').")  # fmt: skip
+
+
+def test_warnings_of_train_go_back_once_each_with_their_line_and_a_cap(tmp_path: Path, space_file: Path) -> None:
+    deprecated = "LogisticRegression(penalty='l2', C=float(cfg[\"linear:C\"]), max_iter=500)"
+    source = GOOD.replace('LogisticRegression(C=float(cfg["linear:C"]), max_iter=500)', deprecated)
+    # The same warnings on every trial, and new ones on some (another C, the subsample's row count).
+    noise = "    import warnings\n    warnings.warn(f\"C is {cfg.get('linear:C')}, rows {len(X)}\")\n"
+    source = source.replace("    #EXTRA\n", noise)
+    fit, warn = (source.splitlines().index(text) + 1 for text in ("    model.fit(X, y)", noise.splitlines()[1]))
+    code, report = verify(tmp_path, source, space_file)
+    assert code == 0, failed(report)  # warnings do not reject a draft
+    warnings = [check["message"] for check in report["checks"] if check["warning"]]
+    # scikit-learn checks its parameters in fit(), so that is the line the deprecation names.
+    assert warnings[0].startswith(f"line {fit} of train.py raised FutureWarning: 'penalty' was deprecated in version")
+    assert warnings[0].endswith("(fix it in the next draft)")
+    assert any(text.startswith(f"line {warn} of train.py raised UserWarning: C is 1.0, rows") for text in warnings)
+    assert len(warnings) == len(set(warnings)) == MAX_CODE_WARNINGS  # deduplicated across trials, then capped
 
 
 @pytest.mark.parametrize(

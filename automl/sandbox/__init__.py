@@ -7,6 +7,7 @@ sandbox is its own package; :mod:`automl.verify` only judges what comes back.
 from automl.sandbox.child import VALIDATION_PREFIX
 from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob, UnknownJobKind, job_from_message
 from automl.sandbox.run import (
+    CodeWarning,
     Limits,
     ModelOutput,
     TrialOutcome,
@@ -20,6 +21,7 @@ from automl.sandbox.server import confine_labels, isolation_mode, warm_up
 
 __all__ = [
     "VALIDATION_PREFIX",
+    "CodeWarning",
     "Job",
     "Limits",
     "ModelOutput",

@@ -21,7 +21,8 @@ import tempfile
 import time
 import traceback
 import types
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -51,6 +52,11 @@ SHARED_MEMORY = "/dev/shm"
 LENGTH_FORMAT = "!Q"
 # The fork server answers a job with the child's pid in this format.
 PID_FORMAT = "!i"
+# How many chained exceptions an error report lists beneath the one that ended the job.
+MAX_CHAIN = 5
+# How many distinct Python warnings a job reports, and how much of each message.
+MAX_WARNINGS = 10
+WARNING_CHARS = 400
 
 
 def main(message: dict[str, Any], fds: list[int], preloaded: dict[str, Any] | None = None) -> None:
@@ -68,11 +74,13 @@ def main(message: dict[str, Any], fds: list[int], preloaded: dict[str, Any] | No
     os.dup2(output_fd, 2)
     os.close(output_fd)
     job: Job | None = None
+    reply["warnings"] = []
     try:
         job = job_from_message(message)
         reply["protections"] = _confine(message, job)
         started = time.perf_counter()
-        reply["result"] = RUNNERS[job.kind](job, Path(message["work_dir"]), preloaded or {})
+        with recorded_warnings(job.generated_path, reply["warnings"]):
+            reply["result"] = RUNNERS[job.kind](job, Path(message["work_dir"]), preloaded or {})
         reply.update(status="success", seconds=time.perf_counter() - started)
     except MemoryError:
         reply.update(status="memoryout", error="MemoryError: the trial passed its memory limit")
@@ -87,6 +95,34 @@ def main(message: dict[str, Any], fds: list[int], preloaded: dict[str, Any] | No
     with os.fdopen(reply_fd, "wb") as pipe:
         pipe.write(struct.pack(LENGTH_FORMAT, len(payload)) + payload)
     os._exit(0)  # skip atexit handlers and leaked threads of generated code
+
+
+@contextlib.contextmanager
+def recorded_warnings(generated: Path | None, found: list[dict[str, Any]]) -> Iterator[None]:
+    """Add each distinct Python warning the job raises to ``found``, with the line of ``generated`` it came from.
+
+    A deprecated argument or a model that did not converge is worth fixing, but a warning only printed to a
+    trial's log never reaches the writer. Warnings still print; deprecations raised by generated code itself
+    print too (Python hides them outside ``__main__``). Costs nothing until a warning is shown.
+    """
+    show, path = warnings.showwarning, str(generated) if generated else None
+
+    def record(message: Warning | str, category: type[Warning], *where: Any) -> None:
+        entry = {"category": category.__name__, "message": " ".join(str(message).split())[:WARNING_CHARS],
+                 "line": _generated_line(path)}  # fmt: skip
+        if entry not in found and len(found) < MAX_WARNINGS:
+            found.append(entry)
+        show(message, category, *where)
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("default", category=DeprecationWarning, module=GENERATED_MODULE)
+        warnings.showwarning = record
+        yield
+
+
+def _generated_line(generated: str | None) -> int | None:
+    """The line of the generated file the running code was called from (innermost), if it was."""
+    return next((line for frame, line in traceback.walk_stack(None) if frame.f_code.co_filename == generated), None)
 
 
 @functools.cache
@@ -289,9 +325,11 @@ RUNNERS: dict[str, Callable[[Any, Path, dict[str, Any]], dict[str, Any]]] = {
 
 
 def format_error(error: BaseException, generated_path: str | None) -> str:
-    """The traceback cut to the frames in generated code plus the failing library call and message.
+    """The traceback cut to the frames in generated code plus the failing library call and message,
+    then the messages of the exceptions it was chained from.
 
-    That is what a writer needs to repair the code; frames of our own harness are noise to it.
+    That is what a writer needs to repair the code; frames of our own harness are noise to it. A library
+    often re-raises a vague error (ConfigSpace's "illegal settings") from the one that names the problem.
     """
     frames = traceback.extract_tb(error.__traceback__)
     keep = [index for index, frame in enumerate(frames) if generated_path and frame.filename == generated_path]
@@ -307,5 +345,35 @@ def format_error(error: BaseException, generated_path: str | None) -> str:
         lines.append(f'  File "{name}", line {frame.lineno}, in {frame.name}')
         if frame.line:
             lines.append(f"    {frame.line.strip()}")
-    lines.append("".join(traceback.format_exception_only(type(error), error)).rstrip())
-    return "\n".join(lines)
+    lines.append(_exception_line(error))
+    return "\n".join(lines + _chain(error, generated_path))
+
+
+def _exception_line(error: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(error), error)).rstrip()
+
+
+def _chain(error: BaseException, generated_path: str | None) -> list[str]:
+    """One line per exception ``error`` was chained from, deepest last, with its line in generated code if any.
+
+    No frames: the message is what says what went wrong, and the line where generated code raised it.
+    """
+    lines: list[str] = []
+    seen = {id(error)}
+    how, cause = _chained_from(error)
+    while cause is not None and id(cause) not in seen and len(lines) < MAX_CHAIN:
+        where = [line for frame, line in traceback.walk_tb(cause.__traceback__)
+                 if generated_path and frame.f_code.co_filename == generated_path]  # fmt: skip
+        at = f" (line {where[-1]} of {Path(generated_path or '').name})" if where else ""
+        lines.append(f"{how}{at}: {_exception_line(cause)}")
+        seen.add(id(cause))
+        how, cause = _chained_from(cause)
+    return lines
+
+
+def _chained_from(error: BaseException) -> tuple[str, BaseException | None]:
+    """The exception ``error`` came from, and how: an explicit cause (``raise ... from``) is the root of the
+    problem, an implicit context the error being handled when this one happened (unless suppressed)."""
+    if error.__cause__ is not None:
+        return "caused by", error.__cause__
+    return "raised while handling", None if error.__suppress_context__ else error.__context__

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from automl.sandbox import confine
-from automl.sandbox.child import LENGTH_FORMAT, SPACE_FILE, VALIDATION_PREFIX
+from automl.sandbox.child import LENGTH_FORMAT, MAX_WARNINGS, SPACE_FILE, VALIDATION_PREFIX, WARNING_CHARS
 from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob
 from automl.sandbox.log import BoundedLog, tail
 from automl.sandbox.review import redact_secrets, review_job_output
@@ -45,8 +45,19 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class CodeWarning:
+    """A Python warning raised while a job ran generated code (a deprecated argument, a model that did not
+    converge), with the line of the generated file it came from when the job could tell."""
+
+    category: str
+    message: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class TrialOutcome:
-    """What one job did: status (success, crashed, timeout or memoryout), the result, costs, output."""
+    """What one job did: status (success, crashed, timeout or memoryout), the result, costs, output, and the
+    distinct warnings it raised."""
 
     status: str
     result: dict[str, Any] = field(default_factory=dict)
@@ -54,6 +65,7 @@ class TrialOutcome:
     peak_memory_mb: float = 0.0
     log_tail: str = ""
     error: str = ""
+    warnings: tuple[CodeWarning, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -153,7 +165,18 @@ def run_job(job: Job, limits: Limits, work_dir: Path, log_path: Path) -> TrialOu
         float(reply.get("peak_memory_mb", 0)),
         log_tail,
         redact_secrets(reply.get("error", "")),
+        _code_warnings(reply.get("warnings")),
     )
+
+
+def _code_warnings(entries: Any) -> tuple[CodeWarning, ...]:
+    """The reply's warnings as plain, bounded, redacted data: the child ran generated code, so its reply is
+    read like any other input it made."""
+    entries = [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
+    return tuple(CodeWarning(str(entry.get("category", "Warning"))[:100],
+                             redact_secrets(str(entry.get("message", ""))[:WARNING_CHARS]),
+                             entry["line"] if type(entry.get("line")) is int else None)
+                 for entry in entries[:MAX_WARNINGS])  # fmt: skip
 
 
 def run_train(

@@ -21,6 +21,16 @@ SPACE_IMPORTS = frozenset({"ConfigSpace", "math", "numpy", "typing", "__future__
 # How long building a space may take, and how many random configurations must sample cleanly.
 SPACE_WALLTIME_S = 30.0
 SAMPLES = 20
+# The rule each common ConfigSpace mistake breaks, and the words of ConfigSpace 1.2 (or numpy beneath it)
+# that give it away: its messages name the value, never the rule.
+_RULES = (
+    (("for log-scale is not possible",), "a log-scaled hyperparameter needs a lower bound above 0"),
+    (("Illegal default value",), "a default must lie within [lower, upper]"),
+    (("did not contain a loop with signature matching types", "Cannot cast ufunc", "could not convert string to float",
+      "must be an integer. Got", "default value has to be one of the"),
+     "a Float's default must be a number, an Integer's a whole number, a Categorical's one of its choices "
+     "(and bounds are numbers too)"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,8 @@ def check_space_code(code_path: Path, work_dir: Path, memory_mb: int, seed: int 
         return SpaceCheck(None, tuple(f"static: {finding}" for finding in findings))
     outcome, json_path = run_space(code_path, work_dir, Limits(walltime_s=SPACE_WALLTIME_S, memory_mb=memory_mb))
     if json_path is None:
-        return SpaceCheck(None, (f"get_configspace() failed in the sandbox ({outcome.status}): {outcome.error}",))
+        failure = f"get_configspace() failed in the sandbox ({outcome.status}): {outcome.error}"
+        return SpaceCheck(None, (failure + _rules_broken(outcome.error),))
     try:
         space = ConfigurationSpace.from_serialized_dict(json.loads(json_path.read_text(encoding="utf-8")))
     except Exception as error:  # ConfigSpace raises many kinds on a malformed file
@@ -66,3 +77,12 @@ def _usable(space: ConfigurationSpace, seed: int) -> list[str]:
         errors.append(f"sampling the space fails ({type(error).__name__}: {error}): the forbidden clauses may "
                       "exclude (almost) everything")  # fmt: skip
     return errors
+
+
+def _rules_broken(error: str) -> str:
+    """The rules a ConfigSpace error (with its causes) says were broken, one sentence each, to end the message.
+
+    A small model repairs what a message states; "illegal settings" or a numpy ufunc error states no rule.
+    """
+    rules = [rule for words, rule in _RULES if any(word in error for word in words)]
+    return "".join(f"\nrule: {rule}." for rule in rules)

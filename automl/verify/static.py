@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import difflib
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import yaml
@@ -122,13 +122,18 @@ FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem in the source, with the line it is on (0 when it concerns the whole file)."""
+    """One problem in the source, with the line it is on (0 when it concerns the whole file) and the further
+    lines where the same problem recurs, so a writer fixes them all in one draft."""
 
     line: int
     message: str
+    more_lines: tuple[int, ...] = ()
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
+        if not self.line:
+            return self.message
+        lines = ", ".join(map(str, (self.line, *self.more_lines)))
+        return f"{'lines' if self.more_lines else 'line'} {lines}: {self.message}"
 
 
 def load_allowed_imports(extra: Collection[str] = ()) -> frozenset[str]:
@@ -180,7 +185,20 @@ def check_source(
     ]
     if hyperparameters is not None:
         findings += _check_hyperparameter_names(tree, hyperparameters)
-    return sorted(dict.fromkeys(findings), key=lambda finding: finding.line)
+    return _grouped(findings)
+
+
+def _grouped(findings: list[Finding]) -> list[Finding]:
+    """One finding per message, listing every line it was found on, in order of first line.
+
+    The same mistake on five lines is one problem: said five times, it crowds out the others.
+    """
+    lines: dict[str, set[int]] = {}
+    for finding in findings:
+        lines.setdefault(finding.message, set()).add(finding.line)
+    ordered = {message: sorted(found) for message, found in lines.items()}
+    grouped = [Finding(found[0], message, tuple(found[1:])) for message, found in ordered.items()]
+    return sorted(grouped, key=lambda finding: finding.line)
 
 
 def hyperparameter_names_used(source: str) -> set[str]:
@@ -194,7 +212,7 @@ def hyperparameter_names_used(source: str) -> set[str]:
 # --- 1. signature -------------------------------------------------------------------------------------------
 
 
-def _entry_function(tree: ast.Module, entry: str) -> ast.FunctionDef | None:
+def entry_function(tree: ast.Module, entry: str) -> ast.FunctionDef | None:
     """The module-level function Python would call: the last one defined under that name."""
     functions = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == entry]
     return functions[-1] if functions else None
@@ -203,7 +221,7 @@ def _entry_function(tree: ast.Module, entry: str) -> ast.FunctionDef | None:
 def _check_entry(tree: ast.Module, entry: str) -> list[Finding]:
     """There must be a plain module-level ``entry`` function: train() with the contract's signature."""
     expected = EXPECTED_SIGNATURE if entry == "train" else f"{entry}()"
-    function = _entry_function(tree, entry)
+    function = entry_function(tree, entry)
     if function is not None:
         return _check_signature(function) if entry == "train" else _check_no_arguments(function)
     is_async = any(isinstance(node, ast.AsyncFunctionDef) and node.name == entry for node in tree.body)
@@ -512,9 +530,18 @@ def _unknown_name_message(name: str, known: list[str]) -> str:
 
 
 def _config_lookups(tree: ast.Module) -> list[tuple[int, str]]:
-    """(line, name) of every literal name read from a config: train()'s first parameter or cfg/config/configuration."""
-    train = _entry_function(tree, "train")
-    found: set[tuple[int, str]] = set()
+    """(line, name) of every literal name read from a config, sorted."""
+    return sorted({(node.lineno, name) for node, name in config_reads(tree)})
+
+
+def config_reads(tree: ast.Module) -> list[tuple[ast.expr, str]]:
+    """Every node reading a literal name from a config, with the name: cfg.get("name", ...), cfg["name"] and
+    "name" in cfg, where the config is train()'s first parameter or a parameter called cfg/config/configuration.
+
+    Nodes rather than lines, so a caller can ask where a read sits (which branch guards it).
+    """
+    train = entry_function(tree, "train")
+    found: dict[tuple[int, str], tuple[ast.expr, str]] = {}  # by node: a nested function is walked twice
     for function in ast.walk(tree):
         if not isinstance(function, FunctionNode):
             continue
@@ -522,15 +549,10 @@ def _config_lookups(tree: ast.Module) -> list[tuple[int, str]]:
         config_names = {name for name in parameters if name in _CONFIG_PARAMETERS}
         if function is train and parameters:
             config_names.add(parameters[0])
-        if config_names:
-            found.update(_lookups_in(function, config_names))
-    return sorted(found)
-
-
-def _lookups_in(function: FunctionNode, config_names: set[str]) -> Iterator[tuple[int, str]]:
-    for node in ast.walk(function):
-        for name in _looked_up_names(node, config_names):
-            yield node.lineno, name
+        for node in ast.walk(function) if config_names else ():
+            for name in _looked_up_names(node, config_names):
+                found[id(node), name] = (node, name)
+    return list(found.values())
 
 
 def _looked_up_names(node: ast.AST, config_names: set[str]) -> list[str]:

@@ -26,7 +26,8 @@ import pandas as pd
 from ConfigSpace import Configuration, ConfigurationSpace
 
 from automl.rundir import MODEL_FILE
-from automl.sandbox import Limits, TrialOutcome, run_predict, run_train
+from automl.sandbox import CodeWarning, Limits, TrialOutcome, run_predict, run_train
+from automl.verify.conditional_reads import inactive_read_hint
 from automl.verify.data_names import hard_coded_columns
 from automl.verify.smoke import branch_configurations, edge_configurations
 from automl.verify.static import check_source, load_allowed_imports
@@ -36,6 +37,10 @@ SMOKE_ROWS = 200
 SMOKE_VALID_ROWS = 100
 # Smoke trials run side by side, one per core (each is single-threaded on its subsample).
 SMOKE_PARALLEL = max(1, min(4, os.cpu_count() or 1))
+# Distinct Python warnings of train() sent back per verification (a noisy library must not flood the prompt),
+# each as a warning check of this name.
+MAX_CODE_WARNINGS = 5
+WARNING_CHECK = "python_warning"
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,12 @@ def _describe_failure(outcome: TrialOutcome) -> str:
     return message
 
 
+def _describe_warning(warning: CodeWarning, filename: str) -> str:
+    """A Python warning train() raised, as a finding for the writer: where, what, and that it is to be fixed."""
+    where = f"line {warning.line} of {filename}" if warning.line else "train()"
+    return f"{where} raised {warning.category}: {warning.message} (fix it in the next draft)"
+
+
 def _take(part: Any, rows: np.ndarray) -> Any:
     return part.iloc[rows].reset_index(drop=True) if isinstance(part, pd.DataFrame) else np.asarray(part)[rows]
 
@@ -153,6 +164,8 @@ class _Checks:
         self.keys: dict[str, set[str]] = {}
         self.count = 0
         self._lock = threading.Lock()
+        self._hints: set[str] = set()
+        self._warned: set[CodeWarning] = set()
 
     def add(self, name: str, ok: bool, seconds: float, message: str = "") -> bool:
         self.results.append(CheckResult(name, ok, seconds, message))
@@ -172,10 +185,30 @@ class _Checks:
         outcome = run_train(self.inputs.train_path, self.inputs.space_path, data_path, values, self.seed, budget,
                             model_dir, self.limits)  # fmt: skip
         where = f"configuration {values}" + (f", budget {budget:g}" if budget is not None else "")
-        self.add(name, outcome.ok, outcome.wall_time, "" if outcome.ok else f"{where}: {_describe_failure(outcome)}")
+        message = "" if outcome.ok else f"{where}: {_describe_failure(outcome)}{self._hint(outcome.error)}"
+        for warning in outcome.warnings:  # before the trial's own result, which a caller may amend as results[-1]
+            if self._first(self._warned, warning, MAX_CODE_WARNINGS):
+                self.warn(WARNING_CHECK, _describe_warning(warning, self.inputs.train_path.name))
+        self.add(name, outcome.ok, outcome.wall_time, message)
         if outcome.ok:
             self.keys[name] = set(outcome.result)
         return outcome
+
+    def _hint(self, error: str) -> str:
+        """What a failure on an inactive hyperparameter means for this train.py, said once per verification:
+        several smoke trials often fail on the same read."""
+        hint = inactive_read_hint(error, self.inputs.train_path.read_text(encoding="utf-8"), self.space,
+                                  self.inputs.train_path.name)  # fmt: skip
+        return f"\n{hint}" if hint and self._first(self._hints, hint) else ""
+
+    def _first(self, said: set, item: object, limit: int | None = None) -> bool:
+        """Whether ``item`` is new to ``said`` and there is room for it (then it is added); thread-safe, as smoke
+        trials run side by side."""
+        with self._lock:
+            if item in said or (limit is not None and len(said) >= limit):
+                return False
+            said.add(item)
+            return True
 
 
 def verify_train(inputs: VerifyInputs, space: ConfigurationSpace, seed: int, limits: Limits,
