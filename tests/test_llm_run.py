@@ -37,8 +37,9 @@ def automl(*args: str | Path, cwd: Path, key: bool = True) -> subprocess.Complet
 
 
 def model_run(server: FakeLLMServer, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    """A model-written run on wine, kept short: one validation split (not the small-data folds), no bags."""
     return automl("run", "--data", "sklearn:wine", "--llm", MODEL, "--api-base", server.api_base, "--trials", "8",
-                  "--walltime", "300", "--out", out, *extra, cwd=out.parent)  # fmt: skip
+                  "--walltime", "300", "--cv", "1", "--no-bag", "--out", out, *extra, cwd=out.parent)  # fmt: skip
 
 
 def files_containing(root: Path, text: str) -> list[Path]:

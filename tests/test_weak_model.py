@@ -80,7 +80,7 @@ def weak_run(tmp_path_factory: pytest.TempPathFactory) -> WeakRun:
         server.script(reply("plan"), reply("space"), reply("scenario"), cut_off,
                       *(reply(f"train-{draft}") for draft in range(2, DRAFTS + 1)))  # fmt: skip
         done = automl("run", "--data", data, "--target", "label", "--llm", MODEL, "--api-base", server.api_base,
-                      "--attempts", str(DRAFTS), "--trials", "4", "--walltime", "240",
+                      "--attempts", str(DRAFTS), "--trials", "4", "--walltime", "240", "--cv", "1", "--no-bag",
                       "--out", out, cwd=root)  # fmt: skip
         requests = [request.json or {} for request in server.chat_requests]
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
