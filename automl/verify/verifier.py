@@ -2,9 +2,10 @@
 
 In order, each check needing the ones before it: the static gate; the default configuration on the
 real data (which also tells how long a trial takes); the saved model loads and predicts in the
-sandbox; then smoke tests on a small subsample, bounded in time: the same seed twice gives the same
-loss, the minimum and maximum budget, every categorical value and the space's edges, a copy of the
-data with a column removed (hard-coded shapes fail there), and the same result keys every call.
+sandbox, and every kind of column changes its predictions; then smoke tests on a small subsample,
+bounded in time: the same seed twice gives the same loss, the minimum and maximum budget, every
+categorical value and the space's edges, a copy of the data with a column removed (hard-coded
+shapes fail there), and the same result keys every call.
 Every failure carries a message fit to send back to the writer for repair.
 """
 
@@ -27,6 +28,7 @@ from ConfigSpace import Configuration, ConfigurationSpace
 
 from automl.rundir import MODEL_FILE
 from automl.sandbox import Limits, TrialOutcome, run_predict, run_train
+from automl.verify.feature_use import measure_feature_use
 from automl.verify.smoke import branch_configurations, edge_configurations
 from automl.verify.static import check_source, load_allowed_imports
 
@@ -191,8 +193,10 @@ def verify_train(inputs: VerifyInputs, space: ConfigurationSpace, seed: int, lim
     default = space.get_default_configuration()
     if not checks.trial("default_configuration", default, inputs.data_path, inputs.max_budget).ok:
         return VerifyReport(tuple(checks.results), isolation)
-    if not _saved_model_predicts(checks, inputs.work_dir / f"{checks.count:02d}"):
+    model_dir = inputs.work_dir / f"{checks.count:02d}"
+    if not _saved_model_predicts(checks, model_dir):
         return VerifyReport(tuple(checks.results), isolation)
+    _feature_use(checks, model_dir / MODEL_FILE)
     _smoke(checks, default)
     return VerifyReport(tuple(checks.results), isolation)
 
@@ -215,6 +219,21 @@ def _saved_model_predicts(checks: _Checks, model_dir: Path) -> bool:
             message = (f"predict_proba() of the saved model returned shape {predictions.proba.shape}, expected "
                        f"{expected} (one column per class 0..K-1)")  # fmt: skip
     return checks.add("saved_model", not message, outcome.wall_time, message)
+
+
+def _feature_use(checks: _Checks, model_path: Path) -> None:
+    """Every kind of column reaches the saved model (see :mod:`automl.verify.feature_use`)."""
+    inputs = checks.inputs
+    use = measure_feature_use(model_path, inputs.dataset["X_test"], checks.limits, inputs.n_classes is not None,
+                              checks.seed)  # fmt: skip
+    seconds = use.outcome.wall_time if use.outcome is not None else 0.0
+    if use.outcome is not None and not use.outcome.ok:  # the model predicted these rows before: not the draft's fault
+        checks.warn("feature_use", f"could not be checked: {_describe_failure(use.outcome)}", seconds)
+        return
+    rejections = use.rejections()
+    checks.add("feature_use", not rejections, seconds, "\n".join(rejections))
+    for warning in use.warnings():
+        checks.warn("feature_use", warning)
 
 
 def _smoke(checks: _Checks, default: Configuration) -> None:
