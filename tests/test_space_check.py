@@ -38,6 +38,7 @@ def test_a_good_space_is_built_in_the_sandbox_and_read_back(tmp_path: Path) -> N
     assert checked.space is not None
     assert set(checked.space) == {"algorithm", "rf_n_estimators", "linear_C"}
     assert len(checked.space.conditions) == 2
+    assert checked.warnings == ()
 
 
 @pytest.mark.parametrize(
@@ -122,10 +123,6 @@ def test_a_usable_space_with_findings_is_accepted_with_warnings(tmp_path: Path) 
     assert "space.add(EqualsCondition(space['gb_max_depth'], space['algorithm'], 'gradient_boosting'))" in unconditioned
     assert "add_hyperparameters() on line 10; add_hyperparameter() on line 11; add_condition() on line 12" in deprecated
     assert "space.add(...)" in deprecated
-
-
-def test_a_sound_space_has_no_warnings(tmp_path: Path) -> None:
-    assert check(tmp_path, GOOD).warnings == ()
 
 
 @pytest.mark.parametrize(
