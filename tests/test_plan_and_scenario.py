@@ -150,8 +150,53 @@ def test_a_small_table_keeps_enough_rows_at_the_smallest_fraction() -> None:
 
     plan = plan_offline(_description(3_000), facade="mf", n_trials=200)
     assert plan.min_budget == pytest.approx(1_000 / 3_000)  # 1/27 of 3000 rows would be 111 rows
-    tiny = plan_offline(_description(100), facade="mf", n_trials=200)
+    tiny = plan_offline(_description(100), facade="mf", budget_kind="data_fraction", n_trials=200)
     assert tiny.min_budget == pytest.approx(1 / 3)  # never fewer than two rungs
+
+
+@pytest.mark.parametrize("rows", [78, 142, 299])
+def test_on_small_data_the_offline_planner_counts_trees_instead_of_rows(rows: int) -> None:
+    from automl.plan import plan_offline
+
+    plan = plan_offline(_description(rows), facade="hyperband")
+    assert (plan.budget_kind, plan.min_budget, plan.max_budget) == ("n_estimators", 30.0, 270.0)
+    assert f"not data_fraction: its smallest trials would fit on {round(rows / 3)} of the {rows}" in plan.reasons[-1]
+
+
+@pytest.mark.parametrize("rows", [78, 142, 300, 1_000, 3_000, 20_000, 60_000, 1_000_000])
+@pytest.mark.parametrize("n_trials", [10, 40, 200, None])
+def test_the_offline_planners_own_plans_pass_the_writers_plan_check(rows: int, n_trials: int | None) -> None:
+    from automl.plan import plan_offline
+
+    for facade in ("auto", "mf", "hyperband", "hpo"):
+        plan = plan_offline(_description(rows), facade=facade, n_trials=n_trials)
+        proposal = {**plan.to_dict(), "facade": plan.facade}
+        assert Plan.from_proposal(proposal, fit_rows=rows) == plan
+
+
+@pytest.mark.parametrize(
+    ("kind", "low", "high", "rows", "problem"),
+    [
+        ("data_fraction", 0.1, 1.0, 142, r"about 14 of the 142 training rows .* Use a 'min_budget' of at least 0\.71,"),
+        ("subsample", 0.2, 1.0, 142, "about 28 of the 142 training rows"),
+        ("rows", 30, 142, 142, "about 30 of the 142 .* at least 100,"),
+        ("fraction", 0.9, 1.0, 90, "about 81 of the 90 .* Use a budget that counts"),  # no fraction is enough
+    ],
+)
+def test_a_data_fraction_on_few_rows_is_sent_back_with_what_to_do(kind: str, low: float, high: float, rows: int,
+                                                                  problem: str) -> None:  # fmt: skip
+    proposal = {"facade": "mf", "budget_kind": kind, "min_budget": low, "max_budget": high, "train_plan": "x"}
+    with pytest.raises(ValueError, match=problem) as raised:
+        Plan.from_proposal(proposal, fit_rows=rows)
+    assert "splits.train" in str(raised.value) and "'hpo' facade without budgets" in str(raised.value)
+
+
+def test_budgets_that_count_iterations_or_leave_enough_rows_pass() -> None:
+    for kind, low, high in [("n_estimators", 10, 300), ("epochs", 1, 27), ("data_fraction", 0.71, 1.0)]:
+        proposal = {"facade": "mf", "budget_kind": kind, "min_budget": low, "max_budget": high, "train_plan": "x"}
+        assert Plan.from_proposal(proposal, fit_rows=142).budget_kind == kind
+    tiny = {"facade": "mf", "budget_kind": "data_fraction", "min_budget": 0.1, "max_budget": 1.0, "train_plan": "x"}
+    assert Plan.from_proposal(tiny).min_budget == 0.1  # no data size given: nothing to check against
 
 
 def test_the_family_tables_are_consistent() -> None:

@@ -117,8 +117,9 @@ def test_the_plan_prompt_lists_the_facades_and_the_space_prompt_the_configspace_
     from automl.writers.prompt import metric_choice
 
     plan_prompt = render("plan", dataset_description=describe_dataset(description), facades=facade_guide(),
-                         limits="{}", facade_choice="yours to choose",
+                         limits="{}", facade_choice="yours to choose", min_budget_rows=100,
                          metric_choice=metric_choice(None, description))  # fmt: skip
+    assert "fit on at least\n  100 rows" in plan_prompt
     for name in FACADE_INFO:
         assert f"`{name}`" in plan_prompt
     for key in ("facade", "budget_kind", "min_budget", "max_budget", "metric", "train_plan", "reasons"):

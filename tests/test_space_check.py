@@ -6,8 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float
 
 from automl.verify.space_check import check_space_code
+from automl.verify.space_warnings import unconditioned_hyperparameters
 
 GOOD = """
 from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, Integer
@@ -36,6 +38,7 @@ def test_a_good_space_is_built_in_the_sandbox_and_read_back(tmp_path: Path) -> N
     assert checked.space is not None
     assert set(checked.space) == {"algorithm", "rf_n_estimators", "linear_C"}
     assert len(checked.space.conditions) == 2
+    assert checked.warnings == ()
 
 
 @pytest.mark.parametrize(
@@ -133,3 +136,59 @@ def test_an_unrelated_failure_gets_no_rule(tmp_path: Path) -> None:
     )
     (error,) = check(tmp_path, source).errors
     assert "rule:" not in error
+
+
+OLD_API = """
+from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, Integer
+
+
+def get_configspace():
+    space = ConfigurationSpace()
+    algorithm = Categorical("algorithm", ["gradient_boosting", "random_forest"], default="gradient_boosting")
+    depth = Integer("gb_max_depth", (2, 10), default=3)
+    trees = Integer("rf_n_estimators", (10, 300), default=100)
+    space.add_hyperparameters([algorithm, depth])
+    space.add_hyperparameter(trees)
+    space.add_condition(EqualsCondition(trees, algorithm, "random_forest"))
+    return space
+"""
+
+
+def test_a_usable_space_with_findings_is_accepted_with_warnings(tmp_path: Path) -> None:
+    checked = check(tmp_path, OLD_API)
+    assert checked.errors == () and checked.space is not None
+    unconditioned, deprecated = checked.warnings
+    assert unconditioned.startswith("hyperparameter 'gb_max_depth' belongs to algorithm='gradient_boosting'")
+    assert "active for every algorithm" in unconditioned
+    assert "space.add(EqualsCondition(space['gb_max_depth'], space['algorithm'], 'gradient_boosting'))" in unconditioned
+    assert "add_hyperparameters() on line 10; add_hyperparameter() on line 11; add_condition() on line 12" in deprecated
+    assert "space.add(...)" in deprecated
+
+
+@pytest.mark.parametrize(
+    ("name", "condition", "warned"),
+    [
+        ("gb_learning_rate", None, True),
+        ("HistGradientBoosting_l2", None, False),  # not a choice of this space
+        ("gb_learning_rate", "gradient_boosting", False),
+        ("svm:C", None, True),
+        ("random_forest_max_depth", None, True),
+        ("rf_max_depth", "random_forest", False),
+        ("learning_rate", None, False),  # shared by every algorithm: no prefix
+        ("gbm_learning_rate", None, False),  # a prefix is a whole word
+    ],
+)
+def test_hyperparameters_named_for_an_algorithm_need_its_condition(
+    name: str, condition: str | None, warned: bool
+) -> None:
+    space = ConfigurationSpace()
+    algorithm = Categorical("algorithm", ["gradient_boosting", "random_forest", "svm"])
+    value = Float(name, (0.01, 1.0))
+    space.add([algorithm, value, *([EqualsCondition(value, algorithm, condition)] if condition else [])])
+    assert bool(unconditioned_hyperparameters(space)) == warned
+
+
+def test_the_offline_spaces_have_no_unconditioned_hyperparameters() -> None:
+    for task in ("classification", "regression"):
+        space = ConfigurationSpace.from_json(Path(__file__).parents[1] / "configs" / f"offline_{task}.json")
+        assert unconditioned_hyperparameters(space) == []

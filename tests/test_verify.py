@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float
 
 from automl.verify.verifier import MAX_CODE_WARNINGS
 from automl.writers.offline import render_train
+from tests.conftest import mixed_table
 
 GOOD = """
 import os
@@ -35,6 +37,33 @@ def train(cfg, dataset, seed, budget=None, model_dir=None):
     accuracy = float((model.predict(dataset["X_test"]) == dataset["y_test"]).mean())
     #RESULT
     return {"loss": 1.0 - accuracy, "accuracy": accuracy}
+"""
+
+# Two silent bugs of weak models: select_dtypes(include=["object"]) finds none of the categorical
+# columns (pandas 'category' dtype), and hard-coded class labels fit only the table it was written for.
+TABLE_TRAIN = """
+import os
+
+import joblib
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+
+def train(cfg, dataset, seed, budget=None, model_dir=None):
+    X, y = dataset["X"], dataset["y"]
+    categorical = list(X.select_dtypes(include=["object"]).columns)
+    numeric = list(X.select_dtypes(include="number").columns)
+    encode = ColumnTransformer([("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
+                                ("numeric", SimpleImputer(), numeric)])
+    model = make_pipeline(encode, LogisticRegression(C=float(cfg.get("linear:C", 1.0)), max_iter=500))
+    model.fit(X, y)
+    if model_dir:
+        joblib.dump(model, os.path.join(model_dir, "model.joblib"))
+    return {"loss": float(log_loss(dataset["y_test"], model.predict_proba(dataset["X_test"]), labels=[0, 1, 2]))}
 """
 
 
@@ -66,8 +95,8 @@ def test_a_sound_train_is_accepted_with_every_check_listed(tmp_path: Path, space
     code, report = verify(tmp_path, GOOD, space_file)
     assert code == 0, report
     names = [check["name"] for check in report["checks"]]
-    for expected in ("static", "default_configuration", "saved_model", "smoke:same_seed_again",
-                     "smoke:column_removed", "smoke:algorithm=knn"):  # fmt: skip
+    for expected in ("static", "default_configuration", "saved_model", "feature_use", "smoke:same_seed_again",
+                     "smoke:column_removed", "smoke:3_classes", "smoke:algorithm=knn"):  # fmt: skip
         assert expected in names
     assert all({"name", "ok", "seconds", "message"} <= set(check) for check in report["checks"])
     assert "seccomp" in report["isolation"]
@@ -149,6 +178,23 @@ def test_warnings_of_train_go_back_once_each_with_their_line_and_a_cap(tmp_path:
     assert warnings[0].endswith("(fix it in the next draft)")
     assert any(text.startswith(f"line {warn} of train.py raised UserWarning: C is 1.0, rows") for text in warnings)
     assert len(warnings) == len(set(warnings)) == MAX_CODE_WARNINGS  # deduplicated across trials, then capped
+
+
+def test_categoricals_the_model_never_sees_and_hard_coded_labels_are_rejected(tmp_path: Path, space_file: Path) -> None:
+    table = mixed_table(task="regression")
+    table["band"] = pd.cut(table["size"], 3, labels=["small", "medium", "large"]).astype(str)
+    table["label"] = pd.qcut(table["label"], 3, labels=["low", "mid", "high"]).astype(str)
+    data = tmp_path / "three_classes.csv"
+    table.to_csv(data, index=False)
+    code, report = verify(tmp_path, TABLE_TRAIN, space_file, "--data", str(data), "--target", "label")
+    assert code == 1
+    problems = failed(report)
+    assert "categorical columns ('colour', 'band')" in problems["feature_use"]
+    assert "select_dtypes(include=['category', 'object'])" in problems["feature_use"]
+    assert "fit rows lack class 2 (dataset['n_classes'] is still 3" in problems["smoke:class_missing_from_fit"]
+    assert "with 2 classes instead of 3: read K from dataset['n_classes']" in problems["smoke:2_classes"]
+    assert "labels=[0, 1, 2]" in problems["smoke:2_classes"]  # the traceback's line of train.py
+    assert "smoke:default" not in problems
 
 
 @pytest.mark.parametrize(

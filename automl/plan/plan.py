@@ -12,6 +12,7 @@ from typing import Any
 
 from automl.plan.algorithms import ALL_ALGORITHMS, BUDGETS, algorithms_for
 from automl.plan.facades import FACADE_INFO
+from automl.plan.fidelity import MIN_BUDGET_ROWS, too_few_rows
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,13 @@ class Plan:
                       "algorithms": tuple(known.get("algorithms", ()))})  # fmt: skip
 
     @classmethod
-    def from_proposal(cls, proposal: dict[str, Any], required_facade: str = "auto") -> Plan:
+    def from_proposal(cls, proposal: dict[str, Any], required_facade: str = "auto", fit_rows: int | None = None
+                      ) -> Plan:  # fmt: skip
         """A plan from a planner's JSON answer; ValueError lists every problem, for the planner to fix.
 
         ``required_facade`` is the user's ``--facade`` (``auto``: the planner's choice stands).
+        ``fit_rows`` (the dataset description's training rows), when given, must leave a budget that
+        shares out the rows enough of them at its smallest (:mod:`automl.plan.fidelity`).
         """
         problems = []
         facade = proposal.get("facade")
@@ -64,6 +68,9 @@ class Plan:
                 problems.append(f"facade '{facade}' needs positive 'min_budget' and 'max_budget', got {budgets}")
             elif budgets[0] >= budgets[1]:
                 problems.append(f"'min_budget' ({budgets[0]}) must be below 'max_budget' ({budgets[1]})")
+            elif isinstance(budget_kind, str) and fit_rows is not None:
+                problems.append(too_few_rows(budget_kind, float(budgets[0]), float(budgets[1]), fit_rows))
+        problems = [problem for problem in problems if problem]
         reasons = proposal.get("reasons") or []
         algorithms = proposal.get("algorithms") or []
         train_plan = proposal.get("train_plan") or ""
@@ -120,6 +127,19 @@ def _budget_range(kind: str, n_rows: int, n_trials: int) -> tuple[float, float]:
     return round(low, 6), high
 
 
+def _choose_budget_kind(requested: str, n_rows: int, n_trials: int) -> tuple[str, str]:
+    """The user's budget kind, else a data fraction, which every algorithm can honour, unless its smallest
+    trials would fit on too few rows (:mod:`automl.plan.fidelity`): then trees and rounds. With the reason
+    when the default was passed over."""
+    if requested != AUTO:
+        return requested, ""
+    low, high = _budget_range("data_fraction", n_rows, n_trials)
+    if not too_few_rows("data_fraction", low, high, n_rows):
+        return "data_fraction", ""
+    return "n_estimators", (f" (not data_fraction: its smallest trials would fit on {low * n_rows:.0f} of the "
+                            f"{n_rows} training rows, under {MIN_BUDGET_ROWS})")  # fmt: skip
+
+
 def _choose_facade(n_rows: int, facade: str) -> tuple[str, str]:
     """The facade (the user's, or by the data's size) and the reason for it."""
     if facade != AUTO:
@@ -140,8 +160,9 @@ def plan_offline(
 ) -> Plan:
     """Plan by rules: the facade by the data's size (or the user's), the algorithms the size allows.
 
-    Budgeted facades get a data fraction by default, which every algorithm can honour; the user may
-    ask for ``n_estimators`` or ``max_iter`` instead. The budget range has as many rungs as
+    Budgeted facades get a data fraction by default, which every algorithm can honour, or trees and
+    rounds (``n_estimators``) where a fraction's smallest trials would fit on too few rows; a budget
+    kind the user asks for stands, even on small data. The budget range has as many rungs as
     ``n_trials`` can climb (None, a search bounded by time: as :data:`TIME_LIMITED_TRIALS` can).
     """
     n_trials = TIME_LIMITED_TRIALS if n_trials is None else n_trials
@@ -154,9 +175,9 @@ def plan_offline(
         reasons.append(f"left out {', '.join(dropped)}: their trials grow too slow at {n_rows} rows.")
     kind, low, high = None, None, None
     if FACADE_INFO[facade].uses_budget:
-        kind = "data_fraction" if budget_kind == AUTO else budget_kind
+        kind, passed_over = _choose_budget_kind(budget_kind, n_rows, n_trials)
         low, high = _budget_range(kind, n_rows, n_trials)
-        reasons.append(f"budget: {kind} from {low:g} to {high:g}, {BUDGETS[kind].meaning}.")
+        reasons.append(f"budget: {kind} from {low:g} to {high:g}, {BUDGETS[kind].meaning}{passed_over}.")
     task = description["task"]
     train_plan = (
         f"Impute and encode the {description['n_numeric']} numeric and {description['n_categorical']} categorical "

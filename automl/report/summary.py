@@ -76,7 +76,7 @@ def verify_table(report: VerifyReport) -> Table:
     for column in ("check", "outcome", "seconds", "message"):
         table.add_column(column)
     for check in report.checks:
-        outcome = "[green]ok[/]" if check.ok else "[red]failed[/]"
+        outcome = "[red]failed[/]" if not check.ok else "[yellow]warning[/]" if check.warning else "[green]ok[/]"
         message = check.message if check.ok else check.summary.split(": ", 1)[-1]
         table.add_row(check.name, outcome, f"{check.seconds:.2f}", message)
     return table

@@ -2,7 +2,8 @@
 
 The code is untrusted like train.py, so it runs in the same sandbox; the space comes back as
 ConfigSpace JSON. Then the space itself must be usable by SMAC: it has hyperparameters, its default
-is a valid configuration, and it can be sampled.
+is a valid configuration, and it can be sampled. What SMAC can search but should not have to (see
+:mod:`automl.verify.space_warnings`) comes back as warnings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from ConfigSpace import ConfigurationSpace
 
 from automl.sandbox import Limits, run_space
+from automl.verify.space_warnings import deprecated_calls, unconditioned_hyperparameters
 from automl.verify.static import check_source
 
 # What config-space code may import: it only builds the space.
@@ -48,15 +50,17 @@ def check_space_code(code_path: Path, work_dir: Path, memory_mb: int, seed: int 
     findings = check_source(source, code_path.name, allowed_imports=SPACE_IMPORTS, entry="get_configspace")
     if findings:
         return SpaceCheck(None, tuple(f"static: {finding}" for finding in findings))
+    deprecated = tuple(deprecated_calls(source))
     outcome, json_path = run_space(code_path, work_dir, Limits(walltime_s=SPACE_WALLTIME_S, memory_mb=memory_mb))
     if json_path is None:
         failure = f"get_configspace() failed in the sandbox ({outcome.status}): {outcome.error}"
-        return SpaceCheck(None, (failure + _rules_broken(outcome.error),))
+        return SpaceCheck(None, (failure + _rules_broken(outcome.error),), deprecated)
     try:
         space = ConfigurationSpace.from_serialized_dict(json.loads(json_path.read_text(encoding="utf-8")))
     except Exception as error:  # ConfigSpace raises many kinds on a malformed file
-        return SpaceCheck(None, (f"the space cannot be read back from JSON ({type(error).__name__}: {error})",))
-    return SpaceCheck(space, tuple(_usable(space, seed)))
+        return SpaceCheck(None, (f"the space cannot be read back from JSON ({type(error).__name__}: {error})",),
+                          deprecated)  # fmt: skip
+    return SpaceCheck(space, tuple(_usable(space, seed)), tuple(unconditioned_hyperparameters(space)) + deprecated)
 
 
 def _usable(space: ConfigurationSpace, seed: int) -> list[str]:

@@ -2,9 +2,11 @@
 
 In order, each check needing the ones before it: the static gate; the default configuration on the
 real data (which also tells how long a trial takes); the saved model loads and predicts in the
-sandbox; then smoke tests on a small subsample, bounded in time: the same seed twice gives the same
-loss, the minimum and maximum budget, every categorical value and the space's edges, a copy of the
-data with a column removed (hard-coded shapes fail there), and the same result keys every call.
+sandbox, and every kind of column changes its predictions; then smoke tests on a small subsample,
+bounded in time: the same seed twice gives the same loss, copies of the data with a column removed
+and (for classification) with a class missing from the fit rows or another number of classes
+(hard-coded shapes and class counts fail there), the minimum and maximum budget, every categorical
+value and the space's edges, and the same result keys every call.
 Every failure carries a message fit to send back to the writer for repair.
 """
 
@@ -27,8 +29,10 @@ from ConfigSpace import Configuration, ConfigurationSpace
 
 from automl.rundir import MODEL_FILE
 from automl.sandbox import CodeWarning, Limits, TrialOutcome, run_predict, run_train
+from automl.verify.class_variants import class_variants
 from automl.verify.conditional_reads import inactive_read_hint
 from automl.verify.data_names import hard_coded_columns
+from automl.verify.feature_use import measure_feature_use
 from automl.verify.smoke import branch_configurations, edge_configurations
 from automl.verify.static import check_source, load_allowed_imports
 
@@ -175,9 +179,14 @@ class _Checks:
         """Record a finding that does not reject the draft (see :class:`CheckResult`)."""
         self.results.append(CheckResult(name, True, seconds, message, warning=True))
 
-    def trial(self, name: str, config: Configuration | dict, data_path: Path, budget: float | None = None
-              ) -> TrialOutcome:  # fmt: skip
-        """Run ``config`` in the sandbox as check ``name``; record it and the result's keys (thread-safe)."""
+    def trial(self, name: str, config: Configuration | dict, data_path: Path, budget: float | None = None,
+              variant: str = "") -> TrialOutcome:  # fmt: skip
+        """Run ``config`` in the sandbox as check ``name``; record it and the result's keys (thread-safe).
+
+        ``variant`` says how ``data_path`` was changed from the data (and what to fix when train() fails
+        there); it leads a failure's message, and the keys are not compared: another class count may
+        add or drop a metric (roc_auc is only defined for two classes).
+        """
         with self._lock:
             self.count += 1
             model_dir = self.inputs.work_dir / f"{self.count:02d}"
@@ -185,12 +194,16 @@ class _Checks:
         outcome = run_train(self.inputs.train_path, self.inputs.space_path, data_path, values, self.seed, budget,
                             model_dir, self.limits)  # fmt: skip
         where = f"configuration {values}" + (f", budget {budget:g}" if budget is not None else "")
-        message = "" if outcome.ok else f"{where}: {_describe_failure(outcome)}{self._hint(outcome.error)}"
+        failure = (
+            ""
+            if outcome.ok
+            else f"{variant} {where}: {_describe_failure(outcome)}".lstrip() + self._hint(outcome.error)
+        )
         for warning in outcome.warnings:  # before the trial's own result, which a caller may amend as results[-1]
             if self._first(self._warned, warning, MAX_CODE_WARNINGS):
                 self.warn(WARNING_CHECK, _describe_warning(warning, self.inputs.train_path.name))
-        self.add(name, outcome.ok, outcome.wall_time, message)
-        if outcome.ok:
+        self.add(name, outcome.ok, outcome.wall_time, failure)
+        if outcome.ok and not variant:
             self.keys[name] = set(outcome.result)
         return outcome
 
@@ -226,8 +239,10 @@ def verify_train(inputs: VerifyInputs, space: ConfigurationSpace, seed: int, lim
     default = space.get_default_configuration()
     if not checks.trial("default_configuration", default, inputs.data_path, inputs.max_budget).ok:
         return VerifyReport(tuple(checks.results), isolation)
-    if not _saved_model_predicts(checks, inputs.work_dir / f"{checks.count:02d}"):
+    model_dir = inputs.work_dir / f"{checks.count:02d}"
+    if not _saved_model_predicts(checks, model_dir):
         return VerifyReport(tuple(checks.results), isolation)
+    _feature_use(checks, model_dir / MODEL_FILE)
     _smoke(checks, default)
     return VerifyReport(tuple(checks.results), isolation)
 
@@ -251,6 +266,21 @@ def _saved_model_predicts(checks: _Checks, model_dir: Path) -> bool:
             message = (f"predict_proba() of the saved model returned shape {predictions.proba.shape}, expected "
                        f"{expected} (one column per class 0..K-1)")  # fmt: skip
     return checks.add("saved_model", not message, outcome.wall_time, message)
+
+
+def _feature_use(checks: _Checks, model_path: Path) -> None:
+    """Every kind of column reaches the saved model (see :mod:`automl.verify.feature_use`)."""
+    inputs = checks.inputs
+    use = measure_feature_use(model_path, inputs.dataset["X_test"], checks.limits, inputs.n_classes is not None,
+                              checks.seed)  # fmt: skip
+    seconds = use.outcome.wall_time if use.outcome is not None else 0.0
+    if use.outcome is not None and not use.outcome.ok:  # the model predicted these rows before: not the draft's fault
+        checks.warn("feature_use", f"could not be checked: {_describe_failure(use.outcome)}", seconds)
+        return
+    rejections = use.rejections()
+    checks.add("feature_use", not rejections, seconds, "\n".join(rejections))
+    for warning in use.warnings():
+        checks.warn("feature_use", warning)
 
 
 def _smoke(checks: _Checks, default: Configuration) -> None:
@@ -277,13 +307,13 @@ def _smoke(checks: _Checks, default: Configuration) -> None:
         dropped = inputs.work_dir / "smoke_dropped_column.joblib"
         joblib.dump({**small_data, "X": small_data["X"].drop(columns=columns[-1]),
                      "X_test": small_data["X_test"].drop(columns=columns[-1])}, dropped)  # fmt: skip
-        outcome = checks.trial("smoke:column_removed", default, dropped, inputs.max_budget)
-        if not outcome.ok:
-            checks.results[-1] = CheckResult(
-                "smoke:column_removed", False, outcome.wall_time,
-                f"train() failed on data with one column fewer (column '{columns[-1]}' removed): infer every "
-                f"shape from the data, never hard-code it. {checks.results[-1].message}",
-            )  # fmt: skip
+        checks.trial("smoke:column_removed", default, dropped, inputs.max_budget,
+                     variant=f"train() failed on data with one column fewer (column '{columns[-1]}' removed): "
+                             "infer every shape from the data, never hard-code it.")  # fmt: skip
+    for variant in class_variants(small_data, inputs.n_classes, checks.seed) if inputs.n_classes is not None else ():
+        changed = inputs.work_dir / f"smoke_{variant.label}.joblib"
+        joblib.dump(variant.dataset, changed)
+        checks.trial(f"smoke:{variant.label}", default, changed, inputs.max_budget, variant=variant.hint)
 
     plans: list[tuple[str, Configuration, float | None]] = []
     if inputs.min_budget is not None and inputs.min_budget != inputs.max_budget:

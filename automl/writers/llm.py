@@ -15,6 +15,7 @@ from typing import Any
 from automl.llm.client import ModelClient
 from automl.plan import Plan
 from automl.plan.facades import facade_guide
+from automl.plan.fidelity import MIN_BUDGET_ROWS
 from automl.writers.base import DraftRejected, Feedback, WriteContext
 from automl.writers.extract import ReplyError, extract_code, extract_json
 from automl.writers.prompt import (
@@ -91,11 +92,11 @@ class LLMWriter:
         facade = context.run.requested_facade
         choice = "yours to choose" if facade == "auto" else f"`{facade}`, chosen by the user: plan for it"
         request = render("plan", dataset_description=describe_dataset(context.description), facades=facade_guide(),
-                         limits=as_json(limits), facade_choice=choice,
+                         limits=as_json(limits), facade_choice=choice, min_budget_rows=MIN_BUDGET_ROWS,
                          metric_choice=metric_choice(context.run.metric, context.description))  # fmt: skip
         reply = self._ask("plan", request, context, feedback)
         try:
-            return Plan.from_proposal(extract_json(reply), facade)
+            return Plan.from_proposal(extract_json(reply), facade, context.description["splits"]["train"])
         except (ReplyError, ValueError) as error:
             raise DraftRejected(reply, [f"plan: {error}"], raw=True) from None
 
