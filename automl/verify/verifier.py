@@ -310,21 +310,25 @@ def _smoke(checks: _Checks, default: Configuration) -> None:
         checks.trial("smoke:column_removed", default, dropped, inputs.max_budget,
                      variant=f"train() failed on data with one column fewer (column '{columns[-1]}' removed): "
                              "infer every shape from the data, never hard-code it.")  # fmt: skip
+    # (check name, configuration, data, budget, what the data's change means): the class-structure copies
+    # first, then the budgets and the branches of the space, all within the time budget.
+    plans: list[tuple[str, Configuration, Path, float | None, str]] = []
     for variant in class_variants(small_data, inputs.n_classes, checks.seed) if inputs.n_classes is not None else ():
         changed = inputs.work_dir / f"smoke_{variant.label}.joblib"
         joblib.dump(variant.dataset, changed)
-        checks.trial(f"smoke:{variant.label}", default, changed, inputs.max_budget, variant=variant.hint)
-
-    plans: list[tuple[str, Configuration, float | None]] = []
+        plans.append((f"smoke:{variant.label}", default, changed, inputs.max_budget, variant.hint))
     if inputs.min_budget is not None and inputs.min_budget != inputs.max_budget:
-        plans.append(("smoke:min_budget", default, inputs.min_budget))
-    plans += [(f"smoke:{label}", config, inputs.max_budget) for label, config in branch_configurations(checks.space)]
-    plans += [(f"smoke:{label}", config, inputs.max_budget) for label, config in edge_configurations(checks.space)]
+        plans.append(("smoke:min_budget", default, small, inputs.min_budget, ""))
+    plans += [(f"smoke:{label}", config, small, inputs.max_budget, "")
+              for label, config in branch_configurations(checks.space)]  # fmt: skip
+    plans += [(f"smoke:{label}", config, small, inputs.max_budget, "")
+              for label, config in edge_configurations(checks.space)]  # fmt: skip
 
-    def run_unless_late(plan: tuple[str, Configuration, float | None]) -> bool:
+    def run_unless_late(plan: tuple[str, Configuration, Path, float | None, str]) -> bool:
         if time.perf_counter() >= deadline:
             return False
-        checks.trial(plan[0], plan[1], small, plan[2])
+        name, config, data_path, budget, variant = plan
+        checks.trial(name, config, data_path, budget, variant=variant)
         return True
 
     # Independent trials, one per core: the sandbox's children run side by side.
