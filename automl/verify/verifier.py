@@ -319,10 +319,8 @@ def _smoke(checks: _Checks, default: Configuration) -> None:
         plans.append((f"smoke:{variant.label}", default, changed, inputs.max_budget, variant.hint))
     if inputs.min_budget is not None and inputs.min_budget != inputs.max_budget:
         plans.append(("smoke:min_budget", default, small, inputs.min_budget, ""))
-    plans += [(f"smoke:{label}", config, small, inputs.max_budget, "")
-              for label, config in branch_configurations(checks.space)]  # fmt: skip
-    plans += [(f"smoke:{label}", config, small, inputs.max_budget, "")
-              for label, config in edge_configurations(checks.space)]  # fmt: skip
+    branches = [*branch_configurations(checks.space), *edge_configurations(checks.space)]
+    plans += [(f"smoke:{label}", config, small, inputs.max_budget, "") for label, config in branches]
 
     def run_unless_late(plan: tuple[str, Configuration, Path, float | None, str]) -> bool:
         if time.perf_counter() >= deadline:
