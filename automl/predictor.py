@@ -24,7 +24,7 @@ from automl.data import FeatureSchema, LabelCoder, apply_schema
 from automl.errors import RunError
 from automl.evaluate.metric import apply_threshold
 from automl.rundir import MODEL_FILE, RunPaths, open_run_dir
-from automl.sandbox import Limits, ModelOutput, run_predict
+from automl.sandbox import Limits, ModelOutput, run_predict, warm_up
 
 # Prediction is cheaper than training; these bound a misbehaving saved model.
 PREDICT_LIMITS = Limits(walltime_s=600.0, memory_mb=8192)
@@ -101,6 +101,7 @@ class FittedModel:
         """Member predictions averaged with the members' weights, for rows already in schema form: class
         codes and probabilities (classification) or values (regression)."""
         classify = self.card.labels is not None
+        warm_up(readable=[self.paths.model_dir])  # every member's models visible to one server start
         outputs = []
         for member in self.card.members:
             own, *bag = member.model_paths(self.paths.member_dir(member.dir))

@@ -23,11 +23,14 @@ import pytest
 from ConfigSpace import ConfigurationSpace, Float
 
 from automl.sandbox import Limits, TrialOutcome, confine, run_train
+from automl.sandbox.readable import server_view
+from automl.sandbox.server import _bubblewrap_prefix, _bubblewrap_works
 from tests.conftest import descendants
 
 PRELUDE = "import os, sys, time, signal, socket, subprocess, threading\nimport numpy as np\n"
 SIGNATURE = "def train(cfg, dataset, seed, budget=None, model_dir=None):\n"
 HONEST = SIGNATURE + "    return {'loss': 0.5}\n"
+ROOT = str(Path(__file__).resolve().parents[1])  # automl's checkout, for a bare interpreter's imports
 
 
 class Arena:
@@ -267,7 +270,8 @@ def test_reads_outside_the_job_are_refused_and_nothing_leaks(arena: Arena) -> No
     outcome = arena.trial(body)
     assert outcome.status == "success", outcome.error
     found = ast.literal_eval((arena.run / "trials" / "1" / "stolen.txt").read_text())
-    assert found == dict.fromkeys(targets, "PermissionError"), found
+    # Refused by Landlock, or not there at all under bubblewrap, which shows only what a child may read.
+    assert all(result in {"PermissionError", "FileNotFoundError"} for result in found.values()), found
     assert all(TOKEN not in path.read_text(errors="replace") for path in arena.run.rglob("*") if path.is_file())
     assert (arena.run / "trials" / "1" / "ok.csv").is_file()
 
@@ -300,6 +304,35 @@ def test_secrets_a_job_writes_are_redacted_or_removed_and_named(
     kept = [path.read_bytes() for path in trial.rglob("*") if path.is_file()]  # (train_1.py itself holds it)
     assert all(TOKEN.encode() not in data for data in kept) and TOKEN not in outcome.log_tail + outcome.error
     assert arena.still_serves()  # an honest trial after it is untouched
+
+
+@pytest.mark.skipif(not _bubblewrap_works(), reason="bubblewrap is missing or not allowed here")
+def test_bubblewraps_view_holds_python_and_the_job_but_not_the_users_files(arena: Arena) -> None:
+    """The no-Landlock case: a process in the fork server's bubblewrap alone, with a writable and a readable
+    folder, imports the libraries but finds none of the planted files, the home directory or /etc beyond the
+    libraries' files."""
+    targets = _planted(arena)
+    shared = arena.outside / "shared_model"  # as a run's model folder, shown read-only
+    shared.mkdir()
+    (shared / "model.txt").write_text("weights")
+    script = (f"import os, numpy, pandas, sklearn, ConfigSpace, automl\nTARGETS = {targets!r}\n"
+              "print({name: sorted(os.listdir(path)) if os.path.isdir(path) else os.path.exists(path)\n"
+              "       for name, path in TARGETS.items()})\n"
+              f"print(open({str(shared / 'model.txt')!r}).read())\n"
+              f"open({str(arena.run / 'made.txt')!r}, 'w').write('ok')\n"
+              f"try:\n    open({str(shared / 'x')!r}, 'w')\nexcept OSError as error:\n"
+              "    print(type(error).__name__)\n")  # fmt: skip
+    command = [*_bubblewrap_prefix([arena.run], [shared]), sys.executable, "-c", script]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, env={"PYTHONPATH": ROOT})
+    assert done.returncode == 0, done.stderr
+    seen, model, refused = done.stdout.splitlines()
+    bound = [Path(path) for path in (*server_view(), arena.run, shared)]
+    # A folder holds only the way to what is bound inside it (the home directory may hold a Python).
+    on_the_way = {name: sorted({str(b.relative_to(path).parts[0]) for b in bound if Path(path) in b.parents})
+                  for name, path in targets.items() if Path(path).is_dir()}  # fmt: skip
+    assert ast.literal_eval(seen) == dict.fromkeys(targets, False) | on_the_way
+    assert model == "weights" and refused == "OSError" and (arena.run / "made.txt").read_text() == "ok"
+    assert sorted(path.name for path in shared.iterdir()) == ["model.txt"]
 
 
 def test_credential_tokens_are_read_from_the_users_files(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ log_path) every kind shares, and reading a message takes only the fields of its 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
@@ -85,14 +86,18 @@ class PredictJob(Job):
 
 
 JOB_TYPES: dict[str, type[Job]] = {job_type.kind: job_type for job_type in (TrainJob, SpaceJob, PredictJob)}
-_PATH_FIELDS = {job_type: {name for name, hint in get_type_hints(job_type).items() if hint is Path}
-                for job_type in JOB_TYPES.values()}  # fmt: skip
+
+
+@functools.cache
+def _path_fields(job_type: type[Job]) -> frozenset[str]:
+    """The fields of ``job_type`` that hold a path."""
+    return frozenset(name for name, hint in get_type_hints(job_type).items() if hint is Path)
 
 
 def job_inputs(job: Job) -> list[str]:
     """The files and folders ``job`` reads: its path fields (the generated code, space, data, model_dir,
     saved models) and a predict job's further models."""
-    paths = [str(getattr(job, name)) for name in _PATH_FIELDS[type(job)]]
+    paths = [str(getattr(job, name)) for name in _path_fields(type(job))]
     return paths + list(getattr(job, "more_models", ()))
 
 
@@ -102,7 +107,7 @@ def job_from_message(message: dict[str, Any]) -> Job:
     if kind not in JOB_TYPES:
         raise UnknownJobKind(f"unknown sandbox job kind {kind!r} (known: {', '.join(JOB_TYPES)})")
     job_type = JOB_TYPES[kind]
-    paths = _PATH_FIELDS[job_type]
+    paths = _path_fields(job_type)
     values = {field.name: message[field.name] for field in dataclasses.fields(job_type) if field.name in message}
     # JSON has no tuples: a list comes back as the tuple the job was made with.
     values = {name: tuple(value) if isinstance(value, list) else value for name, value in values.items()}

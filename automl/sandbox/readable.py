@@ -60,19 +60,31 @@ def python_paths() -> tuple[str, ...]:
     if user_site in sys.path:
         candidates.add(user_site)
     candidates.add(str(Path(__file__).resolve().parents[1]))  # automl itself
-    kept = []
+    kept: list[str] = []
     for candidate in sorted(candidates):
         path = Path(candidate).resolve()
         if path == Path("/") or any(path == home or path in home.parents for home in homes) or not path.exists():
             continue
-        kept.append(str(path))
+        # The path as Python names it too, when a link leads there (a symlinked venv): the interpreter is
+        # started by that name and finds its pyvenv.cfg beside it.
+        named = Path(os.path.abspath(candidate))
+        kept += [str(path), *([str(named)] if named != path and named.is_symlink() else [])]
     return tuple(kept)
 
 
 python_paths()  # in the fork server, before a child points HOME at its scratch folder
 
 
+def _system_paths() -> list[str]:
+    return [path for path in (*SYSTEM_TREES, *SYSTEM_FILES) if os.path.exists(path)]
+
+
 def child_readable(job_inputs: list[str]) -> list[str]:
     """Every path a child may read: the system's, Python's, its own /proc entry and ``job_inputs``."""
-    system = [path for path in (*SYSTEM_TREES, *SYSTEM_FILES) if os.path.exists(path)]
-    return [*system, *python_paths(), OWN_PROC, *job_inputs]
+    return [*_system_paths(), *python_paths(), OWN_PROC, *job_inputs]
+
+
+def server_view() -> list[str]:
+    """What bubblewrap shows the fork server (and so its children) of the machine: the system's and Python's
+    paths a child may read, without ``/dev`` and ``/proc``, which bubblewrap makes anew."""
+    return [path for path in (*_system_paths(), *python_paths()) if not path.startswith(("/dev/", "/proc/"))]

@@ -27,7 +27,7 @@ import pandas as pd
 
 from automl.sandbox import confine
 from automl.sandbox.child import LENGTH_FORMAT, MAX_WARNINGS, SPACE_FILE, VALIDATION_PREFIX, WARNING_CHARS
-from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob
+from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob, job_inputs
 from automl.sandbox.log import BoundedLog, tail
 from automl.sandbox.review import redact_secrets, review_job_output
 from automl.sandbox.server import warm_up
@@ -128,7 +128,8 @@ def run_job(job: Job, limits: Limits, work_dir: Path, log_path: Path) -> TrialOu
     work_dir.mkdir(parents=True, exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     message = {**job.to_message(), "limits": asdict(limits), "work_dir": str(work_dir), "log_path": str(log_path)}
-    server = warm_up(work_dir.parent)  # the parent, so sibling jobs (other trials) reuse the server
+    # The parent, so sibling jobs (other trials) reuse the server.
+    server = warm_up(work_dir.parent, _folders(job_inputs(job)))
     log = BoundedLog(log_path, limits.log_limit_kb * 1024)
     pid, reply_fd, output_fd = server.fork(message)  # may wait for a new server's imports: not the job's time
     started = time.monotonic()
@@ -238,7 +239,9 @@ def run_predict(
     """Load a model saved by generated code and predict ``features``, inside the sandbox; with ``more_models``
     (a bagged member) the mean of every model's predictions, in the same job. ``n_classes`` (K) widens a
     classifier that never saw some class to K probability columns (see ``child.model_predictions``)."""
-    with tempfile.TemporaryDirectory(prefix="predict-", dir=warm_up().scratch) as scratch:
+    models = [model_path, *map(Path, more_models)]
+    # Shown before the scratch folder is made in the server: a restart to show them would delete it.
+    with tempfile.TemporaryDirectory(prefix="predict-", dir=warm_up(readable=_folders(models)).scratch) as scratch:
         work_dir = Path(scratch)
         features_path = work_dir / "features.pkl"
         features.to_pickle(features_path)
@@ -247,6 +250,12 @@ def run_predict(
                          n_classes=n_classes)  # fmt: skip
         outcome = run_job(job, limits, work_dir, work_dir / "predict.log")
         return outcome, read_predictions(work_dir) if outcome.ok else None
+
+
+def _folders(paths: Sequence[str | Path]) -> list[Path]:
+    """The folders holding ``paths`` (a folder itself for a folder): what a job's server must show under bubblewrap,
+    so that neighbours (a bag's other models) need no second start."""
+    return [Path(path) if Path(path).is_dir() else Path(path).parent for path in paths]
 
 
 def read_predictions(work_dir: Path, prefix: str = "") -> ModelOutput | None:

@@ -18,15 +18,19 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from automl.sandbox import confine
 from automl.sandbox.child import PID_FORMAT
+from automl.sandbox.readable import server_view
 
 # Environment variables the fork server keeps; everything else (API keys included) is dropped.
 KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 BWRAP = "bwrap"
+# What the server and its children see under bubblewrap, in words for the console and run records.
+BUBBLEWRAP_VIEW = "only the system and Python, read-only; no network"
 SERVER_START_TIMEOUT = 120.0
 
 
@@ -57,11 +61,25 @@ def _bubblewrap_works() -> bool:
     return False
 
 
-def _bubblewrap_prefix(writable: list[Path]) -> list[str]:
-    """bwrap arguments: the system read-only, no network, writable only beneath ``writable``."""
+def _bubblewrap_prefix(writable: list[Path], readable: list[Path]) -> list[str]:
+    """bwrap arguments: a new root that holds only what a child may read, no network, writable only beneath
+    ``writable``.
+
+    The view is built from :func:`automl.sandbox.readable.server_view` (the system's libraries, the Python
+    installation, a few files under ``/etc``) plus ``readable``, so the home directory, other runs and the
+    user's data are not there at all: on a kernel without Landlock this is what keeps them out of reach.
+    """
     prefix = [BWRAP, "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
-              "--new-session", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]  # fmt: skip
-    for root in writable:
+              "--new-session", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--chdir", "/"]  # fmt: skip
+    shown = [*server_view(), *map(str, readable)]
+    real_trees = [Path(path) for path in shown if not os.path.islink(path)]
+    for path in shown:
+        target = Path(path).resolve()
+        if os.path.islink(path) and any(target == tree or tree in target.parents for tree in real_trees):
+            prefix += ["--symlink", os.readlink(path), path]  # merged /usr: /lib -> usr/lib stays a link
+        else:
+            prefix += ["--ro-bind", path, path]
+    for root in writable:  # after the read-only binds: a trial folder inside a readable one stays writable
         prefix += ["--bind", str(root), str(root)]
     return prefix
 
@@ -69,19 +87,20 @@ def _bubblewrap_prefix(writable: list[Path]) -> list[str]:
 class ForkServer:
     """A handle on one running fork server; jobs from several threads are sent one at a time.
 
-    The server may write only beneath ``writable`` (plus its own scratch directory); under
-    bubblewrap that is enforced for the server itself, and every child narrows it further to its
-    own work directory with Landlock.
+    The server may write only beneath ``writable`` (plus its own scratch directory) and, under bubblewrap,
+    sees of the machine only the system, Python, ``writable`` and ``readable``; every child narrows both
+    further to its own job with Landlock.
     """
 
-    def __init__(self, writable: frozenset[Path], use_bubblewrap: bool) -> None:
+    def __init__(self, writable: frozenset[Path], readable: frozenset[Path], use_bubblewrap: bool) -> None:
         self.scratch = Path(tempfile.mkdtemp(prefix="automl-sandbox-"))
         self.writable = writable
+        self.readable = readable
         self.bubblewrap = use_bubblewrap
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         command = [sys.executable, "-m", "automl.sandbox.forkserver", str(theirs.fileno())]
         if use_bubblewrap:
-            command = _bubblewrap_prefix(sorted({*writable, self.scratch})) + command
+            command = _bubblewrap_prefix(sorted({*writable, self.scratch}), sorted(readable)) + command
         self._process = subprocess.Popen(
             command,
             pass_fds=[theirs.fileno()],
@@ -100,7 +119,15 @@ class ForkServer:
 
     def covers(self, path: Path) -> bool:
         """Whether jobs may write beneath ``path`` with this server."""
-        return any(path == root or root in path.parents for root in {*self.writable, self.scratch})
+        return _beneath(path, {*self.writable, self.scratch})
+
+    def shows(self, path: Path) -> bool:
+        """Whether jobs can see ``path`` with this server: always without bubblewrap, whose view is the
+        machine's (Landlock then decides per child), else when it lies beneath a bound folder."""
+        if not self.bubblewrap:
+            return True
+        bound = {*self.writable, self.scratch, *self.readable, *map(Path, server_view())}
+        return _beneath(path, bound)
 
     def fork(self, message: dict[str, Any]) -> tuple[int, int, int]:
         """Start the job ``message`` describes in a child; return its pid and its reply and output pipes' read ends."""
@@ -143,10 +170,12 @@ class SandboxHost:
         self._owner_pid = -1  # the process that started _server: a forked or dask worker needs its own
         self._prepared = False
 
-    def warm_up(self, writable: Path | None = None) -> ForkServer:
-        """The process's fork server, (re)started so jobs may write beneath ``writable``.
+    def warm_up(self, writable: Path | None = None, readable: Iterable[Path] = ()) -> ForkServer:
+        """The process's fork server, (re)started so jobs may write beneath ``writable`` and read ``readable``.
 
-        Starting it early lets its imports overlap the caller's own work.
+        Starting it early lets its imports overlap the caller's own work. A restart keeps what the
+        previous server allowed, so a caller that names its folders once (a model's run directory)
+        costs one start, not one per job.
         """
         if self.bubblewrap is None:
             self.bubblewrap = _bubblewrap_works()
@@ -157,13 +186,15 @@ class SandboxHost:
         if writable is not None:
             writable.mkdir(parents=True, exist_ok=True)  # bubblewrap can only bind what exists
         wanted = writable.resolve() if writable is not None else None
+        shown = {Path(path).resolve() for path in readable}
         current = self._current()
-        if current is not None and (wanted is None or current.covers(wanted)):
+        if current is not None and (wanted is None or current.covers(wanted)) and all(map(current.shows, shown)):
             return current
         roots = frozenset(({wanted} if wanted is not None else set()) | (current.writable if current else set()))
+        seen = frozenset({path for path in shown if path.exists()} | (current.readable if current else set()))
         if current is not None:
             current.close()
-        self._server, self._owner_pid = ForkServer(roots, self.bubblewrap), os.getpid()
+        self._server, self._owner_pid = ForkServer(roots, seen, self.bubblewrap), os.getpid()
         return self._server
 
     def _current(self) -> ForkServer | None:
@@ -180,7 +211,7 @@ class SandboxHost:
     def isolation_mode(self) -> str:
         """How generated code is confined here, in words for run records and the console."""
         server = self.warm_up()
-        outer = "bubblewrap (read-only system, no network)" if server.bubblewrap else "no bubblewrap"
+        outer = f"bubblewrap ({BUBBLEWRAP_VIEW})" if server.bubblewrap else "no bubblewrap"
         inner = ", ".join(confine_labels())
         return f"{outer}; per trial: {inner}"
 
@@ -188,9 +219,14 @@ class SandboxHost:
 HOST = SandboxHost()
 
 
-def warm_up(writable: Path | None = None) -> ForkServer:
-    """This process's fork server, (re)started so jobs may write beneath ``writable`` (see :class:`SandboxHost`)."""
-    return HOST.warm_up(writable)
+def warm_up(writable: Path | None = None, readable: Iterable[Path] = ()) -> ForkServer:
+    """This process's fork server, (re)started so jobs may write beneath ``writable`` and read ``readable`` (see
+    :class:`SandboxHost`)."""
+    return HOST.warm_up(writable, readable)
+
+
+def _beneath(path: Path, roots: Iterable[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
 
 
 def isolation_mode() -> str:
