@@ -170,6 +170,7 @@ class _Checks:
         self._lock = threading.Lock()
         self._hints: set[str] = set()
         self._warned: set[CodeWarning] = set()
+        self._unsaid: set[CodeWarning] = set()  # distinct warnings past MAX_CODE_WARNINGS
 
     def add(self, name: str, ok: bool, seconds: float, message: str = "") -> bool:
         self.results.append(CheckResult(name, ok, seconds, message))
@@ -202,6 +203,9 @@ class _Checks:
         for warning in outcome.warnings:  # before the trial's own result, which a caller may amend as results[-1]
             if self._first(self._warned, warning, MAX_CODE_WARNINGS):
                 self.warn(WARNING_CHECK, _describe_warning(warning, self.inputs.train_path.name))
+            elif warning not in self._warned:
+                with self._lock:
+                    self._unsaid.add(warning)
         self.add(name, outcome.ok, outcome.wall_time, failure)
         if outcome.ok and not variant:
             self.keys[name] = set(outcome.result)
@@ -213,6 +217,15 @@ class _Checks:
         hint = inactive_read_hint(error, self.inputs.train_path.read_text(encoding="utf-8"), self.space,
                                   self.inputs.train_path.name)  # fmt: skip
         return f"\n{hint}" if hint and self._first(self._hints, hint) else ""
+
+    def report(self, isolation: str) -> VerifyReport:
+        """Every check so far, and a note when warnings past the cap were left out: a model that fixes the
+        ones it was shown should know that more may follow."""
+        if self._unsaid:
+            self.warn(WARNING_CHECK, f"{len(self._unsaid)} more distinct Python warnings were raised and are not "
+                                     f"shown here (at most {MAX_CODE_WARNINGS}); fix the ones above and the next "
+                                     "verification names the rest")  # fmt: skip
+        return VerifyReport(tuple(self.results), isolation)
 
     def _first(self, said: set, item: object, limit: int | None = None) -> bool:
         """Whether ``item`` is new to ``said`` and there is room for it (then it is added); thread-safe, as smoke
@@ -234,17 +247,17 @@ def verify_train(inputs: VerifyInputs, space: ConfigurationSpace, seed: int, lim
                             allowed_imports=load_allowed_imports(inputs.extra_imports))  # fmt: skip
     findings += hard_coded_columns(source, inputs.dataset["X"].columns)
     if not checks.add("static", not findings, time.perf_counter() - started, "\n".join(map(str, findings))):
-        return VerifyReport(tuple(checks.results), isolation)
+        return checks.report(isolation)
 
     default = space.get_default_configuration()
     if not checks.trial("default_configuration", default, inputs.data_path, inputs.max_budget).ok:
-        return VerifyReport(tuple(checks.results), isolation)
+        return checks.report(isolation)
     model_dir = inputs.work_dir / f"{checks.count:02d}"
     if not _saved_model_predicts(checks, model_dir):
-        return VerifyReport(tuple(checks.results), isolation)
+        return checks.report(isolation)
     _feature_use(checks, model_dir / MODEL_FILE)
     _smoke(checks, default)
-    return VerifyReport(tuple(checks.results), isolation)
+    return checks.report(isolation)
 
 
 def _saved_model_predicts(checks: _Checks, model_dir: Path) -> bool:
