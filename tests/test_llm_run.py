@@ -6,13 +6,17 @@ so these tests cover extraction, the repair loop, records, replay, fallback and 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sklearn.datasets import load_wine
 
 from automl.writers.extract import extract_code
 from tests.fake_llm import FakeLLMServer, invalid_key
@@ -46,17 +50,43 @@ def files_containing(root: Path, text: str) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file() and text.encode() in path.read_bytes()]
 
 
-def test_a_model_run_repairs_train_records_every_call_and_replays_identically(tmp_path: Path) -> None:
-    run = tmp_path / "run"
+REFUSAL = "I am not able to help with that."
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """One model-written run shared by the tests that inspect it: a refused space and a broken train.py, each
+    answered again, then a replay of its records with the server gone and no key."""
+
+    run: Path
+    done: subprocess.CompletedProcess
+    requests: list
+    again: Path
+    replayed: subprocess.CompletedProcess
+
+
+@pytest.fixture(scope="module")
+def model_written(tmp_path_factory: pytest.TempPathFactory) -> ModelRun:
+    root = tmp_path_factory.mktemp("model_run")
+    run = root / "run"
     with FakeLLMServer() as server:
-        server.script(reply("plan"), reply("space"), reply("scenario"), reply("train_broken"), reply("train_fixed"))
+        server.script(reply("plan"), REFUSAL, reply("space"), reply("scenario"), reply("train_broken"),
+                      reply("train_fixed"))  # fmt: skip
         done = model_run(server, run)
         requests = server.chat_requests
+    again = root / "again"
+    replayed = automl("run", "--replay", run, "--out", again, cwd=root, key=False)
+    return ModelRun(run, done, requests, again, replayed)
+
+
+def test_a_model_run_repairs_train_records_every_call_and_replays_identically(model_written: ModelRun) -> None:
+    run, done, requests = model_written.run, model_written.done, model_written.requests
     assert done.returncode == 0, done.stderr
 
-    # The repaired train.py is what runs; the rejected one is kept with its errors.
+    # The repaired train.py is what runs; the rejected one is kept with its errors, the refusal as it came.
     assert (run / "train.py").read_text() == extract_code(reply("train_fixed"), "train")
     assert (run / "attempts" / "train-1.py").read_text() == extract_code(reply("train_broken"), "train")
+    assert (run / "attempts" / "space-1.reply.txt").read_text() == REFUSAL
     errors = (run / "attempts" / "train-1.errors.txt").read_text()
     assert "default_configuration" in errors and "n_estimators" in errors and "train.py" in errors
     assert json.loads((run / "verify.json").read_text())["accepted"]
@@ -66,8 +96,8 @@ def test_a_model_run_repairs_train_records_every_call_and_replays_identically(tm
     # Every call is recorded, in order, and the repair request carried the draft and its errors.
     records = [json.loads(path.read_text()) for path in sorted((run / "llm").glob("*.json"))]
     assert [(r["stage"], r["attempt"]) for r in records] == [
-        ("plan", 1), ("space", 1), ("scenario", 1), ("train", 1), ("train", 2)]  # fmt: skip
-    assert len(requests) == 5
+        ("plan", 1), ("space", 1), ("space", 2), ("scenario", 1), ("train", 1), ("train", 2)]  # fmt: skip
+    assert len(requests) == 6
     assert all(r["model"] == MODEL and r["tokens"]["total"] > 0 and r["latency_s"] >= 0 for r in records)
     repair = records[-1]["messages"]
     assert [m["role"] for m in repair] == ["system", "user", "assistant", "user"]
@@ -77,8 +107,8 @@ def test_a_model_run_repairs_train_records_every_call_and_replays_identically(tm
 
     result = json.loads((run / "result.json").read_text())
     assert result["writer"] == f"llm:{MODEL}" and result["fallback"] is None
-    assert result["rejected_drafts"] == 1
-    assert result["llm"]["calls"] == 5 and not result["llm"]["replayed"]
+    assert result["rejected_drafts"] == 2
+    assert result["llm"]["calls"] == 6 and not result["llm"]["replayed"]
     notes = " ".join(result["scenario_notes"])
     assert "n_trials" in notes and "crash_cost" in notes  # the model asked for more than the user allowed
     scenario = json.loads((run / "scenario.json").read_text())
@@ -89,7 +119,7 @@ def test_a_model_run_repairs_train_records_every_call_and_replays_identically(tm
     assert json.loads((run / "plan.json").read_text())["metric"] == "balanced_accuracy"
     assert (result["metric"], result["loss"]) == ("balanced_accuracy", "1 - balanced_accuracy")
     assert "balanced_accuracy" in result["test_metrics"]
-    scenario_request, train_request = records[2]["messages"][1]["content"], records[3]["messages"][1]["content"]
+    scenario_request, train_request = records[3]["messages"][1]["content"], records[4]["messages"][1]["content"]
     assert "`1 - balanced_accuracy`" in scenario_request and "the loss is `1 - balanced_accuracy`" in train_request
     assert "metric: balanced_accuracy, the plan's choice" in done.stdout
     assert "balanced_accuracy" in (run / "report.html").read_text()
@@ -100,8 +130,7 @@ def test_a_model_run_repairs_train_records_every_call_and_replays_identically(tm
     assert KEY not in done.stdout + done.stderr
 
     # With the server gone and no key, the records alone reproduce the run.
-    again = tmp_path / "again"
-    replayed = automl("run", "--replay", run, "--out", again, cwd=tmp_path, key=False)
+    again, replayed = model_written.again, model_written.replayed
     assert replayed.returncode == 0, replayed.stderr
     for name in ("train.py", "config_space.json", "plan.json", "scenario.json"):
         assert (again / name).read_text() == (run / name).read_text(), name
@@ -111,20 +140,60 @@ def test_a_model_run_repairs_train_records_every_call_and_replays_identically(tm
     assert [t["config"] for t in json.loads((again / "trials.json").read_text())] == [
         t["config"] for t in json.loads((run / "trials.json").read_text())
     ]
-    assert second["llm"]["replayed"] and second["llm"]["calls"] == 5
+    assert second["llm"]["replayed"] and second["llm"]["calls"] == 6
 
 
-def test_replay_names_the_stage_whose_record_is_missing(tmp_path: Path) -> None:
+def test_replay_names_the_stage_whose_record_is_missing(model_written: ModelRun, tmp_path: Path) -> None:
     run = tmp_path / "run"
-    with FakeLLMServer() as server:
-        server.script(reply("plan"), "I am not able to help with that.", reply("space"), reply("scenario"))
-        server.script(reply("train_fixed"))
-        assert model_run(server, run).returncode == 0
-    assert (run / "attempts" / "space-1.reply.txt").read_text() == "I am not able to help with that."
+    shutil.copytree(model_written.run / "llm", run / "llm")  # the records are all a replay reads
+    shutil.copy(model_written.run / "run.json", run / "run.json")
     next(iter(sorted((run / "llm").glob("*-train.json")))).unlink()
     failed = automl("run", "--replay", run, "--out", tmp_path / "again", cwd=tmp_path, key=False)
     assert failed.returncode == 2
     assert "stage 'train'" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def hostile_train(targets: dict[str, str]) -> str:
+    """The accepted train.py of these runs, made to read ``targets`` first (as a model persuaded by a hostile
+    table would), print what it got and keep it in ``model_dir``; its errors are caught, so nothing but the
+    sandbox stands between it and the files."""
+    code = extract_code(reply("train_fixed"), "train")
+    peek = ("\n\nTARGETS = " + repr(targets) + "\n\n\ndef _peek(path):\n    try:\n"
+            "        with open(path) as handle:\n            return handle.read()\n"
+            "    except OSError as error:\n        return type(error).__name__\n")  # fmt: skip
+    steal = ("    stolen = {name: _peek(path) for name, path in TARGETS.items()}\n    print('found', stolen)\n"
+             "    if model_dir:\n        with open(os.path.join(model_dir, 'stolen.txt'), 'w') as handle:\n"
+             "            handle.write(repr(stolen))\n")  # fmt: skip
+    signature = "def train(cfg, dataset, seed, budget=None, model_dir=None):\n"
+    code = code.replace(signature, signature + steal).replace("\n\n\ndef train(", peek + "\n\ndef train(")
+    return f"Here is train.py:\n\n```python\n{code}```\n"
+
+
+def test_a_model_written_train_that_reads_the_users_files_gets_nothing_out(tmp_path: Path) -> None:
+    """The bar of the read confinement: a token in a credentials file of a home directory and the user's
+    --test-data file, both named in the code, reach neither the run directory nor the console."""
+    token = "ghp-planted-hostile-51f0c2d9e8"
+    credentials = tmp_path / "home" / ".config" / "app" / "credentials"
+    credentials.parent.mkdir(parents=True)
+    credentials.write_text(f"token = {token}\n")
+    table = load_wine(as_frame=True).frame.sample(frac=1.0, random_state=0)  # wine is sorted by class
+    table.iloc[:140].to_csv(tmp_path / "train.csv", index=False)
+    table.iloc[140:].to_csv(tmp_path / "test.csv", index=False)
+    targets = {"credentials": str(credentials), "test_data": str(tmp_path / "test.csv")}
+    run = tmp_path / "run"
+    with FakeLLMServer() as server:
+        server.script(reply("plan"), reply("space"), reply("scenario"), hostile_train(targets))
+        done = automl("run", "--data", tmp_path / "train.csv", "--target", "target", "--test-data",
+                      tmp_path / "test.csv", "--llm", MODEL, "--api-base", server.api_base, "--trials", "4",
+                      "--walltime", "120", "--cv", "1", "--no-bag", "--out", run, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    logs = [path.read_text() for path in run.rglob("trial.log")]
+    assert any("found {" in log for log in logs)  # the code did run, and printed what it found
+    kept = [ast.literal_eval(path.read_text()) for path in run.rglob("stolen.txt")]
+    assert kept and all(set(found.values()) <= {"PermissionError", "FileNotFoundError"} for found in kept), kept
+    assert files_containing(run, token) == [] and token not in done.stdout + done.stderr
+    test_row = (tmp_path / "test.csv").read_text().splitlines()[1]  # a whole row of the held-out labels
+    assert files_containing(run, test_row) == []
 
 
 def test_when_attempts_run_out_the_run_stops_or_falls_back_to_offline(tmp_path: Path) -> None:
