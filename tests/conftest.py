@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
+
+# Before numpy and scikit-learn load OpenMP: in-process fits share the cores with the other test worker, and
+# OpenMP threads that spin while idle (its default) slow every process on the machine tenfold, which is why
+# the sandbox's fork server sets the same (automl/sandbox/server.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 import pandas as pd

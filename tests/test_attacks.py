@@ -24,7 +24,7 @@ from ConfigSpace import ConfigurationSpace, Float
 
 from automl.sandbox import Limits, TrialOutcome, confine, run_train
 from automl.sandbox.readable import server_view
-from automl.sandbox.server import _bubblewrap_prefix, _bubblewrap_works
+from automl.sandbox.server import bubblewrap_prefix, bubblewrap_works
 from tests.conftest import descendants
 
 PRELUDE = "import os, sys, time, signal, socket, subprocess, threading\nimport numpy as np\n"
@@ -306,7 +306,7 @@ def test_secrets_a_job_writes_are_redacted_or_removed_and_named(
     assert arena.still_serves()  # an honest trial after it is untouched
 
 
-@pytest.mark.skipif(not _bubblewrap_works(), reason="bubblewrap is missing or not allowed here")
+@pytest.mark.skipif(not bubblewrap_works(), reason="bubblewrap is missing or not allowed here")
 def test_bubblewraps_view_holds_python_and_the_job_but_not_the_users_files(arena: Arena) -> None:
     """The no-Landlock case: a process in the fork server's bubblewrap alone, with a writable and a readable
     folder, imports the libraries but finds none of the planted files, the home directory or /etc beyond the
@@ -322,7 +322,7 @@ def test_bubblewraps_view_holds_python_and_the_job_but_not_the_users_files(arena
               f"open({str(arena.run / 'made.txt')!r}, 'w').write('ok')\n"
               f"try:\n    open({str(shared / 'x')!r}, 'w')\nexcept OSError as error:\n"
               "    print(type(error).__name__)\n")  # fmt: skip
-    command = [*_bubblewrap_prefix([arena.run], [shared]), sys.executable, "-c", script]
+    command = [*bubblewrap_prefix([arena.run], [shared]), sys.executable, "-c", script]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, env={"PYTHONPATH": ROOT})
     assert done.returncode == 0, done.stderr
     seen, model, refused = done.stdout.splitlines()

@@ -22,7 +22,7 @@ from sklearn.preprocessing import OneHotEncoder
 from threadpoolctl import threadpool_limits
 
 from automl.data.dataset import prepare_table
-from automl.sandbox import Limits
+from automl.sandbox import Limits, warm_up
 from automl.verify.feature_use import FeatureUse, measure_feature_use, shuffled_copies
 from automl.writers.offline import render_train
 from tests.conftest import load_source, mixed_table
@@ -41,6 +41,14 @@ def _dataset(task: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def datasets() -> dict[str, dict[str, Any]]:
     return {task: _dataset(task) for task in ("classification", "regression")}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def models_shown(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The models these tests save lie in a folder of their own each; under bubblewrap the sandbox would restart
+    to show every one (as it must for a model it has not seen), so the tests' temporary root is shown once, as a
+    saved model shows its run's model folder."""
+    warm_up(readable=[tmp_path_factory.getbasetemp()])
 
 
 def _pipeline(categorical: list[str], numeric: list[str], task: str) -> Any:

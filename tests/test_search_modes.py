@@ -1,25 +1,19 @@
-"""Every SMAC facade, budgets, cross-validation folds, dask workers and resume, end to end through the CLI."""
+"""Every SMAC facade, budgets and cross-validation folds, end to end through the CLI (workers and resume:
+``test_workers_and_resume.py``)."""
 
 from __future__ import annotations
 
 import json
-import pickle
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from ConfigSpace import ConfigurationSpace, Float, Integer, Normal
 
 from automl.config import RunConfig
 from automl.errors import ConfigError
-from automl.optimize.pickling import NUMERIC_HYPERPARAMETERS  # importing it registers what dask relies on
-from automl.optimize.smac_run import LAST_GOOD
 from automl.plan.algorithms import BUDGETS
 from automl.stages.prepare import SMALL_DATA_FOLDS, SMALL_DATA_ROWS, validation_folds
-from tests.conftest import descendants
 
 pytestmark = pytest.mark.e2e
 
@@ -29,29 +23,8 @@ def automl(*args: str | Path, cwd: Path, timeout: float = 300) -> subprocess.Com
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
-def start(*args: str | Path, cwd: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "automl.cli", *map(str, args)]
-    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def alive(pid: int) -> bool:
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "State:\tZ" not in status.read_text()
-
-
 def read(run: Path, name: str):
     return json.loads((run / name).read_text())
-
-
-def smac_history(run: Path) -> list[dict]:
-    """SMAC's saved run history (configuration, instance, seed, budget, cost): what a killed run keeps."""
-    path = next((run / "smac").glob("smac/*/runhistory.json"))
-    try:
-        data = json.loads(path.read_text())
-    except ValueError:  # read mid-write, or a kill mid-write: SMAC's last complete copy is kept aside
-        data = json.loads((path.parent / LAST_GOOD / path.name).read_text())
-    return [{"key": [data["configs"][str(entry["config_id"])], entry["instance"], entry["seed"], entry["budget"]],
-             "cost": entry["cost"]} for entry in data["data"]]  # fmt: skip
 
 
 @pytest.mark.parametrize("facade", ["hpo", "mf", "hyperband", "blackbox", "random"])
@@ -59,8 +32,9 @@ def test_every_facade_runs_end_to_end(tmp_path: Path, facade: str) -> None:
     run = tmp_path / "run"
     # Iris has 78 training rows, too few for a data fraction by default (trees instead): asked for, it stands.
     fraction = ["--budget-kind", "data_fraction"] if facade in ("mf", "hyperband") else []
+    # One split and no bags: what differs between facades is the search, not the folds or the refit.
     done = automl("run", "--data", "sklearn:iris", "--facade", facade, *fraction, "--trials", "12", "--walltime", "90",
-                  "--out", run, cwd=tmp_path)  # fmt: skip
+                  "--cv", "1", "--no-bag", "--out", run, cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     result, plan = read(run, "result.json"), read(run, "plan.json")
     assert result["facade"] == plan["facade"] == facade
@@ -83,7 +57,7 @@ def test_every_facade_runs_end_to_end(tmp_path: Path, facade: str) -> None:
 def test_tree_budgets_continue_from_the_lower_budget_model(tmp_path: Path) -> None:
     run = tmp_path / "run"
     done = automl("run", "--data", "sklearn:breast_cancer", "--facade", "mf", "--budget-kind", "n_estimators",
-                  "--trials", "24", "--walltime", "120", "--out", run, cwd=tmp_path)  # fmt: skip
+                  "--trials", "24", "--walltime", "120", "--no-bag", "--out", run, cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     plan, trials = read(run, "plan.json"), read(run, "trials.json")
     # 24 trials climb two rungs of successive halving: 90 and 270 trees.
@@ -129,123 +103,3 @@ def test_small_data_tunes_on_folds_unless_told_otherwise() -> None:
 def test_cv_with_a_budgeted_facade_is_a_clear_error(tmp_path: Path) -> None:
     done = automl("run", "--facade", "mf", "--cv", "3", cwd=tmp_path)
     assert done.returncode == 2 and "--cv works with the facades hpo and random" in done.stderr
-
-
-def test_two_local_workers_finish_promptly_and_keep_the_walltime(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    began = time.monotonic()
-    done = automl("run", "--data", "sklearn:breast_cancer", "--workers", "2", "--trials", "500", "--walltime", "25",
-                  "--out", run, cwd=tmp_path)  # fmt: skip
-    elapsed = time.monotonic() - began
-    assert done.returncode == 0, done.stderr
-    result = read(run, "result.json")
-    # What this checks is the walltime and a clean shutdown; of 25 s, writing, verifying, the refit's
-    # reserve and the report leave the search 5-7 s on 2 cores, a handful of trials.
-    assert result["workers"] == 2 and result["n_trials"] >= 4
-    assert result["timings"]["total"] <= 25 * 1.1  # the whole run keeps its walltime within 10%
-    assert elapsed - result["timings"]["total"] < 15  # interpreter start and a clean cluster shutdown, no hang
-    assert len({trial["model_dir"] for trial in read(run, "trials.json")}) == result["n_trials"]
-
-
-def test_an_external_dask_scheduler_runs_the_trials(tmp_path: Path) -> None:
-    scheduler_file = tmp_path / "scheduler.json"
-    python = [sys.executable, "-m"]
-    scheduler = subprocess.Popen([*python, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
-                                  "--no-dashboard", "--scheduler-file", scheduler_file], cwd=tmp_path,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    worker = None
-    try:
-        for _ in range(100):
-            if scheduler_file.is_file():
-                break
-            time.sleep(0.2)
-        worker = subprocess.Popen([*python, "distributed.cli.dask_worker", "--scheduler-file", scheduler_file,
-                                   "--nworkers", "2", "--nthreads", "1", "--no-dashboard"], cwd=tmp_path,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        run = tmp_path / "run"
-        done = automl("run", "--data", "sklearn:iris", "--dask-scheduler", scheduler_file, "--trials", "10",
-                      "--walltime", "90", "--out", run, cwd=tmp_path)  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        result = read(run, "result.json")
-        assert result["workers"] == str(scheduler_file) and result["n_trials"] >= 5
-    finally:
-        for process in (worker, scheduler):
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=30)
-
-
-def test_a_killed_run_with_two_workers_resumes_without_losing_a_finished_trial(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    process = start("run", "--data", "sklearn:breast_cancer", "--workers", "2", "--trials", "20", "--walltime", "300",
-                    "--out", run, cwd=tmp_path)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            history = list((run / "smac").glob("smac/*/runhistory.json"))
-            if history and len(smac_history(run)) >= 5:
-                break
-            time.sleep(0.5)
-        started = descendants(process.pid)  # dask workers, fork servers, trial processes
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.wait(timeout=30)
-    before = smac_history(run)
-    assert 5 <= len(before) < 20 and not (run / "result.json").exists()
-
-    changed = automl("run", "--resume", run, "--trials", "50", cwd=tmp_path)
-    assert changed.returncode == 2 and "leave out --trials" in changed.stderr
-
-    assert started, "the run had started no worker processes"
-    deadline = time.monotonic() + 60  # the killed run's workers and sandboxes notice their parent is gone
-    while any(alive(pid) for pid in started) and time.monotonic() < deadline:
-        time.sleep(1)
-    assert [pid for pid in started if alive(pid)] == [], "processes of the killed run outlived it"
-
-    resumed = automl("run", "--resume", run, "--workers", "2", cwd=tmp_path)
-    assert resumed.returncode == 0, resumed.stderr
-    after = {json.dumps(row["key"]): row["cost"] for row in smac_history(run)}
-    for row in before:
-        assert after[json.dumps(row["key"])] == row["cost"]  # every finished trial kept, unchanged
-    result = read(run, "result.json")
-    assert result["n_trials"] == 20 and len(read(run, "trials.json")) == 20
-    assert "resumed" in read(run, "run.json")
-
-
-def test_ctrl_c_stops_gracefully_with_the_best_so_far(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    process = start("run", "--data", "sklearn:breast_cancer", "--trials", "200", "--walltime", "300", "--out", run,
-                    cwd=tmp_path)  # fmt: skip
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not (list((run / "smac").glob("smac/*/runhistory.json"))
-                                               and len(smac_history(run)) >= 4):  # fmt: skip
-        time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 0, stderr
-    result = read(run, "result.json")
-    assert result["interrupted"] is True and 4 <= result["n_trials"] < 200
-    assert (run / "model" / "members" / "00" / "model.joblib").is_file()
-    assert "stopping after the running trial" in stdout
-
-
-def test_configurations_survive_a_pickle_round_trip() -> None:
-    space = ConfigurationSpace()
-    space.add([Integer("n", (1, 500), log=True), Float("lr", (1e-4, 1.0), log=True),
-               Float("mu", (0.0, 10.0), distribution=Normal(5, 2))])  # fmt: skip
-    assert NUMERIC_HYPERPARAMETERS
-    for config in space.sample_configuration(20):
-        assert pickle.loads(pickle.dumps(config)) == config
-    assert pickle.loads(pickle.dumps(space)) == space
-
-
-def test_a_state_file_broken_by_a_kill_is_restored_from_its_last_complete_copy(tmp_path: Path) -> None:
-    from automl.optimize.smac_run import STATE_FILES, keep_last_good, restore_last_good
-
-    for name in STATE_FILES:
-        (tmp_path / name).write_text(json.dumps({"file": name, "trials": 3}))
-    keep_last_good(tmp_path)
-    (tmp_path / "runhistory.json").write_text("")  # what a SIGKILL during SMAC's plain write leaves
-    assert restore_last_good(tmp_path) == ["runhistory.json"]
-    assert json.loads((tmp_path / "runhistory.json").read_text()) == {"file": "runhistory.json", "trials": 3}
-    assert restore_last_good(tmp_path) == []  # intact files are left alone
