@@ -50,7 +50,7 @@ def _server_environment() -> dict[str, str]:
     return environment
 
 
-def _bubblewrap_works() -> bool:
+def bubblewrap_works() -> bool:
     """Whether bubblewrap is installed and allowed to make namespaces here (containers may forbid it)."""
     binary = shutil.which(BWRAP)
     if binary is None:
@@ -61,7 +61,7 @@ def _bubblewrap_works() -> bool:
     return False
 
 
-def _bubblewrap_prefix(writable: list[Path], readable: list[Path]) -> list[str]:
+def bubblewrap_prefix(writable: list[Path], readable: list[Path]) -> list[str]:
     """bwrap arguments: a new root that holds only what a child may read, no network, writable only beneath
     ``writable``.
 
@@ -100,7 +100,7 @@ class ForkServer:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         command = [sys.executable, "-m", "automl.sandbox.forkserver", str(theirs.fileno())]
         if use_bubblewrap:
-            command = _bubblewrap_prefix(sorted({*writable, self.scratch}), sorted(readable)) + command
+            command = bubblewrap_prefix(sorted({*writable, self.scratch}), sorted(readable)) + command
         self._process = subprocess.Popen(
             command,
             pass_fds=[theirs.fileno()],
@@ -178,7 +178,7 @@ class SandboxHost:
         costs one start, not one per job.
         """
         if self.bubblewrap is None:
-            self.bubblewrap = _bubblewrap_works()
+            self.bubblewrap = bubblewrap_works()
         if not self._prepared:
             confine.protect_from_children()
             atexit.register(self.shut_down)
