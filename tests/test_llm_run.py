@@ -41,9 +41,10 @@ def automl(*args: str | Path, cwd: Path, key: bool = True) -> subprocess.Complet
 
 
 def model_run(server: FakeLLMServer, out: Path, *extra: str) -> subprocess.CompletedProcess:
-    """A model-written run on wine, kept short: one validation split (not the small-data folds), no bags."""
+    """A model-written run on wine, kept short: one validation split (not the small-data folds), no bags, and a
+    minute of walltime (verification's smoke tests get 3% of it)."""
     return automl("run", "--data", "sklearn:wine", "--llm", MODEL, "--api-base", server.api_base, "--trials", "8",
-                  "--walltime", "300", "--cv", "1", "--no-bag", "--out", out, *extra, cwd=out.parent)  # fmt: skip
+                  "--walltime", "60", "--cv", "1", "--no-bag", "--out", out, *extra, cwd=out.parent)  # fmt: skip
 
 
 def files_containing(root: Path, text: str) -> list[Path]:
@@ -185,7 +186,7 @@ def test_a_model_written_train_that_reads_the_users_files_gets_nothing_out(tmp_p
         server.script(reply("plan"), reply("space"), reply("scenario"), hostile_train(targets))
         done = automl("run", "--data", tmp_path / "train.csv", "--target", "target", "--test-data",
                       tmp_path / "test.csv", "--llm", MODEL, "--api-base", server.api_base, "--trials", "4",
-                      "--walltime", "120", "--cv", "1", "--no-bag", "--out", run, cwd=tmp_path)  # fmt: skip
+                      "--walltime", "60", "--cv", "1", "--no-bag", "--out", run, cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     logs = [path.read_text() for path in run.rglob("trial.log")]
     assert any("found {" in log for log in logs)  # the code did run, and printed what it found

@@ -33,7 +33,7 @@ def test_every_facade_runs_end_to_end(tmp_path: Path, facade: str) -> None:
     # Iris has 78 training rows, too few for a data fraction by default (trees instead): asked for, it stands.
     fraction = ["--budget-kind", "data_fraction"] if facade in ("mf", "hyperband") else []
     # One split and no bags: what differs between facades is the search, not the folds or the refit.
-    done = automl("run", "--data", "sklearn:iris", "--facade", facade, *fraction, "--trials", "12", "--walltime", "90",
+    done = automl("run", "--data", "sklearn:iris", "--facade", facade, *fraction, "--trials", "12", "--walltime", "60",
                   "--cv", "1", "--no-bag", "--out", run, cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     result, plan = read(run, "result.json"), read(run, "plan.json")

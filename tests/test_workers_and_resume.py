@@ -78,7 +78,7 @@ def test_an_external_dask_scheduler_runs_the_trials(tmp_path: Path) -> None:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         run = tmp_path / "run"
         done = automl("run", "--data", "sklearn:iris", "--dask-scheduler", scheduler_file, "--trials", "10",
-                      "--walltime", "90", *ONE_SPLIT, "--out", run, cwd=tmp_path)  # fmt: skip
+                      "--walltime", "60", *ONE_SPLIT, "--out", run, cwd=tmp_path)  # fmt: skip
         assert done.returncode == 0, done.stderr
         result = read(run, "result.json")
         assert result["workers"] == str(scheduler_file) and result["n_trials"] >= 5
@@ -91,7 +91,7 @@ def test_an_external_dask_scheduler_runs_the_trials(tmp_path: Path) -> None:
 
 def test_a_killed_run_with_two_workers_resumes_without_losing_a_finished_trial(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    process = start("run", "--data", "sklearn:breast_cancer", "--workers", "2", "--trials", "20", "--walltime", "300",
+    process = start("run", "--data", "sklearn:breast_cancer", "--workers", "2", "--trials", "20", "--walltime", "120",
                     *ONE_SPLIT, "--out", run, cwd=tmp_path)  # fmt: skip
     try:
         deadline = time.monotonic() + 180
@@ -128,7 +128,7 @@ def test_a_killed_run_with_two_workers_resumes_without_losing_a_finished_trial(t
 
 def test_ctrl_c_stops_gracefully_with_the_best_so_far(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    process = start("run", "--data", "sklearn:breast_cancer", "--trials", "200", "--walltime", "300", *ONE_SPLIT,
+    process = start("run", "--data", "sklearn:breast_cancer", "--trials", "200", "--walltime", "120", *ONE_SPLIT,
                     "--out", run, cwd=tmp_path)  # fmt: skip
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not (list((run / "smac").glob("smac/*/runhistory.json"))
