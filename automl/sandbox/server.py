@@ -97,6 +97,9 @@ class ForkServer:
         self.writable = writable
         self.readable = readable
         self.bubblewrap = use_bubblewrap
+        # What jobs can see, fixed for the server's life (None: the whole machine): asked before every job.
+        self._bound = (frozenset({*writable, self.scratch, *readable, *map(Path, server_view())})
+                       if use_bubblewrap else None)  # fmt: skip
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         command = [sys.executable, "-m", "automl.sandbox.forkserver", str(theirs.fileno())]
         if use_bubblewrap:
@@ -124,10 +127,7 @@ class ForkServer:
     def shows(self, path: Path) -> bool:
         """Whether jobs can see ``path`` with this server: always without bubblewrap, whose view is the
         machine's (Landlock then decides per child), else when it lies beneath a bound folder."""
-        if not self.bubblewrap:
-            return True
-        bound = {*self.writable, self.scratch, *self.readable, *map(Path, server_view())}
-        return _beneath(path, bound)
+        return self._bound is None or _beneath(path, self._bound)
 
     def fork(self, message: dict[str, Any]) -> tuple[int, int, int]:
         """Start the job ``message`` describes in a child; return its pid and its reply and output pipes' read ends."""

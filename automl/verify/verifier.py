@@ -203,9 +203,10 @@ class _Checks:
         for warning in outcome.warnings:  # before the trial's own result, which a caller may amend as results[-1]
             if self._first(self._warned, warning, MAX_CODE_WARNINGS):
                 self.warn(WARNING_CHECK, _describe_warning(warning, self.inputs.train_path.name))
-            elif warning not in self._warned:
+            else:
                 with self._lock:
-                    self._unsaid.add(warning)
+                    if warning not in self._warned:
+                        self._unsaid.add(warning)
         self.add(name, outcome.ok, outcome.wall_time, failure)
         if outcome.ok and not variant:
             self.keys[name] = set(outcome.result)
