@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from ConfigSpace import Configuration, ConfigurationSpace
 from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
@@ -123,6 +124,20 @@ def test_the_only_column_of_a_kind_unused_is_a_warning_with_the_likely_cause(dat
     assert use.rejections() == []
     [warning] = use.warnings()
     assert "the only categorical column, 'colour'" in warning and "pandas 'category' dtype" in warning
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_a_model_that_predicts_one_value_for_every_row_is_a_warning_not_a_rejection(
+    datasets, task: str, tmp_path: Path
+) -> None:
+    """A tree on a few dozen rows may never split: its constant predictions say nothing about column selection."""
+    constant = DummyClassifier() if task == "classification" else DummyRegressor()
+    model = make_pipeline(ColumnTransformer([("all", "passthrough", ["size", "flag", "noise"])]), constant)
+    use = _judge(model, datasets[task], task, tmp_path)
+    assert use.constant and set(use.unused) == set(use.kinds)
+    assert use.rejections() == []
+    [warning] = use.warnings()
+    assert "predicts the same for all" in warning and "could not be judged" in warning
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])

@@ -8,6 +8,8 @@ column's values moved to other rows. A column whose copy changes no prediction a
 
 A model may ignore a weak column by its own choice, so one unused column is only a warning; every
 column of a kind unused (at least two of them) is how a selection bug looks, and rejects the draft.
+A model that predicts one value for every row tells nothing either way (a tree on a few dozen rows may
+never split): that is a warning too, not a rejection.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ class FeatureUse:
     unused: tuple[str, ...]
     rows: int
     outcome: TrialOutcome | None = None  # None: no column varies, nothing was predicted
+    constant: bool = False  # the model predicted one value for every row, shuffled or not: nothing to judge
 
     def _columns(self, kind: str) -> tuple[list[str], list[str]]:
         """The kind's shuffled columns, and those of them that are unused."""
@@ -105,7 +108,7 @@ class FeatureUse:
         found = []
         for kind, fix in KIND_FIXES.items():
             columns, unused = self._columns(kind)
-            if len(columns) >= 2 and len(unused) == len(columns):
+            if len(columns) >= 2 and len(unused) == len(columns) and not self.constant:
                 found.append(f"none of the {len(columns)} {kind} columns ({_listed(columns)}) changes a single "
                              f"prediction of the saved model when its values are shuffled across {self.rows} "
                              f"validation rows: the model never sees them. Likely cause and fix: {fix}")  # fmt: skip
@@ -113,6 +116,10 @@ class FeatureUse:
 
     def warnings(self) -> list[str]:
         """One message per kind with unused columns that :meth:`rejections` does not already name."""
+        if self.constant:
+            return [f"the saved model predicts the same for all {self.rows} validation rows, shuffled or not, so "
+                    "whether it uses its columns could not be judged (a model this simple is expected only on a "
+                    "few dozen rows)"]  # fmt: skip
         found = []
         for kind, fix in KIND_FIXES.items():
             columns, unused = self._columns(kind)
@@ -150,5 +157,11 @@ def measure_feature_use(model_path: Path, features: pd.DataFrame, limits: Limits
         return FeatureUse(kinds, (), len(rows), outcome)
     judged = predictions.proba if predictions.proba is not None else predictions.values
     same = unchanged(judged, len(rows))
-    return FeatureUse(kinds, tuple(column for column, still in zip(kinds, same, strict=True) if still), len(rows),
-                      outcome)  # fmt: skip
+    unused = tuple(column for column, still in zip(kinds, same, strict=True) if still)
+    return FeatureUse(kinds, unused, len(rows), outcome, constant=len(unused) == len(kinds) and _one_value(judged))
+
+
+def _one_value(predictions: np.ndarray) -> bool:
+    """Whether every row got the same prediction (a row of class probabilities, or one number)."""
+    rows = np.asarray(predictions, dtype=np.float64).reshape(len(predictions), -1)
+    return bool(np.all(rows == rows[0]))
