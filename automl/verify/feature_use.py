@@ -118,8 +118,8 @@ class FeatureUse:
         """One message per kind with unused columns that :meth:`rejections` does not already name."""
         if self.constant:
             return [f"the saved model predicts the same for all {self.rows} validation rows, shuffled or not, so "
-                    "whether it uses its columns could not be judged (a model this simple is expected only on a "
-                    "few dozen rows)"]  # fmt: skip
+                    "whether it uses its columns could not be judged: a model this simple is expected only on a "
+                    "few dozen rows"]  # fmt: skip
         found = []
         for kind, fix in KIND_FIXES.items():
             columns, unused = self._columns(kind)

@@ -14,7 +14,6 @@ from ConfigSpace.hyperparameters import (
     NumericalHyperparameter,
     OrdinalHyperparameter,
 )
-from ConfigSpace.util import deactivate_inactive_hyperparameters
 
 
 def _complete(space: ConfigurationSpace, values: dict[str, Any]) -> Configuration | None:
@@ -22,11 +21,37 @@ def _complete(space: ConfigurationSpace, values: dict[str, Any]) -> Configuratio
     full = {name: hp.default_value for name, hp in space.items()}
     full.update(values)
     try:
-        config = deactivate_inactive_hyperparameters(full, space)
+        config = Configuration(space, values=_active(space, full))
         config.check_valid_configuration()
     except ValueError:
         return None
     return config
+
+
+def _active(space: ConfigurationSpace, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without the hyperparameters their parents' values switch off.
+
+    ConfigSpace's ``deactivate_inactive_hyperparameters`` builds a Configuration per hyperparameter it
+    visits (37 ms a call on the offline space, 5 s for the smoke tests' branches); this evaluates the
+    conditions on plain values, repeating until nothing changes so the order of the names does not matter.
+    """
+    active = dict(values)
+    changed = True
+    while changed:
+        changed = False
+        for name in list(active):
+            if not all(_satisfied(condition, active) for condition in space.parent_conditions_of.get(name, ())):
+                del active[name]
+                changed = True
+    return active
+
+
+def _satisfied(condition: Any, values: dict[str, Any]) -> bool:
+    """Whether a condition (or conjunction) holds; a parent that is itself inactive does not satisfy it."""
+    try:
+        return bool(condition.satisfied_by_value(values))
+    except KeyError:
+        return False
 
 
 def _choices(hp: Any) -> list[Any]:
