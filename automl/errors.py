@@ -1,7 +1,9 @@
 """The project's error hierarchy: one place where a problem with the user's input is named.
 
 The CLI catches :class:`AutomlError` once and prints its message on one line with exit code 2; the
-Python API lets it propagate. Anything else is our bug and keeps its traceback.
+Python API lets it propagate. Anything else is our bug and keeps its traceback. Bad data and bad
+options are also ``ValueError``s, as scikit-learn's estimators raise for them, so code written for
+scikit-learn estimators catches ours.
 """
 
 
@@ -9,11 +11,11 @@ class AutomlError(Exception):
     """A problem the user can fix: the message names the input and the fix."""
 
 
-class DataError(AutomlError):
+class DataError(AutomlError, ValueError):
     """The dataset cannot be used as given (missing file, missing target, too few rows, ...)."""
 
 
-class ConfigError(AutomlError):
+class ConfigError(AutomlError, ValueError):
     """An option, a scenario file or a config-space file is invalid."""
 
 

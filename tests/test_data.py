@@ -128,13 +128,12 @@ def _write(tmp_path: Path, frame: pd.DataFrame) -> str:
         (lambda p: _write(p, mixed_table()), "missing", r"choose --target from \['size'"),
         (lambda p: _write(p, mixed_table().assign(label="same")), "label", "single class"),
         (lambda p: _write(p, mixed_table(task="regression").assign(label=1.5)), "label", "constant value"),
-        (lambda p: _write(p, mixed_table(12)), "label", "at least 20"),
+        (lambda p: _write(p, mixed_table(8)), "label", "at least 10"),
         (
             lambda p: _write(p, mixed_table()[["label"]].assign(empty=np.nan, same=1)),
             "label",
             r"every column was left out \('empty' \(empty\), 'same' \(constant\)\)",
         ),
-        (lambda p: _write(p, mixed_table().assign(label=["a"] * 239 + ["b"])), "label", "fewer than 3 rows"),
         (lambda p: _write(p, mixed_table().assign(label=np.nan)), "label", "has no values"),
     ],
 )
@@ -142,6 +141,15 @@ def test_bad_data_gets_one_clear_error(tmp_path: Path, make, target: str, messag
     with pytest.raises(DataError, match=message) as error:
         prepare_dataset(make(tmp_path), target=target)
     assert "\n" not in str(error.value)
+
+
+def test_a_class_too_small_for_every_split_is_kept_for_training() -> None:
+    """scikit-learn's stratified split refuses a one-row class; the split per class keeps that row for training."""
+    table = mixed_table().assign(label=["a"] * 239 + ["b"])
+    data = prepare_table(table, "label")
+    assert list(data.labels.classes) == ["a", "b"]
+    assert ((data.y_train == 1).sum(), (data.y_valid == 1).sum(), (data.y_test == 1).sum()) == (1, 0, 0)
+    assert (len(data.y_test), len(data.y_train) + len(data.y_valid)) == (48, 192)  # about the usual 20 % held out
 
 
 def test_unknown_bundled_dataset_lists_the_known_ones() -> None:

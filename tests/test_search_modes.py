@@ -95,6 +95,8 @@ def test_small_data_tunes_on_folds_unless_told_otherwise() -> None:
     assert validation_folds(RunConfig(), SMALL_DATA_ROWS) == SMALL_DATA_FOLDS
     assert validation_folds(RunConfig(), SMALL_DATA_ROWS + 1) == 1  # one validation split
     assert validation_folds(RunConfig(facade="hyperband"), 300) == 1  # budgets allow one instance only
+    assert validation_folds(RunConfig(), 300, rarest=3) == 3  # stratified folds: every class in each
+    assert validation_folds(RunConfig(), 300, rarest=1) == 1
     assert RunConfig(cv=1).folds is None and RunConfig(cv=3).folds == 3 and RunConfig().folds is None
     with pytest.raises(ConfigError, match="1: one validation split"):
         RunConfig(cv=0)

@@ -23,7 +23,7 @@ from automl.data.target import TASKS, LabelCoder, check_target, infer_task
 from automl.errors import DataError
 
 # Fewer rows than this cannot give train, validation and test parts worth scoring.
-MIN_ROWS = 20
+MIN_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -135,30 +135,39 @@ def resolve_target(source: str, target: str | None, columns: list[str]) -> str:
 def _split(
     table: pd.DataFrame, fraction: float, stratify: pd.Series | None, seed: int, what: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split rows; a split that cannot be made becomes a DataError naming the part."""
+    """Split rows; a split that cannot be made becomes a DataError naming the part.
+
+    Classes too small for scikit-learn's stratified split (one row, or fewer rows in the part than
+    classes) are split per class instead, each keeping at least one row on the training side.
+    """
     try:
         rest, part = train_test_split(table, test_size=fraction, random_state=seed, stratify=stratify)
     except ValueError as error:
-        raise DataError(f"cannot split off the {what} rows ({error}): add rows, or merge rare classes") from None
+        rest, part = _split_by_class(table, fraction, stratify, seed) if stratify is not None else (table, table[:0])
+        if part.empty:
+            raise DataError(f"cannot split off the {what} rows ({error}): add rows, or merge rare classes") from None
     return rest, part
 
 
-def _check_sizes(target: pd.Series, task: str, name: str, splits: int) -> None:
-    """Enough rows overall, and for classification enough rows of every class, for ``splits`` splits."""
+def _split_by_class(
+    table: pd.DataFrame, fraction: float, labels: pd.Series, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """About ``fraction`` of each class's rows for the part, rounded, and never a class's last row."""
+    rng = np.random.default_rng(seed)
+    chosen = np.zeros(len(table), dtype=bool)
+    for positions in labels.reset_index(drop=True).groupby(labels.to_numpy(), sort=True).indices.values():
+        size = min(round(fraction * len(positions)), len(positions) - 1)
+        chosen[rng.choice(positions, size=size, replace=False)] = True
+    return table[~chosen], table[chosen]
+
+
+def _check_sizes(target: pd.Series) -> None:
+    """Enough rows overall to train, validate and test (a class too small for every split trains only)."""
     if len(target) < MIN_ROWS:
         raise DataError(
-            f"only {len(target)} rows with a target value: at least {MIN_ROWS} are needed "
+            f"only {len(target)} rows with a target value (n_samples={len(target)}): at least {MIN_ROWS} are needed "
             "to train, validate and test; add rows"
         )
-    if task == "classification":
-        counts = target.value_counts()
-        needed = splits + 1
-        rare = counts[counts < needed]
-        if not rare.empty:
-            raise DataError(
-                f"class(es) {[str(label) for label in rare.index[:5]]} of '{name}' have fewer than "
-                f"{needed} rows, too few to appear in every split: add rows or merge rare classes"
-            )
 
 
 def prepare_dataset(
@@ -222,14 +231,14 @@ def prepare_table(
         task = infer_task(table[target])
     elif task not in TASKS:
         raise DataError(f"unknown task '{task}': use auto, classification or regression")
+    if not table.empty:  # a target with no values at all is check_target's to name
+        _check_sizes(table[target])  # first: a single row is also a constant target, but its row count is the cause
     check_target(table[target], target, task)
     stratify = task == "classification"
 
     if test_table is None:
-        _check_sizes(table[target], task, target, splits=2)
         rest, test = _split(table, sizes.test, table[target] if stratify else None, seed, "test")
     else:
-        _check_sizes(table[target], task, target, splits=1)
         test = test_table
         if target not in test.columns:
             raise DataError(f"test data '{test_source}' lacks the target column '{target}': add it")

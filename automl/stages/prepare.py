@@ -65,8 +65,10 @@ def prepare(config: RunConfig, progress: Progress, table: pd.DataFrame | None = 
                        f"{file_format['encoding']}")  # fmt: skip
     metric = resolve_metric(config.metric, data.task, len(data.labels.classes) if data.labels else None)
     if config.cv is None:
-        n_rows = len(data.y_train) + len(data.y_valid)
-        config = replace(config, cv=validation_folds(config, n_rows))
+        y = np.concatenate([data.y_train, data.y_valid])
+        rarest = int(np.bincount(y.astype(np.int64)).min()) if data.labels else None
+        config = replace(config, cv=validation_folds(config, len(y), rarest))
+        n_rows = len(y)
         if config.folds:
             progress.stage(f"tuning on {config.folds} cross-validation folds of the {n_rows} non-test rows (small "
                            "data; --cv 1 for one validation split)")  # fmt: skip
@@ -76,11 +78,16 @@ def prepare(config: RunConfig, progress: Progress, table: pd.DataFrame | None = 
     return Prepared(config, data, paths, _threads(data), metric)
 
 
-def validation_folds(config: RunConfig, n_rows: int) -> int:
+def validation_folds(config: RunConfig, n_rows: int, rarest: int | None = None) -> int:
     """How a run without ``--cv`` validates: :data:`SMALL_DATA_FOLDS` folds up to :data:`SMALL_DATA_ROWS`
-    non-test rows (when the facade takes folds: hpo, random, or auto), else 1, the one validation split."""
+    non-test rows (when the facade takes folds: hpo, random, or auto), else 1, the one validation split.
+
+    Stratified folds need every class in each, so a class of ``rarest`` rows lowers the count (below two, to
+    the one split) instead of failing the run.
+    """
     allowed = config.facade == AUTO or folds_allowed(config.facade)
-    return SMALL_DATA_FOLDS if n_rows <= SMALL_DATA_ROWS and allowed else 1
+    folds = min(SMALL_DATA_FOLDS, rarest) if rarest is not None else SMALL_DATA_FOLDS
+    return folds if n_rows <= SMALL_DATA_ROWS and allowed and folds >= 2 else 1
 
 
 def close_calls(config: RunConfig, data: PreparedData) -> list[str]:
