@@ -8,9 +8,11 @@ minute at exit.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +46,7 @@ def dask_client(workers: int, scheduler: str | None, local_directory: Path, tria
         if scheduler:
             client = _connect(Client, scheduler)
         else:
+            check_main_guard()
             with _ctrl_c_ignored():  # the worker processes inherit it: Ctrl-C stops the search, not them
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                        dashboard_address=None, local_directory=str(local_directory),
@@ -53,6 +56,53 @@ def dask_client(workers: int, scheduler: str | None, local_directory: Path, tria
         stack.callback(client.close)
         client.run(_warm_worker, str(trials_dir))
         yield client
+
+
+def check_main_guard() -> None:
+    """Refuse to start local worker processes from the unguarded top level of a script.
+
+    dask starts its workers with multiprocessing's ``spawn``, which imports the user's script again in
+    every worker: an unguarded ``fit(...)`` at its top level would run the whole search once more per
+    worker and then fail with "Nanny failed to start". The call's line in the script is looked up in the
+    script's syntax tree; interactive sessions and notebooks have no script and are not checked.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or not Path(path).is_file():
+        return
+    line = _top_level_line(path)
+    if line is None:
+        return
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return
+    if not any(_is_main_guard(node) and node.lineno <= line <= (node.end_lineno or node.lineno)
+               for node in ast.walk(tree)):  # fmt: skip
+        raise ConfigError(f"workers > 1 started from the top level of '{Path(path).name}' (line {line}) without "
+                          "the guard dask's worker processes need: put that code under "
+                          "`if __name__ == \"__main__\":`")  # fmt: skip
+
+
+def _top_level_line(path: str) -> int | None:
+    """The line of the script's module-level code that led to this call, if the script is on the stack."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "<module>" and Path(code.co_filename).resolve() == Path(path).resolve():
+            return frame.f_lineno
+        frame = frame.f_back
+    return None
+
+
+def _is_main_guard(node: ast.AST) -> bool:
+    """``if __name__ == "__main__":`` (either operand order)."""
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare) or len(node.test.comparators) != 1:
+        return False
+    operands = [node.test.left, node.test.comparators[0]]
+    names = [op.id for op in operands if isinstance(op, ast.Name)]
+    strings = [op.value for op in operands if isinstance(op, ast.Constant)]
+    return isinstance(node.test.ops[0], ast.Eq) and names == ["__name__"] and strings == ["__main__"]
 
 
 def _warm_worker(trials_dir: str) -> None:
