@@ -46,12 +46,14 @@ def run(
     table: pd.DataFrame | None = None,
     resume: bool = False,
     ensemble: EnsembleMethod | None = None,
+    write_report: bool = True,
 ) -> RunResult:
     """Run every stage for ``config``.
 
     ``table`` replaces ``config.data`` for in-memory data (the Python API); ``resume`` continues the
     interrupted run in ``config.out``; ``ensemble`` chooses the final model's members (default: greedy
-    ensemble selection on the trials' validation predictions).
+    ensemble selection on the trials' validation predictions); ``write_report`` False leaves out
+    report.html (``automl report`` writes it later), for a run folder no one will open.
     """
     clock = Clock(config.scenario.walltime_limit)
     progress = progress or SilentProgress()
@@ -80,10 +82,11 @@ def run(
     state = RunState(prepared, written, optimized, final, evaluated, dict(timed.seconds))
     summary = summarize(context, state)
     summary.write(context.paths.result_json)
-    with timed("report", "writing report.html"):  # in the walltime's last seconds, kept for it by the clock
-        report(context, prepared.data, evaluated)
-    summary = replace(summary, timings=dict(timed.seconds))  # now with the report's time
-    summary.write(context.paths.result_json)
+    if write_report:
+        with timed("report", "writing report.html"):  # in the walltime's last seconds, kept for it by the clock
+            report(context, prepared.data, evaluated)
+        summary = replace(summary, timings=dict(timed.seconds))  # now with the report's time
+        summary.write(context.paths.result_json)
     return RunResult(context.paths, summary)
 
 

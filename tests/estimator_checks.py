@@ -1,0 +1,39 @@
+"""scikit-learn's own estimator checks on automl's estimators, shared by the classifier's and regressor's test files.
+
+Every check fits a real run (writer, sandboxed verification, SMAC, refit, test score), so the estimators
+get the smallest budget that is still the whole pipeline: one trial, one validation split, no bags,
+and a space of the offline writer's linear family alone, whose fits take milliseconds on the checks'
+tiny tables. The checks run in two files so the two workers of the suite share them.
+
+Checks that do not apply are skipped by scikit-learn itself, from the estimators' tags:
+sample weights (``fit`` takes none), NaN and infinity rejection (missing values are allowed and
+imputed), sparse input (a clear error instead, which ``check_estimator_sparse_*`` assert), array-API
+input (skipped unless ``SCIPY_ARRAY_API`` is set), multi-output targets (not supported).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ConfigSpace import Categorical, ConfigurationSpace
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGET = {"trials": 1, "walltime": 30, "cv": 1, "bag": False}
+
+
+def linear_space(task: str, folder: Path) -> Path:
+    """The offline space cut down to its linear family, as a ConfigSpace JSON file."""
+    offline = ConfigurationSpace.from_json(ROOT / "configs" / f"offline_{task}.json")
+    space = ConfigurationSpace(seed=0)
+    space.add(Categorical("algorithm", ["linear"]))
+    space.add([hp for name, hp in offline.items() if name.startswith("linear:")])
+    path = folder / f"linear_{task}.json"
+    space.to_json(path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def runs_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each check's fits go to its own temporary folder, not the user's cache."""
+    monkeypatch.setenv("AUTOML_RUNS", str(tmp_path / "runs"))
