@@ -22,7 +22,7 @@ import time
 import traceback
 import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -241,22 +241,29 @@ def _run_space(job: SpaceJob, work_dir: Path, preloaded: dict[str, Any]) -> dict
 
 
 def _run_predict(job: PredictJob, work_dir: Path, preloaded: dict[str, Any]) -> dict[str, Any]:
-    """Load the saved model(s), predict the features, save plain float arrays for the parent.
-
-    Several models (a bagged member) give the mean of their values, or of their class probabilities
-    with the labels of the mean's most probable class.
-    """
+    """Load the saved model(s), predict the features, save plain float arrays for the parent."""
     features = pd.read_pickle(job.features_path)
-    paths = [job.model_path, *map(Path, job.more_models)]
-    outputs = [model_predictions(joblib.load(path), features, job.proba, job.n_classes) for path in paths]
+    models = (joblib.load(path) for path in (job.model_path, *map(Path, job.more_models)))
+    return {"proba": save_arrays(work_dir, *bag_predictions(models, features, job.proba, job.n_classes))}
+
+
+def bag_predictions(
+    models: Iterable[Any], features: pd.DataFrame, proba: bool, n_classes: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """What a member predicts: its model's predictions, or with a bag's fold models the mean of their values,
+    or of their class probabilities with the codes of the mean's most probable class.
+
+    The child runs it on models it unpickled; a loaded export (:mod:`automl.export`) runs it in-process on
+    models whose types were checked, so both predict alike. Each model is predicted as it comes, so a lazy
+    ``models`` holds one model at a time.
+    """
+    outputs = [model_predictions(model, features, proba, n_classes) for model in models]
     if len(outputs) == 1:
-        values, probabilities = outputs[0]
-    elif all(proba is not None for _, proba in outputs):
-        probabilities = np.mean([proba for _, proba in outputs], axis=0)
-        values = probabilities.argmax(axis=1).astype(np.float64)
-    else:
-        values, probabilities = np.mean([values for values, _ in outputs], axis=0), None
-    return {"proba": save_arrays(work_dir, values, probabilities)}
+        return outputs[0]
+    if all(probabilities is not None for _, probabilities in outputs):
+        mean = np.mean([probabilities for _, probabilities in outputs], axis=0)
+        return mean.argmax(axis=1).astype(np.float64), mean
+    return np.mean([values for values, _ in outputs], axis=0), None
 
 
 def model_predictions(

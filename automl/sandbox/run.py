@@ -71,6 +71,11 @@ class TrialOutcome:
     def ok(self) -> bool:
         return self.status == "success"
 
+    @property
+    def reason(self) -> str:
+        """The status and the error's last line: why a job failed, for a one-line message."""
+        return f"{self.status}: {self.error.splitlines()[-1] if self.error else 'no reply'}"
+
 
 def _watch(reply_fd: int, output_fd: int, log: BoundedLog, deadline: float) -> dict[str, Any] | str | None:
     """Read the reply while copying output; None if the child died without one, ``"timeout"`` past the deadline."""
