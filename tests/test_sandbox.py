@@ -16,6 +16,7 @@ from ConfigSpace import ConfigurationSpace, Float
 
 from automl.sandbox import (
     CodeWarning,
+    ExportJob,
     Job,
     Limits,
     PredictJob,
@@ -216,6 +217,7 @@ JOBS = [
     SpaceJob(RUN / "space_code.py"),
     PredictJob(RUN / "model.joblib", RUN / "features.pkl", proba=False),
     PredictJob(RUN / "model.joblib", RUN / "features.pkl", proba=True, more_models=("/runs/r1/bag-0/model.joblib",)),
+    ExportJob(RUN / "model.joblib", more_models=("/runs/r1/bag-0/model.joblib",)),
 ]
 
 
@@ -229,7 +231,7 @@ def test_a_job_survives_its_json_message(job: Job) -> None:
 
 
 def test_every_job_kind_has_a_runner_in_the_child() -> None:
-    assert set(RUNNERS) == set(JOB_TYPES) == {"train", "space", "predict"}
+    assert set(RUNNERS) == set(JOB_TYPES) == {"train", "space", "predict", "export"}
 
 
 def test_an_unknown_kind_is_refused_when_read() -> None:

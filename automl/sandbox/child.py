@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from automl.sandbox import confine
-from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob, job_from_message, job_inputs
+from automl.sandbox.jobs import ExportJob, Job, PredictJob, SpaceJob, TrainJob, job_from_message, job_inputs
 from automl.sandbox.readable import child_readable
 
 MEGABYTE = 1024 * 1024
@@ -42,6 +42,8 @@ GENERATED_MODULE = "automl_generated_train"
 SAFE_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_WAIT_POLICY": "PASSIVE"}
 # Where a space job leaves the space it built, as ConfigSpace JSON, in its work directory.
 SPACE_FILE = "config_space.json"
+# Where an export job writes a member's models with skops, in its work directory.
+EXPORT_FILE = "models.skops"
 # The file train() saves its model to (the contract's; automl.rundir.MODEL_FILE outside the sandbox).
 SAVED_MODEL = "model.joblib"
 # Where a train job leaves its model's predictions of the validation rows (the prefix of the .npy files).
@@ -247,6 +249,19 @@ def _run_predict(job: PredictJob, work_dir: Path, preloaded: dict[str, Any]) -> 
     return {"proba": save_arrays(work_dir, *bag_predictions(models, features, job.proba, job.n_classes))}
 
 
+def _run_export(job: ExportJob, work_dir: Path, preloaded: dict[str, Any]) -> dict[str, int]:
+    """Load a member's saved models and write them as a list with skops, whose file names every type it holds.
+
+    Unpickling runs whatever code the pickle names, so generated code's joblib files are only loaded here; the
+    parent reads the skops file's types as data and loads only what it trusts.
+    """
+    import skops.io  # only exports need it: the fork server does not preload it
+
+    models = [joblib.load(path) for path in (job.model_path, *map(Path, job.more_models))]
+    skops.io.dump(models, work_dir / EXPORT_FILE)
+    return {"models": len(models)}
+
+
 def bag_predictions(
     models: Iterable[Any], features: pd.DataFrame, proba: bool, n_classes: int | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -328,6 +343,7 @@ RUNNERS: dict[str, Callable[[Any, Path, dict[str, Any]], dict[str, Any]]] = {
     TrainJob.kind: _run_train,
     SpaceJob.kind: _run_space,
     PredictJob.kind: _run_predict,
+    ExportJob.kind: _run_export,
 }
 
 
