@@ -22,9 +22,12 @@ import skops.io
 
 import automl
 from automl.export import export_model
+from automl.export.trusted import load_checked
 from automl.predictor import FittedModel
 from automl.rundir import MODEL_FILE, RunPaths
+from tests.conftest import mixed_table
 from tests.test_e2e import automl as cli
+from tests.test_offline_train import ALGORITHMS, _config, _load, _space, _split
 
 pytestmark = pytest.mark.e2e
 
@@ -155,3 +158,24 @@ def test_exporting_a_member_that_holds_an_untrusted_type_fails_on_one_line(diabe
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "holds types automl does not trust to load: fractions.Fraction" in lines[0], lines
     assert not (tmp_path / "model.skops").exists()
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_the_trusted_types_cover_every_offline_family(task: str, tmp_path: Path) -> None:
+    """Each family's model, with categorical and many-level (target-encoded) columns, survives skops under the
+    trusted list and predicts the same: the list is what the offline writer's models need."""
+    train, space = _load(task, tmp_path), _space(task)
+    frame = mixed_table(task=task)
+    X = frame.drop(columns="label").assign(colour=lambda f: f["colour"].astype("category"))
+    X["many"] = pd.Categorical(np.random.default_rng(0).choice([f"l{i}" for i in range(60)], len(X)))
+    y = (frame["label"] == "yes").to_numpy(np.int64) if task == "classification" else frame["label"].to_numpy()
+    dataset = _split(X, y, task) | {"n_classes": 2 if task == "classification" else None}
+    for algorithm in ALGORITHMS:
+        folder = tmp_path / algorithm
+        folder.mkdir()
+        train.train(_config(space, algorithm), dict(dataset), 0, None, str(folder))
+        model = joblib.load(folder / MODEL_FILE)
+        loaded = load_checked(skops.io.dumps(model), algorithm)
+        predict = "predict_proba" if task == "classification" else "predict"
+        expected = getattr(model, predict)(dataset["X_test"])
+        np.testing.assert_array_equal(getattr(loaded, predict)(dataset["X_test"]), expected, err_msg=algorithm)
