@@ -152,7 +152,12 @@ def column_kinds(types: list[str] | None, drop: list[str] | None, ids: list[str]
 
 @app.command()
 def predict(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'automl run'.")],
+    model_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="MODEL", help="A run directory made by 'automl run', or a file made by 'automl export'."
+        ),
+    ],
     data: Annotated[str, typer.Option(help="CSV/Parquet file (or sklearn:NAME) with the feature columns.")],
     out: Annotated[Path, typer.Option(help="Where to write the predictions: .csv or .parquet.")] = Path(
         "predictions.csv"
@@ -164,15 +169,16 @@ def predict(
         bool, typer.Option(help="Stop when a value does not parse or a category level is new, instead of warning.")
     ] = False,
 ) -> None:
-    """Predict new rows with a run's final model, in the original label space."""
+    """Predict new rows with a run's final model (or an exported one), in the original label space."""
     from automl.data import load_table
     from automl.data.features import lost_values
+    from automl.export import load_model
     from automl.predictor import FittedModel
 
     writers = {".csv": "to_csv", ".parquet": "to_parquet", ".pq": "to_parquet"}
     if out.suffix.lower() not in writers:
         raise ConfigError(f"--out '{out}' has no known extension: end it in .csv or .parquet")
-    model = FittedModel.load(run_dir)
+    model = load_model(model_path) if model_path.is_file() else FittedModel.load(model_path)
     table = load_table(data)
     missing = [name for name in id_columns or [] if name not in table.columns]
     if missing:
@@ -192,6 +198,22 @@ def predict(
     out.parent.mkdir(parents=True, exist_ok=True)
     getattr(frame, writers[out.suffix.lower()])(out, index=False)
     console.print(f"wrote {len(frame)} predictions of '{model.card.target}' to {out}")
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory made by 'automl run'.")],
+    out: Annotated[Path, typer.Option(help="The file to write (a skops file).")] = Path("model.skops"),
+) -> None:
+    """Write a run's final model to one file that 'automl predict' and automl.load() use without the run directory."""
+    import time
+
+    from automl.export import export_model
+
+    started = time.perf_counter()
+    path = export_model(run_dir, out)
+    size = path.stat().st_size / 1024**2
+    console.print(f"wrote {path} ({size:.1f} MB) in {time.perf_counter() - started:.1f} s")
 
 
 @app.command()

@@ -29,3 +29,8 @@ class VerifyError(AutomlError):
 
 class RunError(AutomlError):
     """A run directory is missing, incomplete or from an incompatible version."""
+
+
+class ExportError(RunError):
+    """A model cannot be exported or an export cannot be loaded: not an export, another format version, or a
+    model holding types outside the trusted set (automl.export.trusted)."""

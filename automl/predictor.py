@@ -2,19 +2,21 @@
 
 The final model is a weighted ensemble of configurations chosen by an ensemble method
 (:mod:`automl.ensemble`), each refit on every non-test row and, time allowing, bagged (its fold
-models averaged with the refit, :mod:`automl.stages.bagging`). Each member was built by generated
-code, so it is only ever loaded inside the sandbox: the parent sends features in, reads plain
-arrays back and averages them with the members' weights (for a binary label metric, class 1 from
-the tuned threshold on). The schema and
+models averaged with the refit, :mod:`automl.stages.bagging`). A run directory's members were built
+by generated code, so they are only ever loaded inside the sandbox: the parent sends features in and
+reads plain arrays back (:class:`SandboxedMembers`). An export's members were checked type by type
+and predict in-process (:mod:`automl.export`). Either way :class:`FittedModel` averages them with the
+members' weights (for a binary label metric, class 1 from the tuned threshold on). The schema and
 label codes recorded at training time put new data in the form the models know and turn codes
 back into the user's labels.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -76,18 +78,50 @@ class ModelCard:
         members = tuple(CardMember(**entry | {"bag": tuple(entry.get("bag", ()))}) for entry in data.get("members", ()))
         return cls(data["task"], data["target"], schema, labels, data["incumbent"], members, data.get("threshold"))
 
+    @classmethod
+    def read(cls, paths: RunPaths) -> ModelCard:
+        """The card a run directory's ``model/metadata.json`` holds."""
+        return cls.from_dict(read_json(paths.model_json))
+
+
+class MemberModels(Protocol):
+    """Where the members of a final model live and predict; :class:`FittedModel` averages what they yield."""
+
+    def outputs(self, card: ModelCard, features: pd.DataFrame, limits: Limits) -> Iterator[ModelOutput]:
+        """Each member's predictions of ``features`` (rows in schema form), in the order of ``card.members``."""
+        ...
+
+
+class SandboxedMembers:
+    """The members saved in a run directory: generated code wrote them, so each one predicts in a sandbox job."""
+
+    def __init__(self, paths: RunPaths) -> None:
+        self.paths = paths
+
+    def outputs(self, card: ModelCard, features: pd.DataFrame, limits: Limits) -> Iterator[ModelOutput]:
+        classify = card.labels is not None
+        n_classes = len(card.labels.classes) if card.labels else None
+        warm_up(readable=[self.paths.model_dir])  # every member's models visible to one server start
+        for member in card.members:
+            own, *bag = member.model_paths(self.paths.member_dir(member.dir))
+            outcome, predictions = run_predict(own, features, limits, classify, bag, n_classes)
+            if predictions is None:
+                raise RunError(f"the model in '{own.parent}' failed to predict ({outcome.reason})")
+            yield predictions
+
 
 class FittedModel:
-    """The final model of a run directory."""
+    """A final model: its card, and members that predict (a run directory's, or an export's)."""
 
-    def __init__(self, paths: RunPaths, card: ModelCard) -> None:
-        self.paths = paths
+    def __init__(self, card: ModelCard, members: MemberModels) -> None:
         self.card = card
+        self.members = members
 
     @classmethod
     def load(cls, run_dir: Path) -> FittedModel:
+        """The final model of a run directory, whose members predict in the sandbox."""
         paths = open_run_dir(run_dir)
-        return cls(paths, ModelCard.from_dict(read_json(paths.model_json)))
+        return cls(ModelCard.read(paths), SandboxedMembers(paths))
 
     @staticmethod
     def save_card(paths: RunPaths, card: ModelCard) -> None:
@@ -99,25 +133,14 @@ class FittedModel:
 
     def predict_features(self, features: pd.DataFrame, limits: Limits = PREDICT_LIMITS) -> ModelOutput:
         """Member predictions averaged with the members' weights, for rows already in schema form: class
-        codes and probabilities (classification) or values (regression)."""
+        codes and probabilities (classification) or values (regression). ``limits`` bound a sandboxed member's job."""
         classify = self.card.labels is not None
-        warm_up(readable=[self.paths.model_dir])  # every member's models visible to one server start
-        outputs = []
-        for member in self.card.members:
-            own, *bag = member.model_paths(self.paths.member_dir(member.dir))
-            n_classes = len(self.card.labels.classes) if self.card.labels else None
-            outcome, predictions = run_predict(own, features, limits, classify, bag, n_classes)
-            if predictions is None:
-                raise RunError(
-                    f"the model in '{own.parent}' failed to predict ({outcome.status}: "
-                    f"{outcome.error.splitlines()[-1] if outcome.error else 'no reply'})"
-                )
-            outputs.append(predictions.proba if classify else predictions.values)
-        weights = [member.weight for member in self.card.members]
+        outputs = [output.proba if classify else output.values
+                   for output in self.members.outputs(self.card, features, limits)]  # fmt: skip
+        average = np.average(outputs, axis=0, weights=[member.weight for member in self.card.members])
         if not classify:
-            return ModelOutput(np.average(outputs, axis=0, weights=weights), None)
-        proba = np.average(outputs, axis=0, weights=weights)
-        return ModelOutput(apply_threshold(proba, self.card.threshold), proba)
+            return ModelOutput(average, None)
+        return ModelOutput(apply_threshold(average, self.card.threshold), average)
 
     def _predict(self, table: pd.DataFrame, source: str) -> ModelOutput:
         return self.predict_features(apply_schema(table, self.card.schema, source))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from ConfigSpace import ConfigurationSpace, Float
+from sklearn.dummy import DummyRegressor
 
 from automl.sandbox import (
     CodeWarning,
+    ExportJob,
     Job,
     Limits,
     PredictJob,
@@ -216,6 +219,7 @@ JOBS = [
     SpaceJob(RUN / "space_code.py"),
     PredictJob(RUN / "model.joblib", RUN / "features.pkl", proba=False),
     PredictJob(RUN / "model.joblib", RUN / "features.pkl", proba=True, more_models=("/runs/r1/bag-0/model.joblib",)),
+    ExportJob(RUN / "model.joblib", more_models=("/runs/r1/bag-0/model.joblib",)),
 ]
 
 
@@ -229,7 +233,7 @@ def test_a_job_survives_its_json_message(job: Job) -> None:
 
 
 def test_every_job_kind_has_a_runner_in_the_child() -> None:
-    assert set(RUNNERS) == set(JOB_TYPES) == {"train", "space", "predict"}
+    assert set(RUNNERS) == set(JOB_TYPES) == {"train", "space", "predict", "export"}
 
 
 def test_an_unknown_kind_is_refused_when_read() -> None:
@@ -252,3 +256,17 @@ def test_an_unknown_job_kind_crashes_with_a_clear_message(tmp_path: Path) -> Non
     outcome = run_job(StrayJob(), Limits(walltime_s=20), tmp_path / "stray", tmp_path / "stray" / "stray.log")
     assert outcome.status == "crashed"
     assert "unknown sandbox job kind 'x'" in outcome.error
+
+
+def test_a_folder_shown_to_the_server_may_be_deleted_before_the_next_start(tmp_path: Path) -> None:
+    """A run directory deleted after its model was used (exported, then removed) must not stop the next job's
+    server from starting: bubblewrap cannot bind a folder that no longer exists."""
+    X = pd.DataFrame({"a": [0.0, 1.0]})
+    for name in ("gone", "kept"):
+        (tmp_path / name).mkdir()
+        joblib.dump(DummyRegressor(strategy="constant", constant=2.0).fit(X, [0, 0]), tmp_path / name / "m.joblib")
+    assert run_predict(tmp_path / "gone" / "m.joblib", X, Limits(walltime_s=30), want_proba=False)[0].ok
+    shutil.rmtree(tmp_path / "gone")
+    outcome, predictions = run_predict(tmp_path / "kept" / "m.joblib", X, Limits(walltime_s=30), want_proba=False)
+    assert outcome.ok, outcome.error
+    assert predictions is not None and list(predictions.values) == [2.0, 2.0]

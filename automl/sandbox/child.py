@@ -22,7 +22,7 @@ import time
 import traceback
 import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from automl.sandbox import confine
-from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob, job_from_message, job_inputs
+from automl.sandbox.jobs import ExportJob, Job, PredictJob, SpaceJob, TrainJob, job_from_message, job_inputs
 from automl.sandbox.readable import child_readable
 
 MEGABYTE = 1024 * 1024
@@ -42,6 +42,8 @@ GENERATED_MODULE = "automl_generated_train"
 SAFE_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_WAIT_POLICY": "PASSIVE"}
 # Where a space job leaves the space it built, as ConfigSpace JSON, in its work directory.
 SPACE_FILE = "config_space.json"
+# Where an export job writes a member's models with skops, in its work directory.
+EXPORT_FILE = "models.skops"
 # The file train() saves its model to (the contract's; automl.rundir.MODEL_FILE outside the sandbox).
 SAVED_MODEL = "model.joblib"
 # Where a train job leaves its model's predictions of the validation rows (the prefix of the .npy files).
@@ -241,22 +243,42 @@ def _run_space(job: SpaceJob, work_dir: Path, preloaded: dict[str, Any]) -> dict
 
 
 def _run_predict(job: PredictJob, work_dir: Path, preloaded: dict[str, Any]) -> dict[str, Any]:
-    """Load the saved model(s), predict the features, save plain float arrays for the parent.
-
-    Several models (a bagged member) give the mean of their values, or of their class probabilities
-    with the labels of the mean's most probable class.
-    """
+    """Load the saved model(s), predict the features, save plain float arrays for the parent."""
     features = pd.read_pickle(job.features_path)
-    paths = [job.model_path, *map(Path, job.more_models)]
-    outputs = [model_predictions(joblib.load(path), features, job.proba, job.n_classes) for path in paths]
+    models = (joblib.load(path) for path in (job.model_path, *map(Path, job.more_models)))
+    return {"proba": save_arrays(work_dir, *bag_predictions(models, features, job.proba, job.n_classes))}
+
+
+def _run_export(job: ExportJob, work_dir: Path, preloaded: dict[str, Any]) -> dict[str, int]:
+    """Load a member's saved models and write them as a list with skops, whose file names every type it holds.
+
+    Unpickling runs whatever code the pickle names, so generated code's joblib files are only loaded here; the
+    parent reads the skops file's types as data and loads only what it trusts.
+    """
+    import skops.io  # only exports need it: the fork server does not preload it
+
+    models = [joblib.load(path) for path in (job.model_path, *map(Path, job.more_models))]
+    skops.io.dump(models, work_dir / EXPORT_FILE)
+    return {"models": len(models)}
+
+
+def bag_predictions(
+    models: Iterable[Any], features: pd.DataFrame, proba: bool, n_classes: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """What a member predicts: its model's predictions, or with a bag's fold models the mean of their values,
+    or of their class probabilities with the codes of the mean's most probable class.
+
+    The child runs it on models it unpickled; a loaded export (:mod:`automl.export`) runs it in-process on
+    models whose types were checked, so both predict alike. Each model is predicted as it comes, so a lazy
+    ``models`` holds one model at a time.
+    """
+    outputs = [model_predictions(model, features, proba, n_classes) for model in models]
     if len(outputs) == 1:
-        values, probabilities = outputs[0]
-    elif all(proba is not None for _, proba in outputs):
-        probabilities = np.mean([proba for _, proba in outputs], axis=0)
-        values = probabilities.argmax(axis=1).astype(np.float64)
-    else:
-        values, probabilities = np.mean([values for values, _ in outputs], axis=0), None
-    return {"proba": save_arrays(work_dir, values, probabilities)}
+        return outputs[0]
+    if all(probabilities is not None for _, probabilities in outputs):
+        mean = np.mean([probabilities for _, probabilities in outputs], axis=0)
+        return mean.argmax(axis=1).astype(np.float64), mean
+    return np.mean([values for values, _ in outputs], axis=0), None
 
 
 def model_predictions(
@@ -321,6 +343,7 @@ RUNNERS: dict[str, Callable[[Any, Path, dict[str, Any]], dict[str, Any]]] = {
     TrainJob.kind: _run_train,
     SpaceJob.kind: _run_space,
     PredictJob.kind: _run_predict,
+    ExportJob.kind: _run_export,
 }
 
 

@@ -85,7 +85,17 @@ class PredictJob(Job):
     n_classes: int | None = None
 
 
-JOB_TYPES: dict[str, type[Job]] = {job_type.kind: job_type for job_type in (TrainJob, SpaceJob, PredictJob)}
+@dataclass(frozen=True)
+class ExportJob(Job):
+    """Load a member's models saved by generated code (its own, then its bag's) and write them as one skops file
+    in the work directory: the parent checks that file's types before it loads anything (automl.export)."""
+
+    kind: ClassVar[str] = "export"
+    model_path: Path
+    more_models: tuple[str, ...] = ()  # absolute paths, as a PredictJob's
+
+
+JOB_TYPES: dict[str, type[Job]] = {job_type.kind: job_type for job_type in (TrainJob, SpaceJob, PredictJob, ExportJob)}
 
 
 @functools.cache
@@ -96,7 +106,7 @@ def _path_fields(job_type: type[Job]) -> frozenset[str]:
 
 def job_inputs(job: Job) -> list[str]:
     """The files and folders ``job`` reads: its path fields (the generated code, space, data, model_dir,
-    saved models) and a predict job's further models."""
+    saved models) and a predict or export job's further models."""
     paths = [str(getattr(job, name)) for name in _path_fields(type(job))]
     return paths + list(getattr(job, "more_models", ()))
 

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from automl.sandbox import confine
-from automl.sandbox.child import LENGTH_FORMAT, MAX_WARNINGS, SPACE_FILE, VALIDATION_PREFIX, WARNING_CHARS
-from automl.sandbox.jobs import Job, PredictJob, SpaceJob, TrainJob, job_inputs
+from automl.sandbox.child import EXPORT_FILE, LENGTH_FORMAT, MAX_WARNINGS, SPACE_FILE, VALIDATION_PREFIX, WARNING_CHARS
+from automl.sandbox.jobs import ExportJob, Job, PredictJob, SpaceJob, TrainJob, job_inputs
 from automl.sandbox.log import BoundedLog, tail
 from automl.sandbox.review import redact_secrets, review_job_output
 from automl.sandbox.server import warm_up
@@ -70,6 +70,11 @@ class TrialOutcome:
     @property
     def ok(self) -> bool:
         return self.status == "success"
+
+    @property
+    def reason(self) -> str:
+        """The status and the error's last line: why a job failed, for a one-line message."""
+        return f"{self.status}: {self.error.splitlines()[-1] if self.error else 'no reply'}"
 
 
 def _watch(reply_fd: int, output_fd: int, log: BoundedLog, deadline: float) -> dict[str, Any] | str | None:
@@ -250,6 +255,19 @@ def run_predict(
                          n_classes=n_classes)  # fmt: skip
         outcome = run_job(job, limits, work_dir, work_dir / "predict.log")
         return outcome, read_predictions(work_dir) if outcome.ok else None
+
+
+def run_export(model_path: Path, limits: Limits, more_models: Sequence[Path] = ()) -> tuple[TrialOutcome, bytes | None]:
+    """Load a model saved by generated code (and a bag's ``more_models``) inside the sandbox and have it written
+    with skops; on success that file's bytes, as a list of the models, which the caller must check for
+    untrusted types before it loads them (``skops.io.get_untrusted_types``)."""
+    models = [model_path, *map(Path, more_models)]
+    with tempfile.TemporaryDirectory(prefix="export-", dir=warm_up(readable=_folders(models)).scratch) as scratch:
+        work_dir = Path(scratch)
+        job = ExportJob(model_path=model_path.resolve(), more_models=tuple(str(path.resolve()) for path in more_models))
+        outcome = run_job(job, limits, work_dir, work_dir / "export.log")
+        exported = work_dir / EXPORT_FILE
+        return outcome, exported.read_bytes() if outcome.ok and exported.is_file() else None
 
 
 def _folders(paths: Sequence[str | Path]) -> list[Path]:

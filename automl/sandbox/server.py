@@ -190,8 +190,11 @@ class SandboxHost:
         current = self._current()
         if current is not None and (wanted is None or current.covers(wanted)) and all(map(current.shows, shown)):
             return current
-        roots = frozenset(({wanted} if wanted is not None else set()) | (current.writable if current else set()))
-        seen = frozenset({path for path in shown if path.exists()} | (current.readable if current else set()))
+        # A restart keeps what the previous server allowed that still exists: bubblewrap cannot bind a deleted
+        # folder (a run directory removed after its model was exported).
+        roots = frozenset({path for path in (current.writable if current else ()) if path.exists()}
+                          | ({wanted} if wanted is not None else set()))  # fmt: skip
+        seen = frozenset(path for path in shown | (current.readable if current else set()) if path.exists())
         if current is not None:
             current.close()
         self._server, self._owner_pid = ForkServer(roots, seen, self.bubblewrap), os.getpid()
