@@ -16,7 +16,7 @@ from sklearn.model_selection import cross_val_score
 
 from automl import AutoML, AutoMLClassifier, AutoMLRegressor
 from automl.api import runs_home
-from automl.optimize.workers import _is_main_guard
+from automl.optimize.workers import is_main_guard
 
 UNGUARDED = """
 import sys
@@ -55,7 +55,7 @@ def test_workers_from_an_unguarded_script_fail_at_once_with_the_fix(tmp_path: Pa
 def test_the_main_guard_is_recognised_in_either_order_and_nothing_else_is(source: str, guard: bool) -> None:
     import ast
 
-    assert _is_main_guard(ast.parse(textwrap.dedent(source)).body[0]) is guard
+    assert is_main_guard(ast.parse(textwrap.dedent(source)).body[0]) is guard
 
 
 def test_runs_without_out_go_to_the_users_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

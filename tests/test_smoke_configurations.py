@@ -8,7 +8,7 @@ import pytest
 from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, InCondition
 from ConfigSpace.util import deactivate_inactive_hyperparameters
 
-from automl.verify.smoke import _complete, branch_configurations, edge_configurations
+from automl.verify.smoke import branch_configurations, complete_configuration, edge_configurations
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,7 +20,7 @@ def test_completed_configurations_match_configspaces_own_deactivation(task: str)
     defaults = {name: hp.default_value for name, hp in space.items()}
     for sampled in space.sample_configuration(40):
         values = defaults | dict(sampled)
-        assert dict(_complete(space, values)) == dict(deactivate_inactive_hyperparameters(values, space))
+        assert dict(complete_configuration(space, values)) == dict(deactivate_inactive_hyperparameters(values, space))
 
 
 def test_every_categorical_value_is_tried_once_with_its_parents_set() -> None:

@@ -77,7 +77,7 @@ def check_main_guard() -> None:
         tree = ast.parse(Path(path).read_text(encoding="utf-8"))
     except (OSError, SyntaxError, UnicodeDecodeError):
         return
-    if not any(_is_main_guard(node) and node.lineno <= line <= (node.end_lineno or node.lineno)
+    if not any(is_main_guard(node) and node.lineno <= line <= (node.end_lineno or node.lineno)
                for node in ast.walk(tree)):  # fmt: skip
         raise ConfigError(f"workers > 1 started from the top level of '{Path(path).name}' (line {line}) without "
                           "the guard dask's worker processes need: put that code under "
@@ -95,7 +95,7 @@ def _top_level_line(path: str) -> int | None:
     return None
 
 
-def _is_main_guard(node: ast.AST) -> bool:
+def is_main_guard(node: ast.AST) -> bool:
     """``if __name__ == "__main__":`` (either operand order)."""
     if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare) or len(node.test.comparators) != 1:
         return False

@@ -16,7 +16,7 @@ from ConfigSpace.hyperparameters import (
 )
 
 
-def _complete(space: ConfigurationSpace, values: dict[str, Any]) -> Configuration | None:
+def complete_configuration(space: ConfigurationSpace, values: dict[str, Any]) -> Configuration | None:
     """A valid configuration from defaults overridden by ``values``; None if forbidden or invalid."""
     full = {name: hp.default_value for name, hp in space.items()}
     full.update(values)
@@ -69,7 +69,7 @@ def branch_configurations(space: ConfigurationSpace) -> list[tuple[str, Configur
     for name, hp in space.items():
         for value in _choices(hp):
             for parent_values in _activations(space, name):
-                config = _complete(space, {**parent_values, name: value})
+                config = complete_configuration(space, {**parent_values, name: value})
                 if config is not None and config.get(name) == value:
                     key = tuple(sorted(dict(config).items()))
                     if key not in seen:
@@ -98,7 +98,7 @@ def edge_configurations(space: ConfigurationSpace) -> list[tuple[str, Configurat
             values = {name: getattr(hp, edge) for name, hp in space.items() if isinstance(hp, NumericalHyperparameter)}
             if top is not None:
                 values[top] = value
-            config = _complete(space, values)
+            config = complete_configuration(space, values)
             if config is not None:
                 found.append((f"{top}={value} at {edge} bounds" if top else f"{edge} bounds", config))
     return found
