@@ -183,6 +183,17 @@ class _AutoMLBase(BaseEstimator):
             self.classes_ = _in_dtype(self.model_.classes, target.dtype)
         return self
 
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to one file (as ``automl export``) that ``automl.load`` reads on any machine.
+
+        The estimator itself refers to its run directory (a pickle of it predicts only while that folder
+        exists); the saved file holds the whole model. See docs/export.md for what loading it trusts.
+        """
+        from automl.export import export_model
+
+        check_is_fitted(self, "model_")
+        return export_model(self.run_dir_, Path(path))
+
     def _validated(self, X: Any, reset: bool) -> pd.DataFrame:
         """X as a DataFrame, checked as scikit-learn checks it: 2-D, not empty, finite or missing, not complex.
 

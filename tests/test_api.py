@@ -8,13 +8,14 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import is_classifier, is_regressor
 from sklearn.datasets import load_breast_cancer
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import cross_val_score
 
-from automl import AutoML, AutoMLClassifier, AutoMLRegressor
+from automl import AutoML, AutoMLClassifier, AutoMLRegressor, load
 from automl.api import runs_home
 from automl.optimize.workers import is_main_guard
 
@@ -114,3 +115,13 @@ def test_cross_val_score_gets_a_real_roc_auc_per_fold(monkeypatch: pytest.Monkey
     scores = cross_val_score(AutoMLClassifier(trials=3, walltime=30, cv=1, bag=False), X[:200], y[:200],
                              scoring="roc_auc", cv=2)  # fmt: skip
     assert scores.shape == (2,) and np.all(np.isfinite(scores)) and np.all(scores > 0.9)
+
+
+@pytest.mark.e2e
+def test_a_saved_estimator_loads_as_one_file_and_predicts_the_same(fitted: AutoML, tmp_path: Path) -> None:
+    X, _ = load_breast_cancer(return_X_y=True)
+    rows = pd.DataFrame(X[300:340], columns=[f"x{i}" for i in range(30)])  # an array's columns, as fit named them
+    saved = fitted.save(tmp_path / "model.skops")
+    loaded = load(saved)
+    assert np.allclose(loaded.predict_proba(rows), fitted.predict_proba(X[300:340]), atol=1e-12)
+    assert list(loaded.predict(rows)) == list(fitted.predict(X[300:340]))
