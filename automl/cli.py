@@ -5,6 +5,7 @@ Every :class:`AutomlError` is caught here, once, and printed as one line with ex
 
 from __future__ import annotations
 
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +23,7 @@ console = Console(stderr=False)
 errors = Console(stderr=True)
 
 USAGE_ERROR = 2
+INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT (typer turns a Ctrl-C in a command into it)
 PIPED_WIDTH = 200  # columns for tables when stdout is not a terminal
 DATA_HELP = "CSV/Parquet file, or sklearn:NAME (breast_cancer, iris, wine, digits, diabetes)."
 
@@ -132,6 +134,8 @@ def run(
                            column_kinds=column_kinds(types, drop, ids), metric=metric, bag=bag)  # fmt: skip
     result = run_pipeline(config, ConsoleProgress(console), resume=resume is not None)
     console.print(summary_table(result.summary))
+    if result.summary.interrupted:  # the best so far is saved, but a script must still see the Ctrl-C
+        raise typer.Exit(INTERRUPTED)
 
 
 def column_kinds(types: list[str] | None, drop: list[str] | None, ids: list[str] | None) -> tuple[tuple[str, str], ...]:
@@ -302,21 +306,27 @@ def bench_report_command(
 
 
 def main() -> None:
-    """Console entry point: run the app, turning user errors into one line and exit code 2."""
+    """Console entry point: run the app, turning user errors into one line and exit code 2, and a Ctrl-C into the
+    line "interrupted" and exit code 130."""
+    # A process started in the background by a shell without job control (or by any parent that ignores
+    # SIGINT) inherits SIGINT ignored, and Python then installs no handler: Ctrl-C or ``kill -INT`` would be
+    # lost at every stage but the search, which installs its own. Ctrl-C stops a run wherever it is.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code = app(standalone_mode=False)
     except AutomlError as error:
         errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(USAGE_ERROR)
     except (typer.Abort, KeyboardInterrupt):
-        errors.print("interrupted")
-        sys.exit(130)
+        code = INTERRUPTED
     except Exception as error:
         # typer carries its own copy of click, so its usage errors are recognised by shape, not class.
         if callable(getattr(error, "show", None)) and isinstance(getattr(error, "exit_code", None), int):
             error.show()
             sys.exit(USAGE_ERROR)
         raise
+    if code == INTERRUPTED:
+        errors.print("interrupted")
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -16,7 +16,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -28,7 +28,7 @@ import pandas as pd
 from ConfigSpace import Configuration, ConfigurationSpace
 
 from automl.rundir import MODEL_FILE
-from automl.sandbox import CodeWarning, Limits, TrialOutcome, run_predict, run_train
+from automl.sandbox import CodeWarning, Limits, TrialOutcome, run_predict, run_train, stop_running_jobs
 from automl.verify.class_variants import class_variants
 from automl.verify.conditional_reads import inactive_read_hint
 from automl.verify.data_names import hard_coded_columns
@@ -45,6 +45,8 @@ SMOKE_PARALLEL = max(1, min(4, os.cpu_count() or 1))
 # each as a warning check of this name.
 MAX_CODE_WARNINGS = 5
 WARNING_CHECK = "python_warning"
+# A smoke trial to run: check name, configuration, data, budget, and what the data's change means.
+Plan = tuple[str, Configuration, Path, float | None, str]
 
 
 @dataclass(frozen=True)
@@ -297,6 +299,23 @@ def _feature_use(checks: _Checks, model_path: Path) -> None:
         checks.warn("feature_use", warning)
 
 
+def _side_by_side(run: Callable[[Plan], bool], plans: list[Plan]) -> list[bool]:
+    """``run`` on each plan, one per core (the sandbox's children run side by side).
+
+    Interrupted (Ctrl-C), the plans not started are dropped and the running ones killed, so the run stops
+    at once instead of waiting for every started smoke trial to end.
+    """
+    pool = ThreadPoolExecutor(max_workers=SMOKE_PARALLEL)
+    try:
+        ran = list(pool.map(run, plans))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_running_jobs()
+        raise
+    pool.shutdown()
+    return ran
+
+
 def _smoke(checks: _Checks, default: Configuration) -> None:
     """The subsample checks, in order of how much they tell, until the time budget is spent."""
     inputs = checks.inputs
@@ -324,9 +343,8 @@ def _smoke(checks: _Checks, default: Configuration) -> None:
         checks.trial("smoke:column_removed", default, dropped, inputs.max_budget,
                      variant=f"train() failed on data with one column fewer (column '{columns[-1]}' removed): "
                              "infer every shape from the data, never hard-code it.")  # fmt: skip
-    # (check name, configuration, data, budget, what the data's change means): the class-structure copies
-    # first, then the budgets and the branches of the space, all within the time budget.
-    plans: list[tuple[str, Configuration, Path, float | None, str]] = []
+    # The class-structure copies first, then the budgets and the branches of the space, all within the time budget.
+    plans: list[Plan] = []
     for variant in class_variants(small_data, inputs.n_classes, checks.seed) if inputs.n_classes is not None else ():
         changed = inputs.work_dir / f"smoke_{variant.label}.joblib"
         joblib.dump(variant.dataset, changed)
@@ -336,16 +354,14 @@ def _smoke(checks: _Checks, default: Configuration) -> None:
     branches = [*branch_configurations(checks.space), *edge_configurations(checks.space)]
     plans += [(f"smoke:{label}", config, small, inputs.max_budget, "") for label, config in branches]
 
-    def run_unless_late(plan: tuple[str, Configuration, Path, float | None, str]) -> bool:
+    def run_unless_late(plan: Plan) -> bool:
         if time.perf_counter() >= deadline:
             return False
         name, config, data_path, budget, variant = plan
         checks.trial(name, config, data_path, budget, variant=variant)
         return True
 
-    # Independent trials, one per core: the sandbox's children run side by side.
-    with ThreadPoolExecutor(max_workers=SMOKE_PARALLEL) as pool:
-        skipped = sum(not ran for ran in pool.map(run_unless_late, plans))
+    skipped = sum(not ran for ran in _side_by_side(run_unless_late, plans))
     if skipped:
         checks.add("smoke:time_budget", True, 0.0, f"{skipped} of {len(plans)} configurations skipped: "
                    f"the smoke tests' {inputs.smoke_seconds:g} s were spent")  # fmt: skip
