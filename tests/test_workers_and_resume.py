@@ -5,12 +5,15 @@ end through the CLI. Their runs tune on one validation split without bags: folds
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ConfigSpace import ConfigurationSpace, Float, Integer, Normal
@@ -24,9 +27,16 @@ pytestmark = pytest.mark.e2e
 ONE_SPLIT = ("--cv", "1", "--no-bag")
 
 
-def start(*args: str | Path, cwd: Path) -> subprocess.Popen:
+def start(*args: str | Path, cwd: Path, **options: Any) -> subprocess.Popen:
     command = [sys.executable, "-m", "automl.cli", *map(str, args)]
-    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **options)
+
+
+def as_a_background_job() -> None:
+    """What a shell without job control does to a command started with ``&``: its own process group, and
+    SIGINT ignored (which Python then inherits instead of installing its handler)."""
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def alive(pid: int) -> bool:
@@ -136,11 +146,31 @@ def test_ctrl_c_stops_gracefully_with_the_best_so_far(tmp_path: Path) -> None:
         time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 0, stderr
+    assert process.returncode == 130 and stderr.strip().splitlines()[-1] == "interrupted", stderr
     result = read(run, "result.json")
     assert result["interrupted"] is True and 4 <= result["n_trials"] < 200
     assert (run / "model" / "members" / "00" / "model.joblib").is_file()
     assert "stopping after the running trial" in stdout
+    assert re.search(r"│ interrupted +│ yes", stdout), stdout  # the summary table says so
+
+
+def test_ctrl_c_to_the_process_group_during_verification_stops_at_once(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    # A long walltime gives the smoke tests 18 s (3%): SIGINT lands while they run side by side.
+    process = start("run", "--data", "sklearn:iris", "--trials", "5", "--walltime", "600", *ONE_SPLIT, "--out", run,
+                    cwd=tmp_path, preexec_fn=as_a_background_job)  # fmt: skip
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "verifying train.py" in line:
+            break
+    os.killpg(process.pid, signal.SIGINT)
+    sent = time.monotonic()
+    stdout, stderr = process.communicate(timeout=5)  # raises past 5 s
+    latency = time.monotonic() - sent
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["interrupted"] and "optimizing" not in stdout
+    assert not (run / "verify.json").exists() and not (run / "result.json").exists()
+    print(f"SIGINT to exit: {latency:.2f} s")
 
 
 def test_configurations_survive_a_pickle_round_trip() -> None:
