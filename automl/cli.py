@@ -114,10 +114,14 @@ def run(
     from automl.config import RunConfig, requested_scenario
     from automl.report.progress import ConsoleProgress
     from automl.report.summary import summary_table
-    from automl.rundir import replay_request, resume_request
+    from automl.rundir import finished, replay_request, resume_request
     from automl.runner import run as run_pipeline
 
     if resume is not None:
+        if finished(resume):
+            message = f"'{resume}' has finished: there is nothing to resume, and nothing was changed"
+            console.print(message, soft_wrap=True)
+            return
         if trials is not None or walltime is not None:
             raise ConfigError("--resume continues the recorded scenario: leave out --trials and --walltime")
         config = resume_request(resume)

@@ -136,6 +136,51 @@ def test_a_killed_run_with_two_workers_resumes_without_losing_a_finished_trial(t
     assert "resumed" in read(run, "run.json")
 
 
+@pytest.fixture(scope="module")
+def resumed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """A run killed after a few trials, then resumed to its end: the run directory and the resume's output."""
+    folder = tmp_path_factory.mktemp("resumed")
+    run = folder / "run"
+    process = start("run", "--data", "sklearn:iris", "--trials", "12", "--walltime", "120", *ONE_SPLIT, "--out", run,
+                    cwd=folder)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not (list((run / "smac").glob("smac/*/runhistory.json"))
+                                                   and len(smac_history(run)) >= 4):  # fmt: skip
+            time.sleep(0.5)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    resumed = automl("run", "--resume", run, cwd=folder)
+    assert resumed.returncode == 0, resumed.stderr
+    return run, resumed
+
+
+def test_a_resumed_runs_bar_counts_and_ranks_the_whole_run(
+    resumed_run: tuple[Path, subprocess.CompletedProcess],
+) -> None:
+    run, resumed = resumed_run
+    result, trials = read(run, "result.json"), read(run, "trials.json")
+    best = min(trial["cost"] for trial in trials if trial["status"] == "success")
+    bar = re.findall(r"(\d+)/(\d+) best loss ([\d.]+)", resumed.stdout)
+    assert bar, resumed.stdout
+    done, total, shown = bar[-1]
+    assert int(done) == int(total) == result["n_trials"] == len(trials) == 12  # the trials before the kill count
+    assert shown == f"{best:.4f}" == f"{result['validation_loss']:.4f}"  # the run's best, on the bar and in result.json
+    assert re.search(rf"│ validation log_loss +│ {best:.4f}", resumed.stdout)  # and in the summary table
+
+
+def test_resuming_a_finished_run_says_so_and_changes_nothing(
+    resumed_run: tuple[Path, subprocess.CompletedProcess],
+) -> None:
+    run, _ = resumed_run
+    before = {name: (run / name).read_bytes() for name in ("result.json", "run.json", "trials.json")}
+    again = automl("run", "--resume", run, cwd=run.parent)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == f"'{run}' has finished: there is nothing to resume, and nothing was changed"
+    assert {name: (run / name).read_bytes() for name in before} == before
+
+
 def test_ctrl_c_stops_gracefully_with_the_best_so_far(tmp_path: Path) -> None:
     run = tmp_path / "run"
     process = start("run", "--data", "sklearn:breast_cancer", "--trials", "200", "--walltime", "120", *ONE_SPLIT,
