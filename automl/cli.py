@@ -28,6 +28,24 @@ PIPED_WIDTH = 200  # columns for tables when stdout is not a terminal
 DATA_HELP = "CSV/Parquet file, or sklearn:NAME (breast_cancer, iris, wine, digits, diabetes)."
 
 
+def show_version(asked: bool) -> None:
+    """``--version``: print the version and stop before any command runs."""
+    if asked:
+        from automl import __version__
+
+        console.print(f"automl {__version__}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Options before any command (typer calls this first; ``--version`` stops there)."""
+
+
 @app.command()
 def run(
     data: Annotated[
@@ -46,7 +64,12 @@ def run(
     walltime: Annotated[
         float | None, typer.Option(help="Seconds for the whole run (default from the scenario).")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for splits, SMAC and train() [default: 0].")] = None,
+    seed: Annotated[
+        # None, not 0, so that --replay can tell a seed given from none (the recorded run's); the help says the
+        # default, escaped from rich's markup, which takes [default: 0] for a tag.
+        int | None,
+        typer.Option(help="Seed for splits, SMAC and train() (--replay: the recorded run's). \\[default: 0]"),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<data>-<time>).")] = None,
     space: Annotated[Path | None, typer.Option(help="ConfigSpace JSON file to search instead of the writer's.")] = None,
     scenario: Annotated[str, typer.Option(help="Scenario preset name (quick, default) or YAML file.")] = "default",
