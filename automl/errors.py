@@ -27,3 +27,10 @@ class VerifyError(AutomlError):
 
 class RunError(AutomlError):
     """A run directory is missing, incomplete or from an incompatible version."""
+
+
+class WalltimeSpent(RunError):
+    """The walltime ran out before the search could start: nothing was tuned, so no model can be saved."""
+
+    def __init__(self, during: str) -> None:
+        super().__init__(f"the walltime was spent {during}, before the search could start: raise --walltime")

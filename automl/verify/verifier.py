@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from ConfigSpace import Configuration, ConfigurationSpace
 
+from automl.errors import WalltimeSpent
 from automl.rundir import MODEL_FILE
 from automl.sandbox import CodeWarning, Limits, TrialOutcome, run_predict, run_train, stop_running_jobs
 from automl.verify.class_variants import class_variants
@@ -120,6 +121,14 @@ class VerifyInputs:
     max_budget: float | None = None
     smoke_seconds: float = 60.0
     extra_imports: Collection[str] = field(default_factory=tuple)
+    # When (time.perf_counter()) the default configuration's call must end: the run's walltime. None: its trial
+    # limit alone (``automl verify``).
+    deadline: float | None = None
+
+
+class OutOfTime(Exception):
+    """A check's sandbox job was stopped by the time the verification had left, not by its own trial limit:
+    what it would have shown is unknown, and it is no fault of the draft."""
 
 
 def _describe_failure(outcome: TrialOutcome) -> str:
@@ -166,6 +175,7 @@ class _Checks:
 
     def __init__(self, inputs: VerifyInputs, space: ConfigurationSpace, seed: int, limits: Limits) -> None:
         self.inputs, self.space, self.seed, self.limits = inputs, space, seed, limits
+        self.until: float | None = None  # when (perf_counter) the trials run now must end, beyond their limit
         self.results: list[CheckResult] = []
         self.keys: dict[str, set[str]] = {}
         self.count = 0
@@ -194,8 +204,11 @@ class _Checks:
             self.count += 1
             model_dir = self.inputs.work_dir / f"{self.count:02d}"
         values = dict(config)
+        limits = self._bounded()
         outcome = run_train(self.inputs.train_path, self.inputs.space_path, data_path, values, self.seed, budget,
-                            model_dir, self.limits)  # fmt: skip
+                            model_dir, limits)  # fmt: skip
+        if outcome.status == "timeout" and limits.walltime_s < self.limits.walltime_s:
+            raise OutOfTime(name)
         where = f"configuration {values}" + (f", budget {budget:g}" if budget is not None else "")
         failure = (
             ""
@@ -213,6 +226,16 @@ class _Checks:
         if outcome.ok and not variant:
             self.keys[name] = set(outcome.result)
         return outcome
+
+    def _bounded(self) -> Limits:
+        """The trial limits, with the wall clock cut to the time left before ``until`` when that is sooner; none
+        left is :class:`OutOfTime` at once."""
+        if self.until is None:
+            return self.limits
+        left = self.until - time.perf_counter()
+        if left <= 0:
+            raise OutOfTime("no time left")
+        return replace(self.limits, walltime_s=min(self.limits.walltime_s, left))
 
     def _hint(self, error: str) -> str:
         """What a failure on an inactive hyperparameter means for this train.py, said once per verification:
@@ -253,13 +276,20 @@ def verify_train(inputs: VerifyInputs, space: ConfigurationSpace, seed: int, lim
         return checks.report(isolation)
 
     default = space.get_default_configuration()
-    if not checks.trial("default_configuration", default, inputs.data_path, inputs.max_budget).ok:
-        return checks.report(isolation)
+    checks.until = inputs.deadline
+    try:
+        if not checks.trial("default_configuration", default, inputs.data_path, inputs.max_budget).ok:
+            return checks.report(isolation)
+    except OutOfTime:
+        raise WalltimeSpent("running train.py's default configuration in verification") from None
     model_dir = inputs.work_dir / f"{checks.count:02d}"
     if not _saved_model_predicts(checks, model_dir):
         return checks.report(isolation)
     _feature_use(checks, model_dir / MODEL_FILE)
-    _smoke(checks, default)
+    try:
+        _smoke(checks, default)
+    except OutOfTime:  # a smoke trial before the side-by-side ones: the rest cannot start either
+        _time_spent(checks, "the smoke tests stopped before the configurations of the space")
     return checks.report(isolation)
 
 
@@ -299,6 +329,11 @@ def _feature_use(checks: _Checks, model_path: Path) -> None:
         checks.warn("feature_use", warning)
 
 
+def _time_spent(checks: _Checks, what: str) -> None:
+    """Note that the smoke tests' time ran out (not a failure: what was not run is unknown, not wrong)."""
+    checks.add("smoke:time_budget", True, 0.0, f"{what}: the smoke tests' {checks.inputs.smoke_seconds:g} s were spent")
+
+
 def _side_by_side(run: Callable[[Plan], bool], plans: list[Plan]) -> list[bool]:
     """``run`` on each plan, one per core (the sandbox's children run side by side).
 
@@ -319,7 +354,7 @@ def _side_by_side(run: Callable[[Plan], bool], plans: list[Plan]) -> list[bool]:
 def _smoke(checks: _Checks, default: Configuration) -> None:
     """The subsample checks, in order of how much they tell, until the time budget is spent."""
     inputs = checks.inputs
-    deadline = time.perf_counter() + inputs.smoke_seconds
+    checks.until = time.perf_counter() + inputs.smoke_seconds  # a trial already started stops there too
     # On a subsample every sound configuration is quick; one that is not should not stall the run.
     checks.limits = replace(checks.limits, walltime_s=min(checks.limits.walltime_s, max(10.0, inputs.smoke_seconds)))
     small = inputs.work_dir / "smoke.joblib"
@@ -355,16 +390,16 @@ def _smoke(checks: _Checks, default: Configuration) -> None:
     plans += [(f"smoke:{label}", config, small, inputs.max_budget, "") for label, config in branches]
 
     def run_unless_late(plan: Plan) -> bool:
-        if time.perf_counter() >= deadline:
-            return False
         name, config, data_path, budget, variant = plan
-        checks.trial(name, config, data_path, budget, variant=variant)
+        try:
+            checks.trial(name, config, data_path, budget, variant=variant)
+        except OutOfTime:
+            return False
         return True
 
     skipped = sum(not ran for ran in _side_by_side(run_unless_late, plans))
     if skipped:
-        checks.add("smoke:time_budget", True, 0.0, f"{skipped} of {len(plans)} configurations skipped: "
-                   f"the smoke tests' {inputs.smoke_seconds:g} s were spent")  # fmt: skip
+        _time_spent(checks, f"{skipped} of {len(plans)} configurations skipped")
 
     key_sets = {frozenset(keys) for keys in checks.keys.values()}
     if len(key_sets) > 1:
