@@ -354,7 +354,8 @@ def _side_by_side(run: Callable[[Plan], bool], plans: list[Plan]) -> list[bool]:
 def _smoke(checks: _Checks, default: Configuration) -> None:
     """The subsample checks, in order of how much they tell, until the time budget is spent."""
     inputs = checks.inputs
-    checks.until = time.perf_counter() + inputs.smoke_seconds  # a trial already started stops there too
+    # A trial already started stops there too, and none runs past the run's deadline.
+    checks.until = min(time.perf_counter() + inputs.smoke_seconds, inputs.deadline or math.inf)
     # On a subsample every sound configuration is quick; one that is not should not stall the run.
     checks.limits = replace(checks.limits, walltime_s=min(checks.limits.walltime_s, max(10.0, inputs.smoke_seconds)))
     small = inputs.work_dir / "smoke.joblib"
