@@ -47,7 +47,7 @@ SMOKE_PARALLEL = max(1, min(4, os.cpu_count() or 1))
 MAX_CODE_WARNINGS = 5
 WARNING_CHECK = "python_warning"
 # A smoke trial to run: check name, configuration, data, budget, and what the data's change means.
-Plan = tuple[str, Configuration, Path, float | None, str]
+SmokeTrial = tuple[str, Configuration, Path, float | None, str]
 
 
 @dataclass(frozen=True)
@@ -334,7 +334,7 @@ def _time_spent(checks: _Checks, what: str) -> None:
     checks.add("smoke:time_budget", True, 0.0, f"{what}: the smoke tests' {checks.inputs.smoke_seconds:g} s were spent")
 
 
-def _side_by_side(run: Callable[[Plan], bool], plans: list[Plan]) -> list[bool]:
+def _side_by_side(run: Callable[[SmokeTrial], bool], plans: list[SmokeTrial]) -> list[bool]:
     """``run`` on each plan, one per core (the sandbox's children run side by side).
 
     Interrupted (Ctrl-C), the plans not started are dropped and the running ones killed, so the run stops
@@ -380,7 +380,7 @@ def _smoke(checks: _Checks, default: Configuration) -> None:
                      variant=f"train() failed on data with one column fewer (column '{columns[-1]}' removed): "
                              "infer every shape from the data, never hard-code it.")  # fmt: skip
     # The class-structure copies first, then the budgets and the branches of the space, all within the time budget.
-    plans: list[Plan] = []
+    plans: list[SmokeTrial] = []
     for variant in class_variants(small_data, inputs.n_classes, checks.seed) if inputs.n_classes is not None else ():
         changed = inputs.work_dir / f"smoke_{variant.label}.joblib"
         joblib.dump(variant.dataset, changed)
@@ -390,7 +390,7 @@ def _smoke(checks: _Checks, default: Configuration) -> None:
     branches = [*branch_configurations(checks.space), *edge_configurations(checks.space)]
     plans += [(f"smoke:{label}", config, small, inputs.max_budget, "") for label, config in branches]
 
-    def run_unless_late(plan: Plan) -> bool:
+    def run_unless_late(plan: SmokeTrial) -> bool:
         name, config, data_path, budget, variant = plan
         try:
             checks.trial(name, config, data_path, budget, variant=variant)
