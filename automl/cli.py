@@ -5,6 +5,7 @@ Every :class:`AutomlError` is caught here, once, and printed as one line with ex
 
 from __future__ import annotations
 
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -22,8 +23,27 @@ console = Console(stderr=False)
 errors = Console(stderr=True)
 
 USAGE_ERROR = 2
+INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT (typer turns a Ctrl-C in a command into it)
 PIPED_WIDTH = 200  # columns for tables when stdout is not a terminal
 DATA_HELP = "CSV/Parquet file, or sklearn:NAME (breast_cancer, iris, wine, digits, diabetes)."
+
+
+def show_version(asked: bool) -> None:
+    """``--version``: print the version and stop before any command runs."""
+    if asked:
+        from automl import __version__
+
+        console.print(f"automl {__version__}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Options before any command (typer calls this first; ``--version`` stops there)."""
 
 
 @app.command()
@@ -44,7 +64,12 @@ def run(
     walltime: Annotated[
         float | None, typer.Option(help="Seconds for the whole run (default from the scenario).")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for splits, SMAC and train() [default: 0].")] = None,
+    seed: Annotated[
+        # None, not 0, so that --replay can tell a seed given from none (the recorded run's); the help says the
+        # default, escaped from rich's markup, which takes [default: 0] for a tag.
+        int | None,
+        typer.Option(help="Seed for splits, SMAC and train() (--replay: the recorded run's). \\[default: 0]"),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<data>-<time>).")] = None,
     space: Annotated[Path | None, typer.Option(help="ConfigSpace JSON file to search instead of the writer's.")] = None,
     scenario: Annotated[str, typer.Option(help="Scenario preset name (quick, default) or YAML file.")] = "default",
@@ -112,10 +137,14 @@ def run(
     from automl.config import RunConfig, requested_scenario
     from automl.report.progress import ConsoleProgress
     from automl.report.summary import summary_table
-    from automl.rundir import replay_request, resume_request
+    from automl.rundir import finished, replay_request, resume_request
     from automl.runner import run as run_pipeline
 
     if resume is not None:
+        if finished(resume):
+            message = f"'{resume}' has finished: there is nothing to resume, and nothing was changed"
+            console.print(message, soft_wrap=True)
+            return
         if trials is not None or walltime is not None:
             raise ConfigError("--resume continues the recorded scenario: leave out --trials and --walltime")
         config = resume_request(resume)
@@ -132,6 +161,8 @@ def run(
                            column_kinds=column_kinds(types, drop, ids), metric=metric, bag=bag)  # fmt: skip
     result = run_pipeline(config, ConsoleProgress(console), resume=resume is not None)
     console.print(summary_table(result.summary))
+    if result.summary.interrupted:  # the best so far is saved, but a script must still see the Ctrl-C
+        raise typer.Exit(INTERRUPTED)
 
 
 def column_kinds(types: list[str] | None, drop: list[str] | None, ids: list[str] | None) -> tuple[tuple[str, str], ...]:
@@ -324,21 +355,27 @@ def bench_report_command(
 
 
 def main() -> None:
-    """Console entry point: run the app, turning user errors into one line and exit code 2."""
+    """Console entry point: run the app, turning user errors into one line and exit code 2, and a Ctrl-C into the
+    line "interrupted" and exit code 130."""
+    # A process started in the background by a shell without job control (or by any parent that ignores
+    # SIGINT) inherits SIGINT ignored, and Python then installs no handler: Ctrl-C or ``kill -INT`` would be
+    # lost at every stage but the search, which installs its own. Ctrl-C stops a run wherever it is.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code = app(standalone_mode=False)
     except AutomlError as error:
         errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(USAGE_ERROR)
     except (typer.Abort, KeyboardInterrupt):
-        errors.print("interrupted")
-        sys.exit(130)
+        code = INTERRUPTED
     except Exception as error:
         # typer carries its own copy of click, so its usage errors are recognised by shape, not class.
         if callable(getattr(error, "show", None)) and isinstance(getattr(error, "exit_code", None), int):
             error.show()
             sys.exit(USAGE_ERROR)
         raise
+    if code == INTERRUPTED:
+        errors.print("interrupted")
     sys.exit(code if isinstance(code, int) else 0)
 
 

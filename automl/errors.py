@@ -34,3 +34,10 @@ class RunError(AutomlError):
 class ExportError(RunError):
     """A model cannot be exported or an export cannot be loaded: not an export, another format version, or a
     model holding types outside the trusted set (automl.export.trusted)."""
+
+
+class WalltimeSpent(RunError):
+    """The walltime ran out before the search could start: nothing was tuned, so no model can be saved."""
+
+    def __init__(self, during: str) -> None:
+        super().__init__(f"the walltime was spent {during}, before the search could start: raise --walltime")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from automl._io import read_json
+from automl._io import read_json, write_json
 from automl.config import RunConfig
-from automl.errors import ConfigError
+from automl.errors import AutomlError, ConfigError
+from automl.result import read_summary
 
 DEFAULT_ROOT = Path("runs")
 # What train() saves in its model_dir (a trial's, a final member's), and the log of one sandboxed job there.
@@ -133,3 +136,23 @@ def resume_request(run_dir: Path) -> RunConfig:
     """The request of the interrupted run in ``run_dir``, to continue it in place (``automl run --resume``)."""
     paths, recorded = recorded_request(run_dir, "--resume")
     return replace(recorded, out=paths.root)
+
+
+def finished(run_dir: Path) -> bool:
+    """Whether the run in ``run_dir`` ended on its own: its result.json says the search was not interrupted, so
+    ``--resume`` has nothing to continue (an interrupted run's result.json is the best so far, and it resumes)."""
+    summary = read_summary(RunPaths(Path(run_dir)).result_json)
+    return summary is not None and not summary.interrupted
+
+
+@contextlib.contextmanager
+def failure_recorded(paths: RunPaths) -> Iterator[None]:
+    """Keep the error that stops a run, on one line, as ``error`` in its run.json: without it a run that failed
+    looks, to ``automl runs``, like one that was killed or is still running."""
+    try:
+        yield
+    except AutomlError as error:
+        record = read_json(paths.run_json)
+        record["error"] = " ".join(str(error).split())
+        write_json(paths.run_json, record)
+        raise

@@ -20,7 +20,7 @@ from automl.config import RunConfig
 from automl.ensemble import EnsembleMethod, EnsembleSelection
 from automl.report.progress import Progress, SilentProgress
 from automl.result import RunSummary
-from automl.rundir import RunPaths, create_run_dir_parent
+from automl.rundir import RunPaths, create_run_dir_parent, failure_recorded
 from automl.stages.context import RunContext
 from automl.stages.evaluate import evaluate
 from automl.stages.optimize import optimize
@@ -64,30 +64,31 @@ def run(
     with timed("prepare", f"loading {config.data}"):
         prepared = prepare(config, progress, table, resume)
     context = RunContext(prepared.config, prepared.paths, clock, progress, prepared.n_jobs, resume, prepared.metric)
-    if resume:
-        written = Written.recorded(context.paths)
-    else:
-        with timed("write"):
-            written = write(context, prepared.data)
-    # The metric is settled with the plan (the user's, else the planner's, else the task's default).
-    context = replace(context, metric=plan_metric(written.artifacts.plan, context.config, prepared.data))
-    clock.limit(written.artifacts.scenario.walltime_limit)
-    with timed("optimize"):
-        optimized = optimize(context, prepared.data, written, method.size)
-    with timed("refit", "refitting the best configurations on all non-test rows, then bagging them"):
-        final = refit(context, prepared.data, written, optimized, method)
-    with timed("evaluate", "scoring on the held-out test set"):
-        evaluated = evaluate(context, prepared.data, written)
-    timed.seconds["total"] = round(clock.elapsed(), 3)
-    state = RunState(prepared, written, optimized, final, evaluated, dict(timed.seconds))
-    summary = summarize(context, state)
-    summary.write(context.paths.result_json)
-    if write_report:
-        with timed("report", "writing report.html"):  # in the walltime's last seconds, kept for it by the clock
-            report(context, prepared.data, evaluated)
-        summary = replace(summary, timings=dict(timed.seconds))  # now with the report's time
+    with failure_recorded(context.paths):  # an error that stops the run is kept in run.json
+        if resume:
+            written = Written.recorded(context.paths)
+        else:
+            with timed("write"):
+                written = write(context, prepared.data)
+        # The metric is settled with the plan (the user's, else the planner's, else the task's default).
+        context = replace(context, metric=plan_metric(written.artifacts.plan, context.config, prepared.data))
+        clock.limit(written.artifacts.scenario.walltime_limit)
+        with timed("optimize"):
+            optimized = optimize(context, prepared.data, written, method.size)
+        with timed("refit", "refitting the best configurations on all non-test rows, then bagging them"):
+            final = refit(context, prepared.data, written, optimized, method)
+        with timed("evaluate", "scoring on the held-out test set"):
+            evaluated = evaluate(context, prepared.data, written)
+        timed.seconds["total"] = round(clock.elapsed(), 3)
+        state = RunState(prepared, written, optimized, final, evaluated, dict(timed.seconds))
+        summary = summarize(context, state)
         summary.write(context.paths.result_json)
-    return RunResult(context.paths, summary)
+        if write_report:
+            with timed("report", "writing report.html"):  # in the walltime's last seconds, kept for it by the clock
+                report(context, prepared.data, evaluated)
+            summary = replace(summary, timings=dict(timed.seconds))  # now with the report's time
+            summary.write(context.paths.result_json)
+        return RunResult(context.paths, summary)
 
 
 class StageTimer:

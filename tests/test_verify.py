@@ -214,3 +214,15 @@ def test_usage_errors_exit_2(tmp_path: Path, space_file: Path, args: list[str], 
                           cwd=tmp_path, timeout=120)  # fmt: skip
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_smoke_trial_that_would_overrun_the_smoke_tests_time_is_stopped_there_and_skipped(
+    tmp_path: Path, space_file: Path
+) -> None:
+    # Fewer than 300 rows: the smoke tests' subsample (about 200), not the data the default configuration sees.
+    slow_when_small = "    if cfg['algorithm'] == 'knn' and len(X) < 300:\n        time.sleep(30)\n"
+    source = "import time\n" + GOOD.replace("    #EXTRA\n", slow_when_small)
+    code, report = verify(tmp_path, source, space_file, "--smoke-seconds", "3")
+    assert code == 0, failed(report)  # its 10 s cap on a smoke trial would have failed it as a timeout
+    checks = {check["name"]: check for check in report["checks"]}
+    assert "smoke:algorithm=knn" not in checks and "skipped" in checks["smoke:time_budget"]["message"]

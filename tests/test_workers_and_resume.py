@@ -5,12 +5,15 @@ end through the CLI. Their runs tune on one validation split without bags: folds
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ConfigSpace import ConfigurationSpace, Float, Integer, Normal
@@ -24,9 +27,16 @@ pytestmark = pytest.mark.e2e
 ONE_SPLIT = ("--cv", "1", "--no-bag")
 
 
-def start(*args: str | Path, cwd: Path) -> subprocess.Popen:
+def start(*args: str | Path, cwd: Path, **options: Any) -> subprocess.Popen:
     command = [sys.executable, "-m", "automl.cli", *map(str, args)]
-    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **options)
+
+
+def as_a_background_job() -> None:
+    """What a shell without job control does to a command started with ``&``: its own process group, and
+    SIGINT ignored (which Python then inherits instead of installing its handler)."""
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def alive(pid: int) -> bool:
@@ -126,6 +136,51 @@ def test_a_killed_run_with_two_workers_resumes_without_losing_a_finished_trial(t
     assert "resumed" in read(run, "run.json")
 
 
+@pytest.fixture(scope="module")
+def resumed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """A run killed after a few trials, then resumed to its end: the run directory and the resume's output."""
+    folder = tmp_path_factory.mktemp("resumed")
+    run = folder / "run"
+    process = start("run", "--data", "sklearn:iris", "--trials", "12", "--walltime", "120", *ONE_SPLIT, "--out", run,
+                    cwd=folder)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not (list((run / "smac").glob("smac/*/runhistory.json"))
+                                                   and len(smac_history(run)) >= 4):  # fmt: skip
+            time.sleep(0.5)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    resumed = automl("run", "--resume", run, cwd=folder)
+    assert resumed.returncode == 0, resumed.stderr
+    return run, resumed
+
+
+def test_a_resumed_runs_bar_counts_and_ranks_the_whole_run(
+    resumed_run: tuple[Path, subprocess.CompletedProcess],
+) -> None:
+    run, resumed = resumed_run
+    result, trials = read(run, "result.json"), read(run, "trials.json")
+    best = min(trial["cost"] for trial in trials if trial["status"] == "success")
+    bar = re.findall(r"(\d+)/(\d+) best loss ([\d.]+)", resumed.stdout)
+    assert bar, resumed.stdout
+    done, total, shown = bar[-1]
+    assert int(done) == int(total) == result["n_trials"] == len(trials) == 12  # the trials before the kill count
+    assert shown == f"{best:.4f}" == f"{result['validation_loss']:.4f}"  # the run's best, on the bar and in result.json
+    assert re.search(rf"│ validation log_loss +│ {best:.4f}", resumed.stdout)  # and in the summary table
+
+
+def test_resuming_a_finished_run_says_so_and_changes_nothing(
+    resumed_run: tuple[Path, subprocess.CompletedProcess],
+) -> None:
+    run, _ = resumed_run
+    before = {name: (run / name).read_bytes() for name in ("result.json", "run.json", "trials.json")}
+    again = automl("run", "--resume", run, cwd=run.parent)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == f"'{run}' has finished: there is nothing to resume, and nothing was changed"
+    assert {name: (run / name).read_bytes() for name in before} == before
+
+
 def test_ctrl_c_stops_gracefully_with_the_best_so_far(tmp_path: Path) -> None:
     run = tmp_path / "run"
     process = start("run", "--data", "sklearn:breast_cancer", "--trials", "200", "--walltime", "120", *ONE_SPLIT,
@@ -136,11 +191,31 @@ def test_ctrl_c_stops_gracefully_with_the_best_so_far(tmp_path: Path) -> None:
         time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 0, stderr
+    assert process.returncode == 130 and stderr.strip().splitlines()[-1] == "interrupted", stderr
     result = read(run, "result.json")
     assert result["interrupted"] is True and 4 <= result["n_trials"] < 200
     assert (run / "model" / "members" / "00" / "model.joblib").is_file()
     assert "stopping after the running trial" in stdout
+    assert re.search(r"│ interrupted +│ yes", stdout), stdout  # the summary table says so
+
+
+def test_ctrl_c_to_the_process_group_during_verification_stops_at_once(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    # A long walltime gives the smoke tests 18 s (3%): SIGINT lands while they run side by side.
+    process = start("run", "--data", "sklearn:iris", "--trials", "5", "--walltime", "600", *ONE_SPLIT, "--out", run,
+                    cwd=tmp_path, preexec_fn=as_a_background_job)  # fmt: skip
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "verifying train.py" in line:
+            break
+    os.killpg(process.pid, signal.SIGINT)
+    sent = time.monotonic()
+    stdout, stderr = process.communicate(timeout=5)  # raises past 5 s
+    latency = time.monotonic() - sent
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["interrupted"] and "optimizing" not in stdout
+    assert not (run / "verify.json").exists() and not (run / "result.json").exists()
+    print(f"SIGINT to exit: {latency:.2f} s")
 
 
 def test_configurations_survive_a_pickle_round_trip() -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from ConfigSpace import Configuration, ConfigurationSpace
 from smac import Callback, Scenario
 from smac.facade.abstract_facade import AbstractFacade
-from smac.runhistory import TrialInfo, TrialValue
+from smac.runhistory import StatusType, TrialInfo, TrialValue
 
 from automl._io import read_json, write_bytes
 from automl.config import ScenarioSettings
@@ -108,6 +108,14 @@ class _ObserverCallback(Callback):
         if self._should_stop is not None and self._should_stop():
             return False  # SMAC finishes this tell, saves, and leaves its loop
         return None
+
+
+def _replay_history(runhistory: Any, observer: TrialObserver) -> None:
+    """Tell ``observer`` of the trials a resumed run finished before, oldest first, so that it counts and ranks
+    the whole run (a progress bar's best loss is the run's best, not the best of the trials since the resume)."""
+    for value in runhistory.values():
+        if value.status != StatusType.RUNNING:
+            observer(float(value.cost), value.status.name.lower())
 
 
 def build_scenario(
@@ -286,6 +294,8 @@ def run_smac(
         callbacks=[_ObserverCallback(observer, should_stop, Path(scenario.output_directory))],
         dask_client=dask_client,
     )
+    if observer is not None:
+        _replay_history(smac.runhistory, observer)
     started = time.perf_counter()
     with warnings.catch_warnings():
         # SMAC's local search averages an empty neighbourhood now and then; harmless, and noise to users.

@@ -69,7 +69,7 @@ def describe_run(root: Path) -> dict[str, Any] | None:
         best = result.validation_loss
         seconds = result.timings.get("total")
     else:
-        status = "incomplete"
+        status = "failed" if isinstance(run.get("error"), str) else "incomplete"
         n_trials = len(trials) if isinstance(trials, list) else None
         best = _best_trial_loss(paths)
         seconds = None
@@ -92,6 +92,7 @@ def describe_run(root: Path) -> dict[str, Any] | None:
         "test_metric": main_test_metric(result.dataset.task, result.test_metrics) if result else None,
         "seconds": seconds if isinstance(seconds, int | float) else None,
         "status": status,
+        "error": run.get("error") if status == "failed" else None,  # why it stopped, on one line
     }
 
 
@@ -112,7 +113,7 @@ def _text(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-STATUS_STYLE = {"finished": "green", "interrupted": "yellow", "incomplete": "red"}
+STATUS_STYLE = {"finished": "green", "interrupted": "yellow", "incomplete": "red", "failed": "red"}
 
 
 def runs_table(runs: list[dict[str, Any]]) -> Table:
@@ -146,5 +147,6 @@ def runs_table(runs: list[dict[str, Any]]) -> Table:
             _text(run["seconds"], 1),
         )
         # Text, not markup: a folder or dataset name with brackets must print as it is.
-        table.add_row(*(Text(cell) for cell in cells), Text(run["status"], style=STATUS_STYLE.get(run["status"], "")))
+        status = f"{run['status']}: {run['error']}" if run.get("error") else run["status"]
+        table.add_row(*(Text(cell) for cell in cells), Text(status, style=STATUS_STYLE.get(run["status"], "")))
     return table

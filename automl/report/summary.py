@@ -54,6 +54,9 @@ def summary_table(result: RunSummary) -> Table:
     statuses = ", ".join(f"{count} {status}" for status, count in result.trial_statuses.items())
     ended = f"; {STOPPED_BY[result.stopped_by]}" if result.stopped_by in STOPPED_BY else ""
     table.add_row("trials", f"{result.n_trials} ({statuses}{ended})")
+    if result.interrupted:
+        table.add_row("interrupted", f"[yellow]yes: the search stopped at Ctrl-C and its best so far was refit; "
+                      f"'automl run --resume {result.run_dir}' continues it[/]")  # fmt: skip
     table.add_row("incumbent", ", ".join(f"{k}={_number(v)}" for k, v in result.incumbent.items()))
     table.add_row(f"validation {result.loss}", _number(result.validation_loss))
     for name in dict.fromkeys((result.metric, *HEADLINE[dataset.task])):  # the run's metric first

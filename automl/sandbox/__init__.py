@@ -17,6 +17,7 @@ from automl.sandbox.run import (
     run_predict,
     run_space,
     run_train,
+    stop_running_jobs,
 )
 from automl.sandbox.server import confine_labels, isolation_mode, warm_up
 
@@ -42,5 +43,6 @@ __all__ = [
     "run_predict",
     "run_space",
     "run_train",
+    "stop_running_jobs",
     "warm_up",
 ]

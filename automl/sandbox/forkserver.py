@@ -81,7 +81,11 @@ def serve(channel: socket.socket) -> None:
             pid = _fork(channel, lambda job=job, fds=fds, inputs=preloaded: child.main(job, fds, inputs))
         for fd in fds:
             os.close(fd)
-        channel.sendall(struct.pack(child.PID_FORMAT, pid))
+        try:
+            channel.sendall(struct.pack(child.PID_FORMAT, pid))
+        except (BrokenPipeError, ConnectionResetError):  # the parent went away (a Ctrl-C) while this job started:
+            os.kill(pid, signal.SIGKILL)  # it never learnt the child's pid to stop it, so the server does
+            return
         if key is not None:
             if spare is not None:
                 spare.discard()

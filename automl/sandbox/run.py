@@ -16,6 +16,7 @@ import select
 import signal
 import struct
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -128,6 +129,24 @@ def _kill_group(pid: int) -> None:
             kill(pid, signal.SIGKILL)
 
 
+# The children of jobs running now, in any thread: an interrupted caller kills them (see stop_running_jobs).
+_RUNNING: set[int] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_running_jobs() -> None:
+    """Kill every job running now, in any thread of this process.
+
+    A Ctrl-C reaches only the main thread; jobs that other threads wait on (the smoke tests run side by
+    side) live in their own process groups and would run to their time limit, and the interpreter waits
+    for those threads before it exits. Killed, their threads see the child gone and return at once.
+    """
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for pid in running:
+        _kill_group(pid)
+
+
 def run_job(job: Job, limits: Limits, work_dir: Path, log_path: Path) -> TrialOutcome:
     """Run ``job`` (see :mod:`automl.sandbox.child`) in a child confined by ``limits``, writing beneath ``work_dir``."""
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -138,9 +157,13 @@ def run_job(job: Job, limits: Limits, work_dir: Path, log_path: Path) -> TrialOu
     log = BoundedLog(log_path, limits.log_limit_kb * 1024)
     pid, reply_fd, output_fd = server.fork(message)  # may wait for a new server's imports: not the job's time
     started = time.monotonic()
+    with _RUNNING_LOCK:
+        _RUNNING.add(pid)
     try:
         reply = _watch(reply_fd, output_fd, log, started + limits.walltime_s)
     finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(pid)
         _kill_group(pid)
         _drain(output_fd, log)
         for fd in (reply_fd, output_fd):

@@ -32,6 +32,9 @@ BWRAP = "bwrap"
 # What the server and its children see under bubblewrap, in words for the console and run records.
 BUBBLEWRAP_VIEW = "only the system and Python, read-only; no network"
 SERVER_START_TIMEOUT = 120.0
+# Seconds a closed server gets to exit by itself: an idle one takes milliseconds, one still importing its
+# libraries (a restart just before a Ctrl-C) would take seconds and has nothing left to do, so it is killed.
+SERVER_EXIT_WAIT = 0.5
 
 
 def _server_environment() -> dict[str, str]:
@@ -151,7 +154,7 @@ class ForkServer:
     def close(self) -> None:
         self._channel.close()
         with contextlib.suppress(subprocess.TimeoutExpired):
-            self._process.wait(timeout=5)
+            self._process.wait(timeout=SERVER_EXIT_WAIT)
         if self._process.poll() is None:
             self._process.kill()
         shutil.rmtree(self.scratch, ignore_errors=True)

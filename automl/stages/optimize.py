@@ -11,7 +11,7 @@ from smac import Scenario
 from automl._io import write_json
 from automl.config import OFFLINE
 from automl.data import PreparedData
-from automl.errors import RunError
+from automl.errors import RunError, WalltimeSpent
 from automl.optimize.initial_design import initial_configurations, load_portfolio
 from automl.optimize.smac_run import (
     OptimizationResult,
@@ -32,6 +32,8 @@ from automl.stages.write import Written
 
 # Seconds kept back for closing a dask cluster after the search.
 CLUSTER_CLOSE_SECONDS = 2.0
+# The least time a search may get: with less (or less than the default configuration took), the run stops.
+MIN_SEARCH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ def optimize(context: RunContext, data: PreparedData, written: Written, members:
     settings, plan = written.artifacts.scenario, written.artifacts.plan
     fits = members * (1 + bag_fits_per_member(context)) if config.bag else members
     reserve = context.clock.refit_reserve(written.default_seconds, fits)
+    if not context.resume:  # a resumed search has its own time left (see _smac_scenario)
+        ensure_search_time(context, written, reserve)
     where = f"{config.workers} dask workers" if config.workers > 1 else config.dask_scheduler or ""
     if where:
         progress.stage(f"starting {where}")
@@ -97,6 +101,15 @@ def optimize(context: RunContext, data: PreparedData, written: Written, members:
             f"{paths.trials_dir} and raise --walltime or the scenario's trial limits"
         )
     return Optimized(result, interrupted, validation, stopped_by(interrupted, len(result.trials), cap))
+
+
+def ensure_search_time(context: RunContext, written: Written, reserve: float) -> None:
+    """Stop the run, naming the walltime, when what is left of it after the refit's ``reserve`` would not fit even
+    one call of the default configuration: such a search ends in "every trial failed", which hides the cause."""
+    clock = context.clock
+    if clock.remaining() - reserve < max(MIN_SEARCH_SECONDS, written.default_seconds):
+        raise WalltimeSpent(f"writing and verifying train.py ({clock.elapsed():.0f} s of {clock.walltime:g} s, "
+                            f"{reserve:.0f} s kept for the refit)")  # fmt: skip
 
 
 def validation_of(context: RunContext, data: PreparedData) -> Validation:
@@ -137,7 +150,7 @@ def _smac_scenario(context: RunContext, written: Written, reserve: float) -> tup
         walltime = walltime_left(scenario)
         context.clock.resume(walltime, reserve)
         return scenario, walltime
-    walltime = max(context.clock.remaining() - reserve, 1.0)
+    walltime = max(context.clock.remaining() - reserve, MIN_SEARCH_SECONDS)
     folds = [paths.fold_data(fold).stem for fold in range(config.folds)] if config.folds else None
     scenario = build_scenario(artifacts.space, artifacts.plan, artifacts.scenario, paths.smac_dir, config.seed,
                               walltime, artifacts.scenario.crash_cost, folds)  # fmt: skip

@@ -144,5 +144,6 @@ def _resumed_dir(config: RunConfig, data: PreparedData) -> RunPaths:
         raise ConfigError(f"--resume {paths.root}: the data in {config.data} changed since the run started "
                           "(its fingerprint differs): start a new run instead")  # fmt: skip
     recorded.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    recorded.pop("error", None)  # the error that stopped it before is no longer its state
     write_json(paths.run_json, recorded)
     return paths

@@ -59,7 +59,7 @@ def judge_train(context: RunContext, data: PreparedData, artifacts: Artifacts, i
     smoke_seconds = min(max(SMOKE_SHARE * settings.walltime_limit, SMOKE_MIN_SECONDS), SMOKE_MAX_SECONDS)
     inputs = VerifyInputs(draft_path, paths.space_json, paths.search_data, data.search_dataset(), n_classes,
                           paths.verify_dir, artifacts.plan.min_budget, artifacts.plan.max_budget, smoke_seconds,
-                          settings.extra_imports)  # fmt: skip
+                          settings.extra_imports, deadline=context.clock.deadline)  # fmt: skip
     report = verify_train(inputs, artifacts.space, context.config.seed, context.limits(settings), isolation)
     write_json(paths.verify_json, report.to_dict())
     if not report.accepted:

@@ -16,7 +16,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 from ConfigSpace import Configuration, ConfigurationSpace
 
+from automl.errors import WalltimeSpent
 from automl.rundir import MODEL_FILE
-from automl.sandbox import CodeWarning, Limits, TrialOutcome, run_predict, run_train
+from automl.sandbox import CodeWarning, Limits, TrialOutcome, run_predict, run_train, stop_running_jobs
 from automl.verify.class_variants import class_variants
 from automl.verify.conditional_reads import inactive_read_hint
 from automl.verify.data_names import hard_coded_columns
@@ -45,6 +46,8 @@ SMOKE_PARALLEL = max(1, min(4, os.cpu_count() or 1))
 # each as a warning check of this name.
 MAX_CODE_WARNINGS = 5
 WARNING_CHECK = "python_warning"
+# A smoke trial to run: check name, configuration, data, budget, and what the data's change means.
+SmokeTrial = tuple[str, Configuration, Path, float | None, str]
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,14 @@ class VerifyInputs:
     max_budget: float | None = None
     smoke_seconds: float = 60.0
     extra_imports: Collection[str] = field(default_factory=tuple)
+    # When (time.perf_counter()) the default configuration's call must end: the run's walltime. None: its trial
+    # limit alone (``automl verify``).
+    deadline: float | None = None
+
+
+class OutOfTime(Exception):
+    """A check's sandbox job was stopped by the time the verification had left, not by its own trial limit:
+    what it would have shown is unknown, and it is no fault of the draft."""
 
 
 def _describe_failure(outcome: TrialOutcome) -> str:
@@ -164,6 +175,7 @@ class _Checks:
 
     def __init__(self, inputs: VerifyInputs, space: ConfigurationSpace, seed: int, limits: Limits) -> None:
         self.inputs, self.space, self.seed, self.limits = inputs, space, seed, limits
+        self.until: float | None = None  # when (perf_counter) the trials run now must end, beyond their limit
         self.results: list[CheckResult] = []
         self.keys: dict[str, set[str]] = {}
         self.count = 0
@@ -192,8 +204,11 @@ class _Checks:
             self.count += 1
             model_dir = self.inputs.work_dir / f"{self.count:02d}"
         values = dict(config)
+        limits = self._bounded()
         outcome = run_train(self.inputs.train_path, self.inputs.space_path, data_path, values, self.seed, budget,
-                            model_dir, self.limits)  # fmt: skip
+                            model_dir, limits)  # fmt: skip
+        if outcome.status == "timeout" and limits.walltime_s < self.limits.walltime_s:
+            raise OutOfTime(name)
         where = f"configuration {values}" + (f", budget {budget:g}" if budget is not None else "")
         failure = (
             ""
@@ -211,6 +226,16 @@ class _Checks:
         if outcome.ok and not variant:
             self.keys[name] = set(outcome.result)
         return outcome
+
+    def _bounded(self) -> Limits:
+        """The trial limits, with the wall clock cut to the time left before ``until`` when that is sooner; none
+        left is :class:`OutOfTime` at once."""
+        if self.until is None:
+            return self.limits
+        left = self.until - time.perf_counter()
+        if left <= 0:
+            raise OutOfTime("no time left")
+        return replace(self.limits, walltime_s=min(self.limits.walltime_s, left))
 
     def _hint(self, error: str) -> str:
         """What a failure on an inactive hyperparameter means for this train.py, said once per verification:
@@ -251,13 +276,20 @@ def verify_train(inputs: VerifyInputs, space: ConfigurationSpace, seed: int, lim
         return checks.report(isolation)
 
     default = space.get_default_configuration()
-    if not checks.trial("default_configuration", default, inputs.data_path, inputs.max_budget).ok:
-        return checks.report(isolation)
+    checks.until = inputs.deadline
+    try:
+        if not checks.trial("default_configuration", default, inputs.data_path, inputs.max_budget).ok:
+            return checks.report(isolation)
+    except OutOfTime:
+        raise WalltimeSpent("running train.py's default configuration in verification") from None
     model_dir = inputs.work_dir / f"{checks.count:02d}"
     if not _saved_model_predicts(checks, model_dir):
         return checks.report(isolation)
     _feature_use(checks, model_dir / MODEL_FILE)
-    _smoke(checks, default)
+    try:
+        _smoke(checks, default)
+    except OutOfTime:  # a smoke trial before the side-by-side ones: the rest cannot start either
+        _time_spent(checks, "the smoke tests stopped before the configurations of the space")
     return checks.report(isolation)
 
 
@@ -297,10 +329,33 @@ def _feature_use(checks: _Checks, model_path: Path) -> None:
         checks.warn("feature_use", warning)
 
 
+def _time_spent(checks: _Checks, what: str) -> None:
+    """Note that the smoke tests' time ran out (not a failure: what was not run is unknown, not wrong)."""
+    checks.add("smoke:time_budget", True, 0.0, f"{what}: the smoke tests' {checks.inputs.smoke_seconds:g} s were spent")
+
+
+def _side_by_side(run: Callable[[SmokeTrial], bool], plans: list[SmokeTrial]) -> list[bool]:
+    """``run`` on each plan, one per core (the sandbox's children run side by side).
+
+    Interrupted (Ctrl-C), the plans not started are dropped and the running ones killed, so the run stops
+    at once instead of waiting for every started smoke trial to end.
+    """
+    pool = ThreadPoolExecutor(max_workers=SMOKE_PARALLEL)
+    try:
+        ran = list(pool.map(run, plans))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_running_jobs()
+        raise
+    pool.shutdown()
+    return ran
+
+
 def _smoke(checks: _Checks, default: Configuration) -> None:
     """The subsample checks, in order of how much they tell, until the time budget is spent."""
     inputs = checks.inputs
-    deadline = time.perf_counter() + inputs.smoke_seconds
+    # A trial already started stops there too, and none runs past the run's deadline.
+    checks.until = min(time.perf_counter() + inputs.smoke_seconds, inputs.deadline or math.inf)
     # On a subsample every sound configuration is quick; one that is not should not stall the run.
     checks.limits = replace(checks.limits, walltime_s=min(checks.limits.walltime_s, max(10.0, inputs.smoke_seconds)))
     small = inputs.work_dir / "smoke.joblib"
@@ -324,9 +379,8 @@ def _smoke(checks: _Checks, default: Configuration) -> None:
         checks.trial("smoke:column_removed", default, dropped, inputs.max_budget,
                      variant=f"train() failed on data with one column fewer (column '{columns[-1]}' removed): "
                              "infer every shape from the data, never hard-code it.")  # fmt: skip
-    # (check name, configuration, data, budget, what the data's change means): the class-structure copies
-    # first, then the budgets and the branches of the space, all within the time budget.
-    plans: list[tuple[str, Configuration, Path, float | None, str]] = []
+    # The class-structure copies first, then the budgets and the branches of the space, all within the time budget.
+    plans: list[SmokeTrial] = []
     for variant in class_variants(small_data, inputs.n_classes, checks.seed) if inputs.n_classes is not None else ():
         changed = inputs.work_dir / f"smoke_{variant.label}.joblib"
         joblib.dump(variant.dataset, changed)
@@ -336,19 +390,17 @@ def _smoke(checks: _Checks, default: Configuration) -> None:
     branches = [*branch_configurations(checks.space), *edge_configurations(checks.space)]
     plans += [(f"smoke:{label}", config, small, inputs.max_budget, "") for label, config in branches]
 
-    def run_unless_late(plan: tuple[str, Configuration, Path, float | None, str]) -> bool:
-        if time.perf_counter() >= deadline:
-            return False
+    def run_unless_late(plan: SmokeTrial) -> bool:
         name, config, data_path, budget, variant = plan
-        checks.trial(name, config, data_path, budget, variant=variant)
+        try:
+            checks.trial(name, config, data_path, budget, variant=variant)
+        except OutOfTime:
+            return False
         return True
 
-    # Independent trials, one per core: the sandbox's children run side by side.
-    with ThreadPoolExecutor(max_workers=SMOKE_PARALLEL) as pool:
-        skipped = sum(not ran for ran in pool.map(run_unless_late, plans))
+    skipped = sum(not ran for ran in _side_by_side(run_unless_late, plans))
     if skipped:
-        checks.add("smoke:time_budget", True, 0.0, f"{skipped} of {len(plans)} configurations skipped: "
-                   f"the smoke tests' {inputs.smoke_seconds:g} s were spent")  # fmt: skip
+        _time_spent(checks, f"{skipped} of {len(plans)} configurations skipped")
 
     key_sets = {frozenset(keys) for keys in checks.keys.values()}
     if len(key_sets) > 1:
