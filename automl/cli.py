@@ -209,6 +209,9 @@ def predict(
     writers = {".csv": "to_csv", ".parquet": "to_parquet", ".pq": "to_parquet"}
     if out.suffix.lower() not in writers:
         raise ConfigError(f"--out '{out}' has no known extension: end it in .csv or .parquet")
+    if not model_path.exists():
+        raise ConfigError(f"'{model_path}' does not exist: pass a run directory made by 'automl run' or a file made "
+                          "by 'automl export'")  # fmt: skip
     model = load_model(model_path) if model_path.is_file() else FittedModel.load(model_path)
     table = load_table(data)
     missing = [name for name in id_columns or [] if name not in table.columns]

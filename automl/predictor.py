@@ -23,7 +23,7 @@ import pandas as pd
 
 from automl._io import read_json, write_json
 from automl.data import FeatureSchema, LabelCoder, apply_schema
-from automl.errors import RunError
+from automl.errors import DataError, RunError
 from automl.evaluate.metric import apply_threshold
 from automl.rundir import MODEL_FILE, RunPaths, open_run_dir
 from automl.sandbox import Limits, ModelOutput, run_predict, warm_up
@@ -143,6 +143,8 @@ class FittedModel:
         return ModelOutput(apply_threshold(average, self.card.threshold), average)
 
     def _predict(self, table: pd.DataFrame, source: str) -> ModelOutput:
+        if len(table) == 0:  # before any member sees it: a model's imputer fails on zero rows with a traceback
+            raise DataError(f"{source} has no rows to predict: pass at least one row")
         return self.predict_features(apply_schema(table, self.card.schema, source))
 
     def predict(self, table: pd.DataFrame, source: str = "data") -> np.ndarray:

@@ -15,7 +15,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import cross_val_score
 
-from automl import AutoML, AutoMLClassifier, AutoMLRegressor, load
+from automl import AutoML, AutoMLClassifier, AutoMLRegressor, DataError, load
 from automl.api import runs_home
 from automl.optimize.workers import is_main_guard
 
@@ -125,3 +125,10 @@ def test_a_saved_estimator_loads_as_one_file_and_predicts_the_same(fitted: AutoM
     loaded = load(saved)
     assert np.allclose(loaded.predict_proba(rows), fitted.predict_proba(X[300:340]), atol=1e-12)
     assert list(loaded.predict(rows)) == list(fitted.predict(X[300:340]))
+
+
+@pytest.mark.e2e
+def test_a_loaded_model_refuses_an_empty_table_with_one_line(fitted: AutoML, tmp_path: Path) -> None:
+    loaded = load(fitted.save(tmp_path / "empty-check.skops"))
+    with pytest.raises(DataError, match="has no rows to predict"):
+        loaded.predict(pd.DataFrame(columns=[f"x{i}" for i in range(30)]))

@@ -207,7 +207,10 @@ def test_regression_on_parquet_with_a_separate_test_file(tmp_path: Path) -> None
         (["run", "--trials", "0"], "--trials"),
         (["run", "--walltime", "-5"], "--walltime"),
         (["run", "--scenario", "nonexistent"], "no scenario named"),
-        (["predict", "nowhere", "--data", "table.csv"], "does not exist"),
+        (
+            ["predict", "nowhere", "--data", "table.csv"],
+            "does not exist: pass a run directory made by 'automl run' or a file made by",
+        ),
     ],
 )
 def test_bad_input_gets_one_line_and_exit_code_2(tmp_path: Path, args: list[str], message: str) -> None:

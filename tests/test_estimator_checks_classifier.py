@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pytest
+from ConfigSpace import ConfigurationSpace
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from automl.api import AutoMLClassifier
-from tests.estimator_checks import BUDGET, linear_space, runs_in_tmp  # noqa: F401  (the fixture applies here)
+from tests.estimator_checks import BUDGET, linear_space, runs_in_tmp, space_file  # noqa: F401  (the fixture applies here)
 
 pytestmark = pytest.mark.e2e
-SPACE = linear_space("classification", Path(tempfile.mkdtemp(prefix="automl-checks-")))
 
 
-@parametrize_with_checks([AutoMLClassifier(space=str(SPACE), **BUDGET)])
+@parametrize_with_checks([AutoMLClassifier(space=space_file("classification"), **BUDGET)])
 def test_scikit_learns_checks_pass(estimator, check) -> None:
     check(estimator)
+
+
+def test_the_linear_spaces_are_the_offline_ones() -> None:
+    for task in ("classification", "regression"):
+        assert ConfigurationSpace.from_json(space_file(task)) == linear_space(task), "rewrite it with linear_space"
