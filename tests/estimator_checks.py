@@ -13,6 +13,7 @@ input (skipped unless ``SCIPY_ARRAY_API`` is set), multi-output targets (not sup
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,12 @@ def space_file(task: str) -> str:
     return str(FIXTURES / f"linear_{task}.json")
 
 
-@pytest.fixture(autouse=True)
-def runs_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Each check's fits go to its own temporary folder, not the user's cache."""
-    monkeypatch.setenv("AUTOML_RUNS", str(tmp_path / "runs"))
+@pytest.fixture(autouse=True, scope="module")
+def runs_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The checks' fits go to one temporary folder, not the user's cache.
+
+    One folder for all of them, not one per check: the sandbox's fork server may write beneath the folder
+    it was started for, and a new folder per check would restart it (2-3 s of imports) for every check."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUTOML_RUNS", str(tmp_path_factory.mktemp("runs")))
+        yield

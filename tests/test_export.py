@@ -1,7 +1,8 @@
 """`automl export` and `automl.load`: one file that predicts like its run directory, and refuses untrusted types.
 
 Two small real runs (iris, bagged; diabetes, not bagged) are made once per module through the CLI, the
-way a user makes them.
+way a user makes them. Iris searches the linear family alone: skops writes and reads every array of a
+model on its own, and bags of boosted trees hold tens of thousands (about 30 s each way on 2 cores).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from automl.export.trusted import load_checked
 from automl.predictor import FittedModel
 from automl.rundir import MODEL_FILE, RunPaths
 from tests.conftest import mixed_table
+from tests.estimator_checks import space_file
 from tests.test_e2e import automl as cli
 from tests.test_offline_train import ALGORITHMS, _config, _load, _space, _split
 
@@ -57,7 +59,7 @@ def _make(tmp: Path, name: str, *options: str) -> Path:
 @pytest.fixture(scope="module")
 def iris(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     tmp = tmp_path_factory.mktemp("iris")
-    run_dir = _make(tmp, "iris")
+    run_dir = _make(tmp, "iris", "--space", space_file("classification"))
     features = tmp / "features.csv"
     _table("iris").to_csv(features, index=False)
     done = cli("export", str(run_dir), "--out", "model.skops", cwd=tmp)

@@ -12,11 +12,13 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ConfigSpace import ConfigurationSpace, Float, Integer, Normal
+from smac.runhistory import StatusType, TrialInfo
 
 from automl.optimize.pickling import NUMERIC_HYPERPARAMETERS  # importing it registers what dask relies on
 from automl.optimize.smac_run import LAST_GOOD
@@ -52,7 +54,8 @@ def smac_history(run: Path) -> list[dict]:
     except ValueError:  # read mid-write, or a kill mid-write: SMAC's last complete copy is kept aside
         data = json.loads((path.parent / LAST_GOOD / path.name).read_text())
     return [{"key": [data["configs"][str(entry["config_id"])], entry["instance"], entry["seed"], entry["budget"]],
-             "cost": entry["cost"]} for entry in data["data"]]  # fmt: skip
+             "cost": entry["cost"], "finished": entry["status"] != StatusType.RUNNING.value}
+            for entry in data["data"]]  # fmt: skip
 
 
 def test_two_local_workers_finish_promptly_and_keep_the_walltime(tmp_path: Path) -> None:
@@ -64,8 +67,8 @@ def test_two_local_workers_finish_promptly_and_keep_the_walltime(tmp_path: Path)
     assert done.returncode == 0, done.stderr
     result = read(run, "result.json")
     # What this checks is the walltime and a clean shutdown; of 25 s, writing, verifying, the refit's
-    # reserve and the report leave the search 5-7 s on 2 cores, a handful of trials.
-    assert result["workers"] == 2 and result["n_trials"] >= 4
+    # reserve and the report leave the search 5-7 s on 2 cores, a handful of trials (3 on a loaded machine).
+    assert result["workers"] == 2 and result["n_trials"] >= 2
     assert result["timings"]["total"] <= 25 * 1.1  # the whole run keeps its walltime within 10%
     assert elapsed - result["timings"]["total"] < 15  # interpreter start and a clean cluster shutdown, no hang
     assert len({trial["model_dir"] for trial in read(run, "trials.json")}) == result["n_trials"]
@@ -99,67 +102,66 @@ def test_an_external_dask_scheduler_runs_the_trials(tmp_path: Path) -> None:
                 process.wait(timeout=30)
 
 
-def test_a_killed_run_with_two_workers_resumes_without_losing_a_finished_trial(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    process = start("run", "--data", "sklearn:breast_cancer", "--workers", "2", "--trials", "20", "--walltime", "120",
-                    *ONE_SPLIT, "--out", run, cwd=tmp_path)  # fmt: skip
+@dataclass(frozen=True)
+class KilledRun:
+    """A two-worker run killed after a few trials, then resumed to its end (one run shared by the tests)."""
+
+    run: Path
+    before: list[dict]  # SMAC's history at the kill
+    started: list[int]  # the killed run's worker, fork-server and trial processes
+    changed: subprocess.CompletedProcess  # a resume that asked for another trial count
+    survivors: list[int]  # those of ``started`` still alive a while after the kill
+    resumed: subprocess.CompletedProcess
+
+
+@pytest.fixture(scope="module")
+def killed_run(tmp_path_factory: pytest.TempPathFactory) -> KilledRun:
+    folder = tmp_path_factory.mktemp("killed")
+    run = folder / "run"
+    process = start("run", "--data", "sklearn:breast_cancer", "--workers", "2", "--trials", "12", "--walltime", "120",
+                    *ONE_SPLIT, "--out", run, cwd=folder)  # fmt: skip
     try:
         deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            history = list((run / "smac").glob("smac/*/runhistory.json"))
-            if history and len(smac_history(run)) >= 5:
-                break
+        while time.monotonic() < deadline and not (list((run / "smac").glob("smac/*/runhistory.json"))
+                                                   and len(smac_history(run)) >= 4):  # fmt: skip
             time.sleep(0.5)
         started = descendants(process.pid)  # dask workers, fork servers, trial processes
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait(timeout=30)
     before = smac_history(run)
-    assert 5 <= len(before) < 20 and not (run / "result.json").exists()
-
-    changed = automl("run", "--resume", run, "--trials", "50", cwd=tmp_path)
-    assert changed.returncode == 2 and "leave out --trials" in changed.stderr
-
-    assert started, "the run had started no worker processes"
+    changed = automl("run", "--resume", run, "--trials", "50", cwd=folder)
     deadline = time.monotonic() + 60  # the killed run's workers and sandboxes notice their parent is gone
     while any(alive(pid) for pid in started) and time.monotonic() < deadline:
         time.sleep(1)
-    assert [pid for pid in started if alive(pid)] == [], "processes of the killed run outlived it"
-
-    resumed = automl("run", "--resume", run, "--workers", "2", cwd=tmp_path)
+    survivors = [pid for pid in started if alive(pid)]
+    resumed = automl("run", "--resume", run, "--workers", "2", cwd=folder)
     assert resumed.returncode == 0, resumed.stderr
-    after = {json.dumps(row["key"]): row["cost"] for row in smac_history(run)}
+    return KilledRun(run, before, started, changed, survivors, resumed)
+
+
+def test_a_killed_run_with_two_workers_resumes_without_losing_a_finished_trial(killed_run: KilledRun) -> None:
+    run, before = killed_run.run, killed_run.before
+    assert 4 <= len(before) < 12
+    assert killed_run.changed.returncode == 2 and "leave out --trials" in killed_run.changed.stderr
+    assert killed_run.started, "the run had started no worker processes"
+    assert killed_run.survivors == [], "processes of the killed run outlived it"
+    after = smac_history(run)
+    costs = {json.dumps(row["key"]): row["cost"] for row in after}
     for row in before:
-        assert after[json.dumps(row["key"])] == row["cost"]  # every finished trial kept, unchanged
+        if row["finished"]:
+            assert costs[json.dumps(row["key"])] == row["cost"]  # every finished trial kept, unchanged
+    # Trials still running at the kill were not kept as "running" forever: the resume ran the search to its
+    # limit with finished trials alone.
+    assert all(row["finished"] for row in after) and len(after) == 12
     result = read(run, "result.json")
-    assert result["n_trials"] == 20 and len(read(run, "trials.json")) == 20
+    assert result["n_trials"] == 12 and len(read(run, "trials.json")) == 12
+    assert all(trial["status"] != "running" for trial in read(run, "trials.json"))
     assert "resumed" in read(run, "run.json")
 
 
-@pytest.fixture(scope="module")
-def resumed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
-    """A run killed after a few trials, then resumed to its end: the run directory and the resume's output."""
-    folder = tmp_path_factory.mktemp("resumed")
-    run = folder / "run"
-    process = start("run", "--data", "sklearn:iris", "--trials", "12", "--walltime", "120", *ONE_SPLIT, "--out", run,
-                    cwd=folder)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and not (list((run / "smac").glob("smac/*/runhistory.json"))
-                                                   and len(smac_history(run)) >= 4):  # fmt: skip
-            time.sleep(0.5)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.wait(timeout=30)
-    resumed = automl("run", "--resume", run, cwd=folder)
-    assert resumed.returncode == 0, resumed.stderr
-    return run, resumed
-
-
-def test_a_resumed_runs_bar_counts_and_ranks_the_whole_run(
-    resumed_run: tuple[Path, subprocess.CompletedProcess],
-) -> None:
-    run, resumed = resumed_run
+def test_a_resumed_runs_bar_counts_and_ranks_the_whole_run(killed_run: KilledRun) -> None:
+    run, resumed = killed_run.run, killed_run.resumed
     result, trials = read(run, "result.json"), read(run, "trials.json")
     best = min(trial["cost"] for trial in trials if trial["status"] == "success")
     bar = re.findall(r"(\d+)/(\d+) best loss ([\d.]+)", resumed.stdout)
@@ -170,10 +172,8 @@ def test_a_resumed_runs_bar_counts_and_ranks_the_whole_run(
     assert re.search(rf"│ validation log_loss +│ {best:.4f}", resumed.stdout)  # and in the summary table
 
 
-def test_resuming_a_finished_run_says_so_and_changes_nothing(
-    resumed_run: tuple[Path, subprocess.CompletedProcess],
-) -> None:
-    run, _ = resumed_run
+def test_resuming_a_finished_run_says_so_and_changes_nothing(killed_run: KilledRun) -> None:
+    run = killed_run.run
     before = {name: (run / name).read_bytes() for name in ("result.json", "run.json", "trials.json")}
     again = automl("run", "--resume", run, cwd=run.parent)
     assert again.returncode == 0, again.stderr
@@ -238,3 +238,24 @@ def test_a_state_file_broken_by_a_kill_is_restored_from_its_last_complete_copy(t
     assert restore_last_good(tmp_path) == ["runhistory.json"]
     assert json.loads((tmp_path / "runhistory.json").read_text()) == {"file": "runhistory.json", "trials": 3}
     assert restore_last_good(tmp_path) == []  # intact files are left alone
+
+
+def test_trials_running_at_a_kill_are_dropped_so_the_resume_runs_them_again(tmp_path: Path) -> None:
+    from smac.runhistory import RunHistory
+
+    from automl.optimize.smac_run import drop_unfinished
+
+    space = ConfigurationSpace(seed=0)
+    space.add(Float("x", (0.0, 1.0)))
+    first, second, third = space.sample_configuration(3)
+    history = RunHistory()
+    history.add(first, cost=0.5, seed=0)
+    history.add_running_trial(TrialInfo(second, seed=0))  # what SMAC saves for trials a kill interrupts
+    history.add(third, cost=0.25, seed=0)
+    history.save(tmp_path / "runhistory.json")
+    assert drop_unfinished(tmp_path) == 1
+    restored = RunHistory()
+    restored.load(tmp_path / "runhistory.json", space)
+    assert (restored.submitted, restored.finished, restored.running) == (2, 2, 0)
+    assert sorted(value.cost for value in restored.values()) == [0.25, 0.5]
+    assert drop_unfinished(tmp_path) == 0  # nothing left to drop

@@ -185,6 +185,26 @@ def restore_last_good(state_dir: Path) -> list[str]:
     return restored
 
 
+def drop_unfinished(state_dir: Path) -> int:
+    """Remove from the saved run history the trials that were running when the run was killed; how many.
+
+    SMAC saves them as RUNNING and, resumed, neither runs them again nor finishes them, while counting them
+    against its trial limit: the resumed run would end with trials that never ran (and a progress bar short
+    of its total). Without them, SMAC proposes again from the trials that did finish."""
+    path = state_dir / RUNHISTORY_JSON
+    if not path.is_file():
+        return 0
+    history = json.loads(path.read_text(encoding="utf-8"))
+    rows = history["data"]
+    kept = [row for row in rows if row["status"] != StatusType.RUNNING.value]
+    dropped = len(rows) - len(kept)
+    if dropped:
+        stats = history["stats"]
+        history.update(data=kept, stats={**stats, "submitted": stats["submitted"] - dropped, "running": 0})
+        write_bytes(path, json.dumps(history, indent=2).encode("utf-8"))
+    return dropped
+
+
 def saved_scenario(output_dir: Path, seed: int) -> Scenario | None:
     """The scenario a run saved under ``output_dir`` (SMAC's ``smac/<seed>``), or None if it has none."""
     path = Path(output_dir) / "smac" / str(seed)
@@ -282,6 +302,7 @@ def run_smac(
     if resume:
         for name in restore_last_good(Path(scenario.output_directory)):
             logger.warning("SMAC's %s was left broken by the interruption; using its last complete copy", name)
+        drop_unfinished(Path(scenario.output_directory))
     smac = recipe.facade(
         scenario,
         target.train,
