@@ -126,8 +126,8 @@ def _from_proba(proba: np.ndarray, classes: np.ndarray) -> Predictions:
 
 def _run_automl(task: Task, facade: str, workers: int = 1) -> Outcome:
     """One automl run under the budget, then the test rows predicted by the run's final model."""
-    from automl.config import RunConfig, ScenarioSettings
     from automl import sandbox
+    from automl.config import RunConfig, ScenarioSettings
     from automl.predictor import FittedModel
     from automl.runner import run
 

@@ -194,7 +194,7 @@ def drop_unfinished(state_dir: Path) -> int:
     path = state_dir / RUNHISTORY_JSON
     if not path.is_file():
         return 0
-    history = json.loads(path.read_text(encoding="utf-8"))
+    history = read_json(path)
     rows = history["data"]
     kept = [row for row in rows if row["status"] != StatusType.RUNNING.value]
     dropped = len(rows) - len(kept)
