@@ -38,6 +38,9 @@ class ScenarioSettings:
     deterministic: bool = True
     crash_cost: float | None = None  # None: derived from the task's baseline loss by the writer
     extra_imports: tuple[str, ...] = ()  # modules generated code may import beyond configs/allowed_imports.yaml
+    # Configurations SMAC runs first, after the default ({hyperparameter: value}, active ones only): a scenario
+    # file's own, or the ones a model proposed with its scenario that are valid in the space.
+    initial_configurations: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.n_trials is not None:
@@ -47,6 +50,11 @@ class ScenarioSettings:
         _positive("trial_memory_limit_mb", self.trial_memory_limit_mb, integer=True)
         if not isinstance(self.extra_imports, tuple):  # YAML gives a list
             object.__setattr__(self, "extra_imports", tuple(str(name) for name in self.extra_imports))
+        starts = self.initial_configurations
+        if not isinstance(starts, list | tuple) or not all(isinstance(start, dict) for start in starts):
+            raise ConfigError("initial_configurations must be a list of {hyperparameter: value} mappings, got "
+                              f"{starts!r}")  # fmt: skip
+        object.__setattr__(self, "initial_configurations", tuple(dict(start) for start in starts))
         if self.crash_cost is not None and not math.isfinite(self.crash_cost):
             raise ConfigError("crash_cost must be a finite number: SMAC's models fail on infinite costs")
 

@@ -114,6 +114,12 @@ def test_a_model_run_repairs_train_records_every_call_and_replays_identically(mo
     assert "n_trials" in notes and "crash_cost" in notes  # the model asked for more than the user allowed
     scenario = json.loads((run / "scenario.json").read_text())
     assert scenario["n_trials"] == 8 and scenario["trial_walltime_limit"] == 30 and scenario["crash_cost"] > 1
+    # The model's starting points: the valid one runs right after the default, the other is dropped, saying why.
+    assert scenario["initial_configurations"] == [{"algorithm": "logreg", "logreg_C": 3.0}]
+    assert "dropped proposed configuration 2 {'algorithm': 'svm'" in notes and "'svm'" in done.stdout
+    trials = json.loads((run / "trials.json").read_text())
+    assert [t["config"] for t in trials[:2]] == [{"algorithm": "rf", "rf_max_features": 0.5, "rf_n_estimators": 100},
+                                                 {"algorithm": "logreg", "logreg_C": 3.0}]  # fmt: skip
     assert result["test_metrics"]["accuracy"] > 0.85
 
     # The plan chose the metric (no --metric): that loss is the one every prompt, file and line names.

@@ -8,7 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from automl.config import ScenarioSettings
+from automl.config import ScenarioSettings, requested_scenario
+from automl.errors import ConfigError
 from automl.evaluate.metric import METRICS
 from automl.plan import Plan
 from automl.writers.scenario import bounded_scenario
@@ -226,3 +227,26 @@ def test_the_metric_is_settled_with_the_plan_and_one_that_does_not_fit_is_sent_b
     assert "'metric' is 'roc_auc', which does not fit this regression table: use one of rmse, mae, r2" in str(
         rejected.value
     )
+
+
+def test_a_models_starting_configurations_are_kept_up_to_a_few_and_a_scenario_files_own_win() -> None:
+    guesses = [{"algorithm": "rf", "rf:max_depth": depth} for depth in range(1, 8)]
+    bounded, notes = bounded_scenario({"initial_configurations": guesses[:2]}, USER, LOG_LOSS, PRIOR)
+    assert bounded.initial_configurations == tuple(guesses[:2]) and notes == []
+    bounded, notes = bounded_scenario({"initial_configurations": guesses}, USER, LOG_LOSS, PRIOR)
+    assert bounded.initial_configurations == tuple(guesses[:5]) and "kept the first 5 of the 7" in notes[0]
+    for bad in ({"algorithm": "rf"}, ["rf"], "rf"):
+        bounded, notes = bounded_scenario({"initial_configurations": bad}, USER, LOG_LOSS, PRIOR)
+        assert bounded.initial_configurations == () and "must be a list of" in notes[0]
+    own = replace(USER, initial_configurations=(guesses[0],))
+    bounded, notes = bounded_scenario({"initial_configurations": guesses[1:3]}, own, LOG_LOSS, PRIOR)
+    assert bounded.initial_configurations == (guesses[0],) and "scenario file's own" in notes[0]
+
+
+def test_a_scenario_file_may_name_starting_configurations(tmp_path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text("walltime_limit: 60\ninitial_configurations:\n  - {algorithm: rf, 'rf:max_depth': 4}\n")
+    assert requested_scenario(path).initial_configurations == ({"algorithm": "rf", "rf:max_depth": 4},)
+    path.write_text("initial_configurations: rf\n")
+    with pytest.raises(ConfigError, match="initial_configurations must be a list"):
+        requested_scenario(path)

@@ -10,11 +10,17 @@ import json
 from pathlib import Path
 
 import pytest
-from ConfigSpace import Categorical, Configuration, ConfigurationSpace, Float
+from ConfigSpace import Categorical, Configuration, ConfigurationSpace, EqualsCondition, Float
 from smac import HyperbandFacade, HyperparameterOptimizationFacade, RandomFacade
 
 from automl.config import ScenarioSettings
-from automl.optimize.initial_design import algorithm_defaults, initial_configurations, load_portfolio, portfolio_starts
+from automl.optimize.initial_design import (
+    algorithm_defaults,
+    initial_configurations,
+    load_portfolio,
+    portfolio_starts,
+    valid_starts,
+)
 from automl.optimize.smac_run import build_scenario, initial_design_for
 from automl.plan import Plan
 from automl.plan.algorithms import BUDGETS, algorithms_for
@@ -73,18 +79,50 @@ def test_a_space_with_other_names_starts_from_each_algorithm_default() -> None:
     assert starts_ == algorithm_defaults(space)
 
 
-def _written(writer: str, space: ConfigurationSpace, budget_kind: str | None = None) -> Written:
+def _written(writer: str, space: ConfigurationSpace, budget_kind: str | None = None, proposed: tuple = ()) -> Written:
     plan = Plan("hpo", budget_kind=budget_kind)
-    return Written(Artifacts(writer, plan, space, ScenarioSettings(), ""), 0.0, "none")
+    scenario = ScenarioSettings(initial_configurations=proposed)
+    return Written(Artifacts(writer, plan, space, scenario, ""), 0.0, "none")
 
 
 @pytest.mark.parametrize("task", TASKS)
 def test_the_offline_writer_starts_from_the_default_then_the_portfolio(task: str) -> None:
     space = _space(task)
-    chosen = starts(_written("offline", space), space, task)
-    assert chosen is not None and chosen[0] == space.get_default_configuration()
+    chosen, only = starts(_written("offline", space), space, task)
+    assert chosen is not None and chosen[0] == space.get_default_configuration() and only
     assert [dict(config) for config in chosen[1:]] == load_portfolio(task)
-    assert starts(_written("llm", space), space, task) is None  # a model's train.py: each algorithm's defaults
+    # A model's train.py without starting points of its own: each algorithm's defaults, then SMAC's points.
+    assert starts(_written("llm", space), space, task) == (None, False)
+
+
+SMALL = ConfigurationSpace({"algorithm": Categorical("algorithm", ["a", "b"], default="a"),
+                            "a:alpha": Float("a:alpha", (0, 1), default=0.5)})  # fmt: skip
+SMALL.add(EqualsCondition(SMALL["a:alpha"], SMALL["algorithm"], "a"))
+
+
+def test_valid_proposed_starts_are_kept_and_the_others_dropped_saying_why() -> None:
+    proposed = ({"algorithm": "a", "a:alpha": 0.9}, {"algorithm": "c"}, {"algorithm": "a", "a:alpha": 7.0},
+                {"algorithm": "b", "a:alpha": 0.2}, {"algorithm": "a"}, {"algorithm": "b"})  # fmt: skip
+    kept, notes = valid_starts(SMALL, proposed)
+    assert kept == ({"algorithm": "a", "a:alpha": 0.9}, {"algorithm": "b"})
+    assert [note.split(" {")[0] for note in notes] == [
+        f"initial_configurations: dropped proposed configuration {n}" for n in (2, 3, 4, 5)
+    ]
+    assert "'c'" in notes[0] and "7.0" in notes[1]  # ConfigSpace's reason: the unknown value, the value out of range
+    # A hyperparameter the budget sets is left out first, not held against the configuration.
+    assert valid_starts(SMALL, [{"algorithm": "b", "b:trees": 90}], unset=["b:trees"])[0] == ({"algorithm": "b"},)
+
+
+def test_a_models_starts_come_after_the_default_then_each_algorithms_defaults() -> None:
+    proposed = ({"algorithm": "a", "a:alpha": 0.9}, {"algorithm": "b"})
+    chosen, only = starts(_written("llm", SMALL, proposed=proposed), SMALL, "classification")
+    assert [dict(config) for config in chosen] == [{"algorithm": "a", "a:alpha": 0.5}, *proposed]
+    assert not only  # a few guesses: SMAC's own initial design follows them
+    # The offline writer puts a scenario's starts before its portfolio.
+    space = _space("classification")
+    first = {"algorithm": "linear", "linear:C": 3.0, "linear:class_weight": "none", "linear:scaler": "standard"}
+    chosen, only = starts(_written("offline", space, proposed=(first,)), space, "classification")
+    assert dict(chosen[1]) == first and only
 
 
 def test_the_initial_design_runs_the_starts_first_and_random_points_do_not_grow(tmp_path: Path) -> None:

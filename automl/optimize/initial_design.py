@@ -5,6 +5,8 @@ over, the way portfolio warm starts do in auto-sklearn and FLAML. For the offlin
 start is the task's portfolio (``configs/portfolio_<task>.json``, built by ``benchmarks/portfolio.py``
 on datasets of its own), keeping only the configurations valid in the run's space; for any other space,
 or when none of the portfolio is valid, one configuration per algorithm family at its defaults.
+Configurations a scenario names (a scenario file's, or a model's proposed with its scenario answer and
+kept where valid, as LLAMBO's zero-shot warm starts are) come right after the default.
 """
 
 from __future__ import annotations
@@ -50,8 +52,26 @@ def load_portfolio(task: str) -> list[dict[str, Any]]:
     return [dict(values) for values in read_json(path)[PORTFOLIO_KEY]]
 
 
+def as_configuration(
+    space: ConfigurationSpace, values: dict[str, Any], unset: Iterable[str] = (), origin: str = ""
+) -> Configuration:
+    """``values`` as a configuration of ``space``, less the hyperparameters in ``unset``.
+
+    Raises ValueError, as ConfigSpace does for an unknown name, an illegal value, an inactive
+    hyperparameter set or an active one unset, and a forbidden combination.
+    """
+    unset = set(unset)
+    config = Configuration(space, values={name: value for name, value in values.items() if name not in unset})
+    config.check_valid_configuration()
+    config.origin = origin
+    return config
+
+
 def portfolio_starts(
-    space: ConfigurationSpace, portfolio: Iterable[dict[str, Any]], unset: Iterable[str] = ()
+    space: ConfigurationSpace,
+    portfolio: Iterable[dict[str, Any]],
+    unset: Iterable[str] = (),
+    origin: str = "Initial design: portfolio",
 ) -> list[Configuration]:
     """The default configuration first, then each portfolio configuration that is valid in ``space``, in order.
 
@@ -60,18 +80,31 @@ def portfolio_starts(
     naming a hyperparameter or value the space lacks (a family the planner dropped, another ``--space``)
     is skipped, as is one equal to an earlier start.
     """
-    unset = set(unset)
     starts = [space.get_default_configuration()]
     for values in portfolio:
         try:
-            config = Configuration(space, values={name: value for name, value in values.items() if name not in unset})
-            config.check_valid_configuration()
-        except ValueError:  # ConfigSpace's unknown, illegal, inactive-but-set, active-but-unset and forbidden
+            config = as_configuration(space, values, unset, origin)
+        except ValueError:
             continue
         if config not in starts:
-            config.origin = "Initial design: portfolio"
             starts.append(config)
     return starts
+
+
+def valid_starts(
+    space: ConfigurationSpace, proposed: Iterable[dict[str, Any]], unset: Iterable[str] = ()
+) -> tuple[tuple[dict[str, Any], ...], list[str]]:
+    """The proposed starting configurations valid in ``space`` (less ``unset``), and a note for each one dropped,
+    saying why in ConfigSpace's words."""
+    kept: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for number, values in enumerate(proposed, start=1):
+        try:
+            kept.append(dict(as_configuration(space, values, unset)))
+        except (ValueError, TypeError) as error:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            notes.append(f"initial_configurations: dropped proposed configuration {number} {values!r}: {reason}")
+    return tuple(kept), notes
 
 
 def initial_configurations(

@@ -82,6 +82,13 @@ BUDGETS: dict[str, BudgetKind] = {
     )
 }
 
+
+def set_by_budget(budget_kind: str | None) -> tuple[str, ...]:
+    """The hyperparameters a plan's budget sets instead of the search (none without a budget)."""
+    kind = BUDGETS.get(budget_kind or "")
+    return kind.replaced_hyperparameters if kind is not None else ()
+
+
 ALL_ALGORITHMS: tuple[str, ...] = tuple(family.name for family in FAMILIES)
 BUDGET_KINDS: tuple[str, ...] = tuple(BUDGETS)
 # The kinds that count a length: they need the full count (max_budget) to scale the row-fraction fallback.

@@ -12,7 +12,7 @@ from automl._io import write_json
 from automl.config import OFFLINE
 from automl.data import PreparedData
 from automl.errors import RunError, WalltimeSpent
-from automl.optimize.initial_design import initial_configurations, load_portfolio
+from automl.optimize.initial_design import algorithm_defaults, initial_configurations, load_portfolio, portfolio_starts
 from automl.optimize.smac_run import (
     OptimizationResult,
     build_scenario,
@@ -25,7 +25,7 @@ from automl.optimize.stopping import graceful_interrupts
 from automl.optimize.target import RunFiles, TrialTarget
 from automl.optimize.validation import SINGLE_SPLIT, Validation
 from automl.optimize.workers import dask_client
-from automl.plan.algorithms import BUDGETS
+from automl.plan.algorithms import set_by_budget
 from automl.stages.bagging import bag_fits_per_member
 from automl.stages.context import RunContext
 from automl.stages.write import Written
@@ -87,10 +87,10 @@ def optimize(context: RunContext, data: PreparedData, written: Written, members:
             bound = f"up to {cap} trials in" if cap is not None else "trials until the time is spent:"
             progress.stage(f"optimizing with SMAC ({plan.facade}{', ' + where if where else ''}): "
                            f"{bound} {walltime:.0f} s")  # fmt: skip
-            first = starts(written, scenario.configspace, data.task)
+            first, first_only = starts(written, scenario.configspace, data.task)
             result = run_smac(scenario, plan, target, progress.trial_done, dask_client=client,
                               resume=context.resume, should_stop=stop, starts=first,
-                              starts_only=first is not None)  # fmt: skip
+                              starts_only=first_only)  # fmt: skip
             interrupted = stop.requested
     finally:
         progress.stop_trials()
@@ -124,19 +124,26 @@ def validation_of(context: RunContext, data: PreparedData) -> Validation:
     return Validation(context.metric.name, n_classes, truth, context.paths.predictions_dir)
 
 
-def starts(written: Written, space: ConfigurationSpace, task: str) -> list[Configuration] | None:
-    """SMAC's first configurations: the default, then ``task``'s portfolio for the offline writer's train.py
-    (then the whole initial design: SMAC's model takes over from it).
+def starts(written: Written, space: ConfigurationSpace, task: str) -> tuple[list[Configuration] | None, bool]:
+    """SMAC's first configurations, and whether they are its whole initial design.
 
-    Only portfolio configurations valid in the run's space are kept (the planner may have dropped a
-    family, ``--space`` may differ; hyperparameters a budget sets are left out first). Another writer's
-    space, or one where no portfolio configuration is valid, starts from each algorithm's defaults (None).
+    The default first, then the scenario's starting configurations (a scenario file's or a model's, see
+    :func:`automl.optimize.initial_design.valid_starts`), then for the offline writer's train.py
+    ``task``'s portfolio: the whole initial design, as SMAC's model takes over from it. Only portfolio
+    configurations valid in the run's space are kept (the planner may have dropped a family, ``--space``
+    may differ; hyperparameters a budget sets are left out first). Another writer's space starts from its
+    scenario's configurations and each algorithm's defaults, then SMAC's own random points (None: the
+    algorithm defaults alone).
     """
     artifacts = written.artifacts
-    if artifacts.writer != OFFLINE:
-        return None
-    kind = BUDGETS.get(artifacts.plan.budget_kind or "")
-    return initial_configurations(space, load_portfolio(task), kind.replaced_hyperparameters if kind else ())
+    unset = set_by_budget(artifacts.plan.budget_kind)
+    proposed = list(artifacts.scenario.initial_configurations)
+    if artifacts.writer == OFFLINE:
+        return initial_configurations(space, [*proposed, *load_portfolio(task)], unset), True
+    if not proposed:
+        return None, False
+    chosen = portfolio_starts(space, proposed, unset, origin="Initial design: scenario")
+    return chosen + [config for config in algorithm_defaults(space) if config not in chosen], False
 
 
 def _smac_scenario(context: RunContext, written: Written, reserve: float) -> tuple[Scenario, float]:

@@ -17,7 +17,9 @@ from automl.config import OFFLINE, RunConfig, ScenarioSettings
 from automl.data import PreparedData
 from automl.errors import ConfigError, WriterError
 from automl.evaluate.metric import DEFAULT_METRICS, Metric, metric_names, resolve_metric
+from automl.optimize.initial_design import valid_starts
 from automl.plan import Plan
+from automl.plan.algorithms import set_by_budget
 from automl.repair import RepairLoop
 from automl.result import Fallback
 from automl.rundir import RunPaths
@@ -125,6 +127,8 @@ def _settle(context: RunContext, writer: Writer, data: PreparedData) -> Written:
 
     proposal = loop.accept("scenario", lambda feedback: writer.scenario(request, feedback), lambda draft: draft)
     scenario, notes = bounded_scenario(proposal, config.scenario, metric, request.prior_loss)
+    kept, dropped = valid_starts(space, scenario.initial_configurations, set_by_budget(plan.budget_kind))
+    scenario, notes = replace(scenario, initial_configurations=kept), notes + dropped
     for note in notes:
         progress.stage(f"scenario: {note}")
     write_json(paths.scenario_json, scenario.to_dict())

@@ -18,7 +18,14 @@ from ConfigSpace import ConfigurationSpace
 
 from automl.errors import WriterError
 from automl.plan import Plan, plan_offline
-from automl.plan.algorithms import BUDGET_KINDS, BUDGETS, COUNTING_KINDS, length_budgets, min_holdout_rows, warm_starts
+from automl.plan.algorithms import (
+    BUDGET_KINDS,
+    COUNTING_KINDS,
+    length_budgets,
+    min_holdout_rows,
+    set_by_budget,
+    warm_starts,
+)
 from automl.resources import bundled_dir
 from automl.writers.base import Feedback, WriteContext
 from automl.writers.space import drop_hyperparameters, load_space, restrict_choices
@@ -98,9 +105,8 @@ class OfflineWriter:
         space = load_space(bundled_dir("configs") / f"offline_{context.description['task']}.json")
         space = restrict_choices(space, "algorithm", context.plan.algorithms)
         # Hyperparameters that the budget sets instead of the search (tuning both would fight over one knob).
-        kind = BUDGETS.get(context.plan.budget_kind or "")
-        set_by_budget = kind.replaced_hyperparameters if kind is not None else ()
-        return drop_hyperparameters(space, [name for name in set_by_budget if name in space])
+        budget_set = set_by_budget(context.plan.budget_kind)
+        return drop_hyperparameters(space, [name for name in budget_set if name in space])
 
     def scenario(self, context: WriteContext, feedback: Feedback | None) -> dict[str, Any]:
         return {}  # the user's limits as they are

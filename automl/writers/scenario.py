@@ -20,6 +20,8 @@ CRASH_COST_FACTOR = 10.0
 # value, if lower) keep a model from starving the search.
 FLOORS = {"n_trials": 10, "walltime_limit": 30.0, "trial_walltime_limit": 10.0, "trial_memory_limit_mb": 1024}
 INTEGERS = ("n_trials", "trial_memory_limit_mb")
+# Starting configurations a model may propose: a few informed guesses, not a search of its own.
+MAX_PROPOSED_STARTS = 5
 
 
 def default_crash_cost(metric: Metric, prior_loss: float) -> float:
@@ -62,6 +64,10 @@ def bounded_scenario(
             notes.append(f"{name}: raised the proposed {value:g} to {min(floor, ceiling):g}, the least a search needs")
             value = min(floor, ceiling)
         settings[name] = value
+    if "initial_configurations" in proposal:
+        starts, start_notes = proposed_starts(proposal["initial_configurations"], user)
+        settings["initial_configurations"] = starts
+        notes += start_notes
     if isinstance(proposal.get("deterministic"), bool):
         settings["deterministic"] = proposal["deterministic"]
     crash_cost = user.crash_cost if user.crash_cost is not None else proposal.get("crash_cost")
@@ -72,3 +78,19 @@ def bounded_scenario(
         crash_cost = default_crash_cost(metric, prior_loss)
     settings["crash_cost"] = round(float(crash_cost), 6)
     return user.with_overrides(**settings), notes
+
+
+def proposed_starts(proposal: Any, user: ScenarioSettings) -> tuple[tuple[dict[str, Any], ...] | None, list[str]]:
+    """The starting configurations a model proposed, at most :data:`MAX_PROPOSED_STARTS`, and a note for each
+    change; None keeps the user's (a scenario file's own starts stand over a model's). Whether each is valid
+    in the space is judged once the space is known (:func:`automl.optimize.initial_design.valid_starts`)."""
+    if user.initial_configurations:
+        return None, ["initial_configurations: kept the scenario file's own; the proposed ones were ignored"]
+    if not isinstance(proposal, list) or not all(isinstance(start, dict) for start in proposal):
+        return None, [f"initial_configurations: ignored the proposed {proposal!r}: it must be a list of "
+                      "{hyperparameter: value} objects"]  # fmt: skip
+    if len(proposal) > MAX_PROPOSED_STARTS:
+        return tuple(proposal[:MAX_PROPOSED_STARTS]), [
+            f"initial_configurations: kept the first {MAX_PROPOSED_STARTS} of the {len(proposal)} proposed"
+        ]
+    return tuple(proposal), []
