@@ -13,7 +13,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_iris
 
-from automl import AutoML
+from automl import AutoML, cli
 from tests.conftest import mixed_table
 
 pytestmark = pytest.mark.e2e
@@ -213,14 +213,21 @@ def test_regression_on_parquet_with_a_separate_test_file(tmp_path: Path) -> None
         ),
     ],
 )
-def test_bad_input_gets_one_line_and_exit_code_2(tmp_path: Path, args: list[str], message: str) -> None:
+def test_bad_input_gets_one_line_and_exit_code_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, args: list[str], message: str
+) -> None:
+    # The console entry point in this process: a new process per case would pay 4-5 s of imports each.
     mixed_table(50).to_csv(tmp_path / "table.csv", index=False)
-    done = automl(*args, cwd=tmp_path)
-    assert done.returncode == 2
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["automl", *args])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 2
+    stderr = capsys.readouterr().err
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), stderr
     assert message in lines[0]
-    assert "Traceback" not in done.stderr
+    assert "Traceback" not in stderr
 
 
 @pytest.mark.parametrize(
