@@ -79,6 +79,8 @@ class _AutoMLBase(BaseEstimator):
         loss or RMSE. SMAC minimizes it, the ensemble selection optimizes it, ``test_metrics_`` lead with it.
     bag : average each member's refit with models fitted on folds of the non-test rows, time allowing
         (False: the refits alone, fewer models to predict with).
+    rounds : rounds of search; between two, the writer revises the space from what the search learned (as
+        ``--rounds``).
     column_types : ``{column: kind}`` where the column typing should not guess (as ``--types``, ``--drop``
         and ``--id``): ``numeric``, ``categorical``, ``date``, ``text``, ``id`` or ``drop`` (both left out).
     keep_run : keep the whole run directory, with its report.html, under :func:`runs_home` (a run given ``out``
@@ -107,6 +109,7 @@ class _AutoMLBase(BaseEstimator):
         column_types: dict[str, str] | None = None,
         metric: str | None = None,
         bag: bool = True,
+        rounds: int = 1,
         keep_run: bool = False,
     ) -> None:
         self.trials = trials
@@ -127,6 +130,7 @@ class _AutoMLBase(BaseEstimator):
         self.column_types = column_types
         self.metric = metric
         self.bag = bag
+        self.rounds = rounds
         self.keep_run = keep_run
 
     def __sklearn_tags__(self) -> Any:
@@ -169,6 +173,7 @@ class _AutoMLBase(BaseEstimator):
             column_kinds=tuple((self.column_types or {}).items()),
             metric=self.metric,
             bag=self.bag,
+            rounds=self.rounds,
         )
         result = run(config, table=table, write_report=bool(self.out) or self.keep_run)
         self.model_ = FittedModel.load(result.paths.root)

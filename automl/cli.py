@@ -111,6 +111,12 @@ def run(
         typer.Option(help="Bag the final model's members: average each refit with models fitted on folds of the "
                      "non-test rows, while the time allows (--no-bag: the refits alone, fewer models to predict)."),
     ] = True,
+    rounds: Annotated[
+        int,
+        typer.Option(help="Rounds of search: after each but the last, the writer reads what the search learned and "
+                     "revises the space (a model may revise train.py too); every round continues from the earlier "
+                     "trials valid in its space, and the final model draws from all of them."),
+    ] = 1,
     workers: Annotated[int, typer.Option(help="Trials run side by side on this many local dask workers.")] = 1,
     dask_scheduler: Annotated[
         str | None, typer.Option(help="Address (tcp://host:8786) or scheduler file of a running dask cluster.")
@@ -158,7 +164,8 @@ def run(
                            space=space, scenario=settings, llm=llm, api_base=api_base, llm_timeout=llm_timeout,
                            attempts=attempts, fallback=fallback, facade=facade, budget_kind=budget_kind, cv=cv,
                            workers=workers, dask_scheduler=dask_scheduler,
-                           column_kinds=column_kinds(types, drop, ids), metric=metric, bag=bag)  # fmt: skip
+                           column_kinds=column_kinds(types, drop, ids), metric=metric, bag=bag,
+                           rounds=rounds)  # fmt: skip
     result = run_pipeline(config, ConsoleProgress(console), resume=resume is not None)
     console.print(summary_table(result.summary))
     if result.summary.interrupted:  # the best so far is saved, but a script must still see the Ctrl-C

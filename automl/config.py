@@ -176,6 +176,9 @@ class RunConfig:
     metric: str | None = None
     # Whether the final model's members are bagged (fold models averaged with the refit; --no-bag: the refits alone).
     bag: bool = True
+    # Rounds of search (--rounds): after each but the last the writer reads what the search learned and revises
+    # the space (and, a model, train.py); the next round continues from every earlier trial valid in it.
+    rounds: int = 1
 
     def __post_init__(self) -> None:
         if self.facade != AUTO and self.facade not in FACADE_INFO:
@@ -192,6 +195,7 @@ class RunConfig:
         if self.workers > 1 and self.dask_scheduler:
             raise ConfigError("give either --workers (a local dask cluster) or --dask-scheduler (an existing one)")
         _positive("--attempts", self.attempts, integer=True)
+        _positive("--rounds", self.rounds, integer=True)
         _positive("--llm-timeout", self.llm_timeout)
         if not isinstance(self.llm, str) or not self.llm.strip():
             raise ConfigError("--llm must be a litellm model string such as openai/gpt-4o-mini, or 'offline'")

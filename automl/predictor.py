@@ -42,6 +42,7 @@ class CardMember:
     weight: float = 1.0  # relative: predictions are averaged with these weights (runs before weights: 1 each)
     refit: bool = True  # refit on every non-test row; False: the trial's own model (its refit failed or ran late)
     bag: tuple[str, ...] = ()  # sub-folders of fold models averaged with the member's own (automl.stages.bagging)
+    round: int = 1  # the round of search whose space and train.py fitted it
 
     def model_paths(self, member_dir: Path) -> list[Path]:
         """The member's own model, then its bag's fold models: the member predicts their plain average."""

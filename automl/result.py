@@ -76,6 +76,18 @@ class RefitSummary:
 
 
 @dataclass(frozen=True)
+class RoundSummary:
+    """One round of search: the trials it ran, those it carried over from earlier rounds, its best loss, and
+    what the writer changed before it (``revision``: "" for the first round)."""
+
+    round: int
+    trials: int
+    carried_over: int
+    best_loss: float | None
+    revision: str = ""
+
+
+@dataclass(frozen=True)
 class RunSummary:
     """The content of ``result.json``."""
 
@@ -105,6 +117,7 @@ class RunSummary:
     metric: str = ""  # the run's metric (--metric, or the task's default)
     # What ended the search: "trials" (its cap), "time" (the walltime) or "interrupted"; "" in runs made before.
     stopped_by: str = ""
+    rounds: list[RoundSummary] = field(default_factory=list)  # one per round of search (--rounds)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -120,6 +133,7 @@ class RunSummary:
         values["refit"] = RefitSummary(**data["refit"])
         values["budget"] = BudgetSummary(**data["budget"]) if data.get("budget") else None
         values["llm"] = ModelUsage(**data["llm"]) if data.get("llm") else None
+        values["rounds"] = [RoundSummary(**entry) for entry in data.get("rounds", [])]
         fallback = data.get("fallback")
         values["fallback"] = Fallback(fallback["from"], fallback["reason"]) if fallback else None
         return cls(**values)

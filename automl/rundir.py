@@ -22,6 +22,22 @@ TRIAL_LOG = "trial.log"
 
 
 @dataclass(frozen=True)
+class RoundFiles:
+    """Where one round's search space and train.py live: round 1's at the run's root, a later round's in
+    ``rounds/<n>/`` (its revision of them, kept beside the earlier rounds' so every trial's code stays)."""
+
+    root: Path
+
+    space_json = property(lambda self: self.root / "config_space.json")
+    space_py = property(lambda self: self.root / "config_space.py")  # the generated code that built it
+    train_py = property(lambda self: self.root / "train.py")
+    verify_json = property(lambda self: self.root / "verify.json")
+    verify_dir = property(lambda self: self.root / "verify")
+    drafts_dir = property(lambda self: self.root / "drafts")  # the draft being checked, until it passes
+    revision_json = property(lambda self: self.root / "revision.json")  # a later round's: what it was shown, changed
+
+
+@dataclass(frozen=True)
 class RunPaths:
     """Named paths inside one run directory."""
 
@@ -30,16 +46,16 @@ class RunPaths:
     run_json = property(lambda self: self.root / "run.json")
     dataset_json = property(lambda self: self.root / "dataset.json")
     plan_json = property(lambda self: self.root / "plan.json")
-    space_json = property(lambda self: self.root / "config_space.json")
-    space_py = property(lambda self: self.root / "config_space.py")  # the generated code that built it
+    space_json = property(lambda self: self.round_files(1).space_json)
+    space_py = property(lambda self: self.round_files(1).space_py)
     scenario_json = property(lambda self: self.root / "scenario.json")
-    train_py = property(lambda self: self.root / "train.py")
-    verify_json = property(lambda self: self.root / "verify.json")
+    train_py = property(lambda self: self.round_files(1).train_py)
+    verify_json = property(lambda self: self.round_files(1).verify_json)
     trials_json = property(lambda self: self.root / "trials.json")  # every trial of the search, as the runner saw it
     attempts_dir = property(lambda self: self.root / "attempts")  # rejected drafts and their errors
-    drafts_dir = property(lambda self: self.root / "drafts")  # the draft being checked, until it passes
+    drafts_dir = property(lambda self: self.round_files(1).drafts_dir)
     llm_dir = property(lambda self: self.root / "llm")  # one record per model call
-    verify_dir = property(lambda self: self.root / "verify")
+    verify_dir = property(lambda self: self.round_files(1).verify_dir)
     smac_dir = property(lambda self: self.root / "smac")
     trials_dir = property(lambda self: self.root / "trials")
     # Each trial's predictions of its validation rows, what the ensemble selection chooses from.
@@ -51,6 +67,10 @@ class RunPaths:
     # Data handed to the sandbox: the fit and validation rows only, never the test rows.
     search_data = property(lambda self: self.root / "data" / "search.joblib")
     refit_data = property(lambda self: self.root / "data" / "refit.joblib")
+
+    def round_files(self, number: int) -> RoundFiles:
+        """Round ``number``'s space and train.py (1: the run's first, at its root)."""
+        return RoundFiles(self.root if number == 1 else self.root / "rounds" / str(number))
 
     def member_dir(self, name: str) -> Path:
         """The model_dir of the final model's member ``name`` (it holds that member's MODEL_FILE)."""
@@ -135,6 +155,9 @@ def replay_request(run_dir: Path, out: Path | None = None, seed: int | None = No
 def resume_request(run_dir: Path) -> RunConfig:
     """The request of the interrupted run in ``run_dir``, to continue it in place (``automl run --resume``)."""
     paths, recorded = recorded_request(run_dir, "--resume")
+    if recorded.rounds > 1:
+        raise ConfigError(f"--resume '{run_dir}': a run of {recorded.rounds} rounds (--rounds) cannot be resumed yet; "
+                          "its trials so far are in trials.json: start the run again")  # fmt: skip
     return replace(recorded, out=paths.root)
 
 

@@ -23,10 +23,11 @@ from automl.result import RunSummary
 from automl.rundir import RunPaths, create_run_dir_parent, failure_recorded
 from automl.stages.context import RunContext
 from automl.stages.evaluate import evaluate
-from automl.stages.optimize import optimize
+from automl.stages.optimize import optimize, room_for_another_round
 from automl.stages.prepare import prepare
 from automl.stages.refit import refit
 from automl.stages.report import report
+from automl.stages.revise import revise
 from automl.stages.state import RunState
 from automl.stages.summary import summarize
 from automl.stages.write import Written, plan_metric, write
@@ -75,6 +76,9 @@ def run(
         clock.limit(written.artifacts.scenario.walltime_limit)
         with timed("optimize"):
             optimized = optimize(context, prepared.data, written, method.size)
+            while room_for_another_round(context, written, optimized, method.size):
+                written = revise(context, prepared.data, written, optimized)
+                optimized = optimize(context, prepared.data, written, method.size, optimized)
         with timed("refit", "refitting the best configurations on all non-test rows, then bagging them"):
             final = refit(context, prepared.data, written, optimized, method)
         with timed("evaluate", "scoring on the held-out test set"):

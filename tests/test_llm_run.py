@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from ConfigSpace import Configuration, ConfigurationSpace
 from sklearn.datasets import load_wine
 
 from automl.writers.extract import extract_code
+from automl.writers.space import load_space
 from tests.fake_llm import FakeLLMServer, invalid_key
 
 pytestmark = pytest.mark.e2e
@@ -57,7 +59,8 @@ REFUSAL = "I am not able to help with that."
 @dataclass(frozen=True)
 class ModelRun:
     """One model-written run shared by the tests that inspect it: a refused space and a broken train.py, each
-    answered again, then a replay of its records with the server gone and no key."""
+    answered again, two rounds of search with a revision between them, then a replay of its records with
+    the server gone and no key."""
 
     run: Path
     done: subprocess.CompletedProcess
@@ -72,8 +75,8 @@ def model_written(tmp_path_factory: pytest.TempPathFactory) -> ModelRun:
     run = root / "run"
     with FakeLLMServer() as server:
         server.script(reply("plan"), REFUSAL, reply("space"), reply("scenario"), reply("train_broken"),
-                      reply("train_fixed"))  # fmt: skip
-        done = model_run(server, run)
+                      reply("train_fixed"), reply("revise"))  # fmt: skip
+        done = model_run(server, run, "--rounds", "2")
         requests = server.chat_requests
     again = root / "again"
     replayed = automl("run", "--replay", run, "--out", again, cwd=root, key=False)
@@ -97,10 +100,11 @@ def test_a_model_run_repairs_train_records_every_call_and_replays_identically(mo
     # Every call is recorded, in order, and the repair request carried the draft and its errors.
     records = [json.loads(path.read_text()) for path in sorted((run / "llm").glob("*.json"))]
     assert [(r["stage"], r["attempt"]) for r in records] == [
-        ("plan", 1), ("space", 1), ("space", 2), ("scenario", 1), ("train", 1), ("train", 2)]  # fmt: skip
-    assert len(requests) == 6
+        ("plan", 1), ("space", 1), ("space", 2), ("scenario", 1), ("train", 1), ("train", 2),
+        ("revise", 1)]  # fmt: skip
+    assert len(requests) == 7
     assert all(r["model"] == MODEL and r["tokens"]["total"] > 0 and r["latency_s"] >= 0 for r in records)
-    repair = records[-1]["messages"]
+    repair = records[5]["messages"]
     assert [m["role"] for m in repair] == ["system", "user", "assistant", "user"]
     assert "RandomForestClassifier(n_estimators=n_trees" in repair[2]["content"]
     assert "n_estimators" in repair[3]["content"] and "default_configuration" in repair[3]["content"]
@@ -109,7 +113,7 @@ def test_a_model_run_repairs_train_records_every_call_and_replays_identically(mo
     result = json.loads((run / "result.json").read_text())
     assert result["writer"] == f"llm:{MODEL}" and result["fallback"] is None
     assert result["rejected_drafts"] == 2
-    assert result["llm"]["calls"] == 6 and not result["llm"]["replayed"]
+    assert result["llm"]["calls"] == 7 and not result["llm"]["replayed"]
     notes = " ".join(result["scenario_notes"])
     assert "n_trials" in notes and "crash_cost" in notes  # the model asked for more than the user allowed
     scenario = json.loads((run / "scenario.json").read_text())
@@ -147,7 +151,53 @@ def test_a_model_run_repairs_train_records_every_call_and_replays_identically(mo
     assert [t["config"] for t in json.loads((again / "trials.json").read_text())] == [
         t["config"] for t in json.loads((run / "trials.json").read_text())
     ]
-    assert second["llm"]["replayed"] and second["llm"]["calls"] == 6
+    assert second["llm"]["replayed"] and second["llm"]["calls"] == 7
+
+
+def test_round_two_narrows_the_space_and_starts_from_round_ones_valid_trials(model_written: ModelRun) -> None:
+    run, again = model_written.run, model_written.again
+    result = json.loads((run / "result.json").read_text())
+    first, second = result["rounds"]
+    assert (first["round"], first["carried_over"], first["revision"]) == (1, 0, "")
+    assert second["round"] == 2 and "revised the space and train.py" in second["revision"]
+    assert first["trials"] + second["trials"] == result["n_trials"] == 8  # --trials is the whole run's cap
+
+    # The model was shown the search and its code, and answered with a narrower space and a new train.py.
+    revise = json.loads(sorted((run / "llm").glob("*-revise.json"))[0].read_text())["messages"][1]["content"]
+    assert '"by_algorithm"' in revise and '"top_configurations"' in revise and "def train(cfg" in revise
+    narrowed = load_space(run / "rounds" / "2" / "config_space.json")
+    assert narrowed["logreg_C"].lower == pytest.approx(2.0) and narrowed["rf_max_features"].lower == pytest.approx(0.3)
+    assert (run / "rounds" / "2" / "train.py").read_text() == extract_code(reply("revise"), "train")
+    revision = json.loads((run / "rounds" / "2" / "revision.json").read_text())
+    assert revision["account"]["trials"]["finished"] == first["trials"]
+
+    # Round 2's SMAC was told exactly the round-1 trials valid in the narrowed space, before its own.
+    trials = json.loads((run / "trials.json").read_text())
+    round_one = [t["config"] for t in trials if t["round"] == 1]
+    valid = [config for config in round_one if valid_in(narrowed, config)]
+    history = json.loads((run / "smac" / "round-2" / "0" / "runhistory.json").read_text())
+    told = [history["configs"][str(row["config_id"])] for row in history["data"]]
+    assert len(round_one) > len(valid) == second["carried_over"] >= 2 and told[: len(valid)] == valid
+    assert (
+        f"{len(round_one) - len(valid)} of {len(round_one)} earlier trials are not valid" in model_written.done.stdout
+    )
+    round_two = [t for t in trials if t["round"] == 2]
+    assert len(round_two) == second["trials"] and all(valid_in(narrowed, t["config"]) for t in round_two)
+    assert all(t["model_dir"].startswith("r2-") for t in round_two)
+    members = json.loads((run / "model" / "metadata.json").read_text())["members"]
+    assert {member["round"] for member in members} <= {1, 2}
+
+    # The replay takes the same two rounds.
+    assert (again / "rounds" / "2" / "train.py").read_text() == (run / "rounds" / "2" / "train.py").read_text()
+    assert json.loads((again / "result.json").read_text())["rounds"][1]["carried_over"] == second["carried_over"]
+
+
+def valid_in(space: ConfigurationSpace, values: dict) -> bool:
+    try:
+        Configuration(space, values=values).check_valid_configuration()
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def test_replay_names_the_stage_whose_record_is_missing(model_written: ModelRun, tmp_path: Path) -> None:
@@ -178,7 +228,8 @@ def hostile_train(targets: dict[str, str]) -> str:
 
 def test_a_model_written_train_that_reads_the_users_files_gets_nothing_out(tmp_path: Path) -> None:
     """The bar of the read confinement: a token in a credentials file of a home directory and the user's
-    --test-data file, both named in the code, reach neither the run directory nor the console."""
+    --test-data file, both named in the code, reach neither the run directory nor the console. The run has
+    two rounds and the model refuses to revise: the second round goes on with the first one's code."""
     token = "ghp-planted-hostile-51f0c2d9e8"
     credentials = tmp_path / "home" / ".config" / "app" / "credentials"
     credentials.parent.mkdir(parents=True)
@@ -189,11 +240,17 @@ def test_a_model_written_train_that_reads_the_users_files_gets_nothing_out(tmp_p
     targets = {"credentials": str(credentials), "test_data": str(tmp_path / "test.csv")}
     run = tmp_path / "run"
     with FakeLLMServer() as server:
-        server.script(reply("plan"), reply("space"), reply("scenario"), hostile_train(targets))
+        server.script(reply("plan"), reply("space"), reply("scenario"), hostile_train(targets), *[REFUSAL] * 3)
         done = automl("run", "--data", tmp_path / "train.csv", "--target", "target", "--test-data",
                       tmp_path / "test.csv", "--llm", MODEL, "--api-base", server.api_base, "--trials", "4",
-                      "--walltime", "60", "--cv", "1", "--no-bag", "--out", run, cwd=tmp_path)  # fmt: skip
+                      "--walltime", "60", "--cv", "1", "--no-bag", "--rounds", "2", "--out", run,
+                      cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
+    # The model refused every revision: round 2 went on with round 1's space and train.py, the refusals kept.
+    revision = json.loads((run / "result.json").read_text())["rounds"][1]["revision"]
+    assert revision.startswith("kept round 1's space and train.py: the revision failed"), revision
+    assert (run / "attempts" / "round-2" / "revise-3.reply.txt").read_text() == REFUSAL
+    assert (run / "rounds" / "2" / "train.py").read_text() == (run / "train.py").read_text()
     logs = [path.read_text() for path in run.rglob("trial.log")]
     assert any("found {" in log for log in logs)  # the code did run, and printed what it found
     kept = [ast.literal_eval(path.read_text()) for path in run.rglob("stolen.txt")]

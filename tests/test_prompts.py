@@ -105,7 +105,7 @@ def test_budget_rules_follow_the_facade() -> None:
 
 def test_every_template_renders_only_with_exactly_its_placeholders() -> None:
     names = {path.stem for path in PROMPTS_DIR.glob("*.md")}
-    assert names == {"system", "plan", "space", "scenario", "train", "repair"}
+    assert names == {"system", "plan", "space", "scenario", "train", "repair", "revise"}
     with pytest.raises(ValueError, match="needs"):
         render("repair", artifact="train.py file")  # 'errors' left out
     with pytest.raises(ValueError, match="needs"):

@@ -33,9 +33,11 @@ def test_every_other_facade_runs_end_to_end(tmp_path: Path, facade: str) -> None
     run = tmp_path / "run"
     # Iris has 78 training rows, too few for a data fraction by default (trees instead): asked for, it stands.
     fraction = ["--budget-kind", "data_fraction"] if facade in ("mf", "hyperband") else []
+    # Two rounds under successive halving: the second is told the first's trials at their budgets.
+    rounds = ["--rounds", "2"] if facade == "mf" else []
     # One split and no bags: what differs between facades is the search, not the folds or the refit.
-    done = automl("run", "--data", "sklearn:iris", "--facade", facade, *fraction, "--trials", "12", "--walltime", "60",
-                  "--cv", "1", "--no-bag", "--out", run, cwd=tmp_path)  # fmt: skip
+    done = automl("run", "--data", "sklearn:iris", "--facade", facade, *fraction, *rounds, "--trials", "12",
+                  "--walltime", "60", "--cv", "1", "--no-bag", "--out", run, cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     result, plan = read(run, "result.json"), read(run, "plan.json")
     assert result["facade"] == plan["facade"] == facade
@@ -51,6 +53,12 @@ def test_every_other_facade_runs_end_to_end(tmp_path: Path, facade: str) -> None
         assert all(trial["metrics"]["budget_used"] == pytest.approx(trial["budget"], abs=0.02) for trial in trials
                    if trial["status"] == "success")  # fmt: skip
         assert result["budget"]["seen"] == sorted(budgets)
+    if rounds:  # the offline writer's revision narrowed the families; round 2 searched only those
+        first, second = result["rounds"]
+        assert first["trials"] + second["trials"] == 12 and second["carried_over"] > 0
+        families = set(read(run / "rounds" / "2", "config_space.json")["hyperparameters"][0]["choices"])
+        assert {trial["config"]["algorithm"] for trial in trials if trial["round"] == 2} <= families
+        assert "algorithm: dropped" in second["revision"]
     else:
         assert plan["budget_kind"] is None and all(trial["budget"] is None for trial in trials)
 

@@ -20,8 +20,10 @@ class RankedConfiguration:
 
 
 def configuration_key(trial: TrialRecord) -> str:
-    """The same text for every trial of one configuration (any seed, fold or budget)."""
-    return json.dumps(trial.config, sort_keys=True, default=str)
+    """The same text for every trial of one configuration (any seed, fold or budget) in one round: a later
+    round's train.py may be other code, so its trials of an equal configuration are another model."""
+    keyed = trial.config if trial.round == 1 else {"__round__": trial.round, **trial.config}
+    return json.dumps(keyed, sort_keys=True, default=str)
 
 
 def ranked_groups(trials: Sequence[TrialRecord]) -> list[RankedConfiguration]:

@@ -32,7 +32,7 @@ from automl._io import read_json, write_bytes
 from automl.config import ScenarioSettings
 from automl.optimize.acquisition import acquisition_maximizer
 from automl.optimize.facades import get_recipe
-from automl.optimize.initial_design import algorithm_defaults
+from automl.optimize.initial_design import algorithm_defaults, as_configuration
 from automl.optimize.surrogate import surrogate_model
 from automl.optimize.target import TrialTarget
 from automl.plan import Plan
@@ -66,6 +66,7 @@ class TrialRecord:
     metrics: dict[str, float] = field(default_factory=dict)
     model_dir: str = ""
     error: str = ""
+    round: int = 1  # the round of search that ran it: its space and train.py are that round's (RunPaths.round_files)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,13 @@ def _hide_unused_budget_warning(record: logging.LogRecord) -> bool:
     return "is not set by SMAC" not in record.getMessage()
 
 
+def _hide_empty_initial_design_warning(record: logging.LogRecord) -> bool:
+    """A later round's search starts from the earlier rounds' trials, on purpose without an initial design."""
+    return "No initial configurations were sampled" not in record.getMessage()
+
+
 logging.getLogger("smac.runner.target_function_runner").addFilter(_hide_unused_budget_warning)
+logging.getLogger("smac.main.config_selector").addFilter(_hide_empty_initial_design_warning)
 
 
 class _ObserverCallback(Callback):
@@ -127,20 +134,27 @@ def build_scenario(
     walltime: float,
     crash_cost: float,
     instances: list[str] | None = None,
+    name: str = "smac",
+    n_trials: int | None = None,
 ) -> Scenario:
-    """SMAC's scenario: limits from the settings, budgets from the plan, folds as instances, output in the run."""
+    """SMAC's scenario: limits from the settings, budgets from the plan, folds as instances, output in the run.
+
+    ``name`` is the output's folder (a later round's search has its own); ``n_trials`` replaces the settings'
+    trial cap (a round's share of it, plus the earlier trials it is told of).
+    """
     recipe = get_recipe(plan.facade)
     budgets = {"min_budget": plan.min_budget, "max_budget": plan.max_budget} if recipe.uses_budget else {}
     folds = {}
     if instances:
         folds = {"instances": instances, "instance_features": {name: [float(i)] for i, name in enumerate(instances)}}
+    cap = settings.n_trials if n_trials is None else n_trials
     return Scenario(
         configspace=space,
-        name="smac",
+        name=name,
         output_directory=output_dir,
         deterministic=settings.deterministic,
         crash_cost=crash_cost,
-        n_trials=UNCAPPED_TRIALS if settings.n_trials is None else settings.n_trials,
+        n_trials=UNCAPPED_TRIALS if cap is None else cap,
         walltime_limit=walltime,
         seed=seed,
         **budgets,
@@ -237,7 +251,8 @@ def initial_design_for(
 
     ``starts`` defaults to each algorithm's defaults. They count towards the initial design's share of
     the trials, so more starts leave fewer of SMAC's own random (or Sobol) points, never more; with
-    ``starts_only`` (a portfolio: strong, diverse configurations already) there are none. SMAC's
+    ``starts_only`` (a portfolio: strong, diverse configurations already; a later round, whose model starts
+    from the earlier rounds' trials) there are none. SMAC's
     model proposes as well as random points per trial here (``benchmarks/search_curves.py``), and a
     60 s search has few trials to spare: 9 Sobol points after an 11-configuration portfolio left the
     model-based search a third of them.
@@ -250,7 +265,7 @@ def initial_design_for(
         reserved = max(1, int(min(10 * len(scenario.configspace), scenario.n_trials * 0.25)))  # its max_ratio
         starts = starts[: max(0, scenario.n_trials - reserved)]
         return _starts_first(facade.get_initial_design(scenario, additional_configs=starts), starts)
-    n_initial = len(starts) if starts_only and starts else initial_design_size(trial_cap(scenario))
+    n_initial = len(starts) if starts_only else initial_design_size(trial_cap(scenario))
     design = facade.get_initial_design(scenario, n_configs=max(0, n_initial - len(starts)), additional_configs=starts)
     return _starts_first(design, starts)
 
@@ -272,6 +287,17 @@ def _starts_first(design: Any, starts: list[Configuration]) -> Any:
     return design
 
 
+def told(space: ConfigurationSpace, trial: TrialRecord) -> tuple[TrialInfo, TrialValue]:
+    """An earlier round's finished ``trial`` as SMAC's tell takes it, its configuration one of ``space``'s (it
+    must be valid there: see :func:`automl.optimize.initial_design.as_configuration`)."""
+    config = as_configuration(space, trial.config, origin=f"Round {trial.round}")
+    info = {"metrics": trial.metrics, "model_dir": trial.model_dir, "wall_time": trial.wall_time,
+            "round": trial.round, **({"error": trial.error} if trial.error else {})}  # fmt: skip
+    value = TrialValue(cost=trial.cost, time=trial.wall_time, status=StatusType[trial.status.upper()],
+                       additional_info=info)  # fmt: skip
+    return TrialInfo(config, instance=trial.instance, seed=trial.seed, budget=trial.budget), value
+
+
 def _intensifier(facade: type[AbstractFacade], scenario: Scenario, uses_budget: bool) -> Any:
     """With folds, a configuration may be run on every fold (SMAC's default stops at three)."""
     if uses_budget or not scenario.instances:
@@ -290,6 +316,8 @@ def run_smac(
     should_stop: Callable[[], bool] | None = None,
     starts: Sequence[Configuration] | None = None,
     starts_only: bool = False,
+    earlier: Sequence[TrialRecord] = (),
+    round_number: int = 1,
 ) -> OptimizationResult:
     """Optimize, then collect every trial (resumed ones included) and the incumbent from the run history.
 
@@ -297,6 +325,10 @@ def run_smac(
     made with an equal scenario (see :func:`saved_scenario`); otherwise any earlier output is replaced.
     ``starts`` are the configurations SMAC's initial design begins with (None: each algorithm's
     defaults, see :mod:`automl.optimize.initial_design`); ``starts_only``: they are all of it.
+    ``earlier`` are finished trials of earlier rounds, already valid in the scenario's space: SMAC is told
+    them before it asks for its first configuration, so its model starts from what they learned (they
+    count towards the scenario's trial cap and come back among the trials); the trials run now are round
+    ``round_number``'s.
     """
     recipe = get_recipe(plan.facade)
     if resume:
@@ -317,6 +349,8 @@ def run_smac(
     )
     if observer is not None:
         _replay_history(smac.runhistory, observer)
+    for trial in earlier:
+        smac.tell(*told(scenario.configspace, trial), save=False)
     started = time.perf_counter()
     with warnings.catch_warnings():
         # SMAC's local search averages an empty neighbourhood now and then; harmless, and noise to users.
@@ -342,6 +376,7 @@ def run_smac(
                 metrics=info.get("metrics", {}),
                 model_dir=info.get("model_dir", ""),
                 error=str(info.get("error", "")),
+                round=int(info.get("round", round_number)),  # a crashed trial's info is SMAC's, without it
             )
         )
     if isinstance(incumbent, list):  # several incumbents only arise with several objectives

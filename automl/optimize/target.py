@@ -79,6 +79,7 @@ class TrialTarget:
     deadline: float | None = None  # time.time() past which no trial may run (the run's walltime)
     warm_start: bool = False  # offer each budgeted trial the same configuration's lower-budget model
     validation: Validation | None = None  # judge trials on their saved model's validation predictions
+    round_number: int = 1  # the round of search the trials belong to (a later round's trial folders say it)
 
     def _limits(self) -> Limits:
         """The trial's limits, its wall clock cut so it ends by the run's deadline."""
@@ -106,7 +107,8 @@ class TrialTarget:
         self, config: Configuration, instance: str | None = None, seed: int = 0, budget: float | None = None
     ) -> tuple[float, dict]:
         values = dict(config)
-        model_dir = self.files.trials_dir / trial_name(values, seed, budget, instance)
+        prefix = f"r{self.round_number}-" if self.round_number > 1 else ""
+        model_dir = self.files.trials_dir / (prefix + trial_name(values, seed, budget, instance))
         self._offer_checkpoint(model_dir, budget)
         outcome = run_train(
             self.files.train_path,
@@ -140,5 +142,6 @@ class TrialTarget:
             "model_dir": model_dir.name,
             "wall_time": outcome.wall_time,
             "peak_memory_mb": outcome.peak_memory_mb,
+            "round": self.round_number,
         }
         return cost, info

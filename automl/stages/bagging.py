@@ -93,7 +93,8 @@ def bag_members(
                 fold_files = paths.fold_data(0).is_file() or _write_folds(context, data, folds)
             if not fold_files:
                 break  # the rows cannot be split into the folds (a class rarer than them): no fitted bags
-            outcome = run_train(paths.train_py, paths.space_json, paths.fold_data(fold), candidate.member.config,
+            code = paths.round_files(candidate.member.round)
+            outcome = run_train(code.train_py, code.space_json, paths.fold_data(fold), candidate.member.config,
                                 config.seed, None, fold_dir,
                                 context.limits(written.artifacts.scenario, clock.remaining()))  # fmt: skip
             seconds += outcome.wall_time

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from ConfigSpace import Configuration, ConfigurationSpace
@@ -12,9 +14,16 @@ from automl._io import write_json
 from automl.config import OFFLINE
 from automl.data import PreparedData
 from automl.errors import RunError, WalltimeSpent
-from automl.optimize.initial_design import algorithm_defaults, initial_configurations, load_portfolio, portfolio_starts
+from automl.optimize.initial_design import (
+    algorithm_defaults,
+    as_configuration,
+    initial_configurations,
+    load_portfolio,
+    portfolio_starts,
+)
 from automl.optimize.smac_run import (
     OptimizationResult,
+    TrialRecord,
     build_scenario,
     run_smac,
     saved_scenario,
@@ -26,6 +35,7 @@ from automl.optimize.target import RunFiles, TrialTarget
 from automl.optimize.validation import SINGLE_SPLIT, Validation
 from automl.optimize.workers import dask_client
 from automl.plan.algorithms import set_by_budget
+from automl.result import RoundSummary
 from automl.stages.bagging import bag_fits_per_member
 from automl.stages.context import RunContext
 from automl.stages.write import Written
@@ -34,6 +44,8 @@ from automl.stages.write import Written
 CLUSTER_CLOSE_SECONDS = 2.0
 # The least time a search may get: with less (or less than the default configuration took), the run stops.
 MIN_SEARCH_SECONDS = 1.0
+# Another round needs time for this many calls of the default configuration (its verification and a few trials).
+ROUND_MIN_TRIALS = 4
 
 
 @dataclass(frozen=True)
@@ -41,10 +53,11 @@ class Optimized:
     """SMAC's run history and incumbent, whether the user stopped the search early, what ended it, and what
     trials were judged on."""
 
-    result: OptimizationResult
+    result: OptimizationResult  # every round's trials; the incumbent is the best of them all
     interrupted: bool
     validation: Validation
     stopped_by: str = ""  # "trials" (the cap was reached), "time" (the walltime was spent) or "interrupted"
+    rounds: tuple[RoundSummary, ...] = ()
 
 
 def stopped_by(interrupted: bool, finished: int, cap: int | None) -> str:
@@ -54,53 +67,122 @@ def stopped_by(interrupted: bool, finished: int, cap: int | None) -> str:
     return "trials" if cap is not None and finished >= cap else "time"
 
 
-def optimize(context: RunContext, data: PreparedData, written: Written, members: int) -> Optimized:
+def optimize(
+    context: RunContext, data: PreparedData, written: Written, members: int, earlier: Optimized | None = None
+) -> Optimized:
     """SMAC gets the time left before the deadline, minus a reserve for refitting (and bagging) ``members``
-    configurations.
+    configurations; with several rounds, this round's share of it (see :func:`round_limits`).
 
     The time is measured once the workers are up, so starting a cluster does not eat into the run's end.
     Each trial is judged by the runner on the run's metric, from its model's validation predictions. The
-    offline writer's space starts from the task's portfolio (see :func:`starts`).
+    offline writer's space starts from the task's portfolio (see :func:`starts`); a later round's search
+    is told every trial of ``earlier`` rounds valid in its space and starts from them.
     """
     config, paths, progress = context.config, context.paths, context.progress
     settings, plan = written.artifacts.scenario, written.artifacts.plan
+    number = written.round_number
     fits = members * (1 + bag_fits_per_member(context)) if config.bag else members
     reserve = context.clock.refit_reserve(written.default_seconds, fits)
     if not context.resume:  # a resumed search has its own time left (see _smac_scenario)
         ensure_search_time(context, written, reserve)
+    before = earlier.result.trials if earlier is not None else ()
+    carried = carried_over(written.artifacts.space, before)
+    if len(carried) < len(before):
+        progress.stage(f"round {number}: {len(before) - len(carried)} of {len(before)} earlier trials are not "
+                       "valid in the revised space and stay out of its search (the ensemble keeps them)")  # fmt: skip
     where = f"{config.workers} dask workers" if config.workers > 1 else config.dask_scheduler or ""
     if where:
         progress.stage(f"starting {where}")
-    progress.start_trials(settings.n_trials)  # None: a count without a total
+    share, cap_trials = round_limits(context, settings.n_trials, number, len(before))
+    progress.start_trials(None if cap_trials is None else cap_trials + len(carried))  # None: a count without a total
     try:
         with dask_client(config.workers, config.dask_scheduler, paths.root / ".dask", paths.trials_dir) as client, \
                 graceful_interrupts(progress.stage) as stop:  # fmt: skip
             closing = CLUSTER_CLOSE_SECONDS if client is not None else 0.0
-            scenario, walltime = _smac_scenario(context, written, reserve + closing)
-            files = RunFiles(paths.train_py, paths.space_json, paths.search_data, paths.trials_dir)
+            scenario, walltime = _smac_scenario(context, written, reserve + closing, share,
+                                                None if cap_trials is None else cap_trials + len(carried))  # fmt: skip
+            code = paths.round_files(number)
+            files = RunFiles(code.train_py, code.space_json, paths.search_data, paths.trials_dir)
             warm_start = plan.budget_kind is not None and plan.budget_kind != "data_fraction"
             limits = context.limits(settings)
             validation = validation_of(context, data)
             target = TrialTarget(files, limits, deadline=time.time() + walltime, warm_start=warm_start,
-                                 validation=validation)  # fmt: skip
+                                 validation=validation, round_number=number)  # fmt: skip
             cap = trial_cap(scenario)
-            bound = f"up to {cap} trials in" if cap is not None else "trials until the time is spent:"
-            progress.stage(f"optimizing with SMAC ({plan.facade}{', ' + where if where else ''}): "
+            bound = f"up to {cap - len(carried)} trials in" if cap is not None else "trials until the time is spent:"
+            rounds = f"round {number} of {config.rounds}, " if config.rounds > 1 else ""
+            progress.stage(f"optimizing with SMAC ({rounds}{plan.facade}{', ' + where if where else ''}): "
                            f"{bound} {walltime:.0f} s")  # fmt: skip
             first, first_only = starts(written, scenario.configspace, data.task)
+            if carried:  # SMAC's model starts from the earlier trials: only the starts they did not run
+                tried = [trial.config for trial in carried]
+                first, first_only = [config for config in first or [] if dict(config) not in tried], True
             result = run_smac(scenario, plan, target, progress.trial_done, dask_client=client,
-                              resume=context.resume, should_stop=stop, starts=first,
-                              starts_only=first_only)  # fmt: skip
+                              resume=context.resume, should_stop=stop, starts=first, starts_only=first_only,
+                              earlier=carried, round_number=number)  # fmt: skip
             interrupted = stop.requested
     finally:
         progress.stop_trials()
-    write_json(paths.trials_json, [asdict(trial) for trial in result.trials])
-    if not any(trial.status == "success" for trial in result.trials):
+    new = tuple(trial for trial in result.trials if trial.round == number)
+    merged = merge_rounds(earlier.result if earlier is not None else None, result, new)
+    write_json(paths.trials_json, [asdict(trial) for trial in merged.trials])
+    if not any(trial.status == "success" for trial in merged.trials):
         raise RunError(
-            f"every one of {len(result.trials)} trials failed: see the logs in "
+            f"every one of {len(merged.trials)} trials failed: see the logs in "
             f"{paths.trials_dir} and raise --walltime or the scenario's trial limits"
         )
-    return Optimized(result, interrupted, validation, stopped_by(interrupted, len(result.trials), cap))
+    best = min((trial.cost for trial in new if trial.status == "success"), default=None)
+    this_round = RoundSummary(number, len(new), len(carried), best, written.revision)
+    rounds = (earlier.rounds if earlier is not None else ()) + (this_round,)
+    return Optimized(merged, interrupted, validation, stopped_by(interrupted, len(result.trials), cap), rounds)
+
+
+def carried_over(space: ConfigurationSpace, trials: Sequence[TrialRecord]) -> tuple[TrialRecord, ...]:
+    """The finished earlier trials whose configuration is valid in ``space``: what a later round's SMAC is told."""
+    kept = []
+    for trial in trials:
+        try:
+            as_configuration(space, trial.config)
+        except (ValueError, TypeError):
+            continue
+        kept.append(trial)
+    return tuple(kept)
+
+
+def round_limits(context: RunContext, n_trials: int | None, number: int, done: int) -> tuple[float, int | None]:
+    """Round ``number``'s share of what is left: of the search's seconds, and of a trial cap (None: no cap)
+    less the ``done`` trials of earlier rounds. The rounds still to come share both equally."""
+    rounds_left = context.config.rounds - number + 1
+    trials = None if n_trials is None else max(math.ceil((n_trials - done) / rounds_left), 1)
+    return 1.0 / rounds_left, trials
+
+
+def merge_rounds(
+    earlier: OptimizationResult | None, result: OptimizationResult, new: tuple[TrialRecord, ...]
+) -> OptimizationResult:
+    """Every round's trials in one history: the earlier rounds' as they were, then this round's ``new`` ones;
+    the incumbent is the better of the earlier one and this round's."""
+    if earlier is None:
+        return result
+    trials = earlier.trials + new
+    if earlier.incumbent_cost <= result.incumbent_cost:
+        incumbent, cost, incumbent_trials = earlier.incumbent, earlier.incumbent_cost, earlier.incumbent_trials
+    else:
+        incumbent, cost, incumbent_trials = result.incumbent, result.incumbent_cost, result.incumbent_trials
+    return OptimizationResult(incumbent, cost, incumbent_trials, trials, earlier.seconds + result.seconds)
+
+
+def room_for_another_round(context: RunContext, written: Written, optimized: Optimized, members: int) -> bool:
+    """Whether another round is asked for and fits: the search was not interrupted and what is left after the
+    refit's reserve covers verifying a revision and a few trials (else the rounds end here, the trials kept)."""
+    if written.round_number >= context.config.rounds or optimized.interrupted:
+        return False
+    enough = ROUND_MIN_TRIALS * max(MIN_SEARCH_SECONDS, written.default_seconds)
+    if context.clock.remaining() - context.clock.refit_reserve(written.default_seconds, members) >= enough:
+        return True
+    context.progress.stage(f"no time left for round {written.round_number + 1} of {context.config.rounds}: "
+                           "the search ends with the earlier rounds' trials")  # fmt: skip
+    return False
 
 
 def ensure_search_time(context: RunContext, written: Written, reserve: float) -> None:
@@ -146,8 +228,11 @@ def starts(written: Written, space: ConfigurationSpace, task: str) -> tuple[list
     return chosen + [config for config in algorithm_defaults(space) if config not in chosen], False
 
 
-def _smac_scenario(context: RunContext, written: Written, reserve: float) -> tuple[Scenario, float]:
-    """SMAC's scenario and its walltime: what is left before the deadline, or (resuming) what SMAC had left.
+def _smac_scenario(
+    context: RunContext, written: Written, reserve: float, share: float = 1.0, n_trials: int | None = None
+) -> tuple[Scenario, float]:
+    """SMAC's scenario and its walltime: ``share`` of what is left before the deadline (a round's), or
+    (resuming) what SMAC had left; ``n_trials`` is the round's trial cap (None: the scenario's).
 
     A resumed run's deadline moves to now plus that time plus the refit's reserve.
     """
@@ -157,8 +242,9 @@ def _smac_scenario(context: RunContext, written: Written, reserve: float) -> tup
         walltime = walltime_left(scenario)
         context.clock.resume(walltime, reserve)
         return scenario, walltime
-    walltime = max(context.clock.remaining() - reserve, MIN_SEARCH_SECONDS)
+    walltime = max((context.clock.remaining() - reserve) * share, MIN_SEARCH_SECONDS)
     folds = [paths.fold_data(fold).stem for fold in range(config.folds)] if config.folds else None
+    name = "smac" if written.round_number == 1 else f"round-{written.round_number}"
     scenario = build_scenario(artifacts.space, artifacts.plan, artifacts.scenario, paths.smac_dir, config.seed,
-                              walltime, artifacts.scenario.crash_cost, folds)  # fmt: skip
+                              walltime, artifacts.scenario.crash_cost, folds, name, n_trials)  # fmt: skip
     return scenario, walltime

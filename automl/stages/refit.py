@@ -63,7 +63,8 @@ def refit(
         # The first member always gets a short minimum; the next one only if it would likely end in time.
         if rank == 0 or remaining >= seconds / max(refits, 1):
             walltime = max(remaining, clock.refit_grace()) if rank == 0 else remaining
-            outcome = run_train(paths.train_py, paths.space_json, paths.refit_data, trial.config,
+            code = paths.round_files(trial.round)  # the space and train.py of the round that ran the trial
+            outcome = run_train(code.train_py, code.space_json, paths.refit_data, trial.config,
                                 context.config.seed, None, member_dir,
                                 context.limits(written.artifacts.scenario, walltime))  # fmt: skip
             seconds, refits, spent = seconds + outcome.wall_time, refits + 1, outcome.wall_time
@@ -73,7 +74,8 @@ def refit(
         else:
             refit_ok, spent = False, 0.0
         if refit_ok or _copy_trial_model(paths, trial, member_dir):
-            members.append(CardMember(member_dir.name, trial.config, trial.cost, member.weight, refit=refit_ok))
+            members.append(CardMember(member_dir.name, trial.config, trial.cost, member.weight, refit=refit_ok,
+                                      round=trial.round))  # fmt: skip
             kept.append(member)
             refit_seconds.append(spent)
     if not members:

@@ -54,6 +54,7 @@ def summarize(context: RunContext, state: RunState) -> RunSummary:
         timings=state.timings,
         metric=context.metric.name,
         stopped_by=state.optimized.stopped_by,
+        rounds=list(state.optimized.rounds),
     )
 
 

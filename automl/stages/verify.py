@@ -14,6 +14,7 @@ from ConfigSpace import ConfigurationSpace
 
 from automl._io import write_json, write_text
 from automl.data import PreparedData
+from automl.rundir import RoundFiles
 from automl.stages.context import RunContext
 from automl.verify.space_check import check_space_code
 from automl.verify.verifier import VerifyInputs, verify_train
@@ -26,11 +27,14 @@ SMOKE_MIN_SECONDS = 1.5
 SMOKE_MAX_SECONDS = 60.0
 
 
-def judge_space(context: RunContext, draft: str | ConfigurationSpace) -> ConfigurationSpace:
-    """A space made without code stands; generated code is checked and run in the sandbox."""
+def judge_space(
+    context: RunContext, draft: str | ConfigurationSpace, files: RoundFiles | None = None
+) -> ConfigurationSpace:
+    """A space made without code stands; generated code is checked and run in the sandbox, and once accepted
+    kept as ``files``' config_space.py (default: the first round's)."""
     if isinstance(draft, ConfigurationSpace):
         return draft
-    paths = context.paths
+    paths = files or context.paths.round_files(1)
     context.progress.stage("building the config space in the sandbox")
     code_path = paths.drafts_dir / paths.space_py.name
     write_text(code_path, draft)
@@ -44,12 +48,20 @@ def judge_space(context: RunContext, draft: str | ConfigurationSpace) -> Configu
     return checked.space
 
 
-def judge_train(context: RunContext, data: PreparedData, artifacts: Artifacts, isolation: str, source: str) -> float:
-    """Verify a train.py draft in the sandbox; it becomes train.py only once accepted.
+def judge_train(
+    context: RunContext,
+    data: PreparedData,
+    artifacts: Artifacts,
+    isolation: str,
+    source: str,
+    files: RoundFiles | None = None,
+) -> float:
+    """Verify a train.py draft in the sandbox against ``files``' saved space; it becomes that round's train.py
+    only once accepted (default: the first round's).
 
     Returns how long the default configuration took (it sizes the refit's reserve).
     """
-    paths = context.paths
+    paths = files or context.paths.round_files(1)
     context.progress.stage("verifying train.py in the sandbox")
     settings = artifacts.scenario
     draft_path = paths.drafts_dir / paths.train_py.name
@@ -57,7 +69,7 @@ def judge_train(context: RunContext, data: PreparedData, artifacts: Artifacts, i
     shutil.rmtree(paths.verify_dir, ignore_errors=True)
     n_classes = len(data.labels.classes) if data.labels else None
     smoke_seconds = min(max(SMOKE_SHARE * settings.walltime_limit, SMOKE_MIN_SECONDS), SMOKE_MAX_SECONDS)
-    inputs = VerifyInputs(draft_path, paths.space_json, paths.search_data, data.search_dataset(), n_classes,
+    inputs = VerifyInputs(draft_path, paths.space_json, context.paths.search_data, data.search_dataset(), n_classes,
                           paths.verify_dir, artifacts.plan.min_budget, artifacts.plan.max_budget, smoke_seconds,
                           settings.extra_imports, deadline=context.clock.deadline)  # fmt: skip
     report = verify_train(inputs, artifacts.space, context.config.seed, context.limits(settings), isolation)

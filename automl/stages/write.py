@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +47,10 @@ class Written:
     scenario_notes: tuple[str, ...] = ()  # where the writer's scenario was brought within the user's limits
     repairs: int = 0  # drafts rejected before the accepted ones
     fallback: Fallback | None = None  # set when the offline writer took over from a failed model
+    round_number: int = 1  # the round of search these artifacts are for (a later one's are a revision)
+    revision: str = ""  # what the writer changed for this round, in words ("" for the first)
+    # The writer that settled them, asked again to revise them between rounds (None: read back on --resume).
+    writer: Writer | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def recorded(cls, paths: RunPaths) -> Written:
@@ -79,6 +83,12 @@ def write(context: RunContext, data: PreparedData) -> Written:
         return replace(_settle(context, OfflineWriter(), data), fallback=Fallback(f"llm:{config.llm}", str(error)))
 
 
+def write_context(context: RunContext, data: PreparedData) -> WriteContext:
+    """What every request of a writer may read before the plan is settled: the data and the user's request."""
+    config = context.config
+    return WriteContext(data.description, config, allowed_imports=load_allowed_imports(config.scenario.extra_imports))
+
+
 def _writer(context: RunContext) -> Writer:
     """The offline writer, or a model's: live through litellm, or replayed from a recorded run.
 
@@ -103,10 +113,8 @@ def _writer(context: RunContext) -> Writer:
 def _settle(context: RunContext, writer: Writer, data: PreparedData) -> Written:
     """Plan, space, scenario, train.py in order, each checked and repaired before the next is asked for."""
     config, paths, progress = context.config, context.paths, context.progress
-    attempts = config.attempts if writer.repairs else 1
-    loop = RepairLoop(writer.name, attempts, paths.attempts_dir, progress.stage)
-    allowed = load_allowed_imports(config.scenario.extra_imports)
-    request = WriteContext(data.description, config, allowed_imports=allowed)
+    loop = RepairLoop(writer.name, config.attempts if writer.repairs else 1, paths.attempts_dir, progress.stage)
+    request = write_context(context, data)
 
     plan = loop.accept("plan", lambda feedback: writer.plan(request, feedback),
                        lambda draft: settle_metric(draft, config, data))  # fmt: skip
@@ -145,7 +153,7 @@ def _settle(context: RunContext, writer: Writer, data: PreparedData) -> Written:
     )
     source = paths.train_py.read_text(encoding="utf-8")
     artifacts = Artifacts(writer.name, plan, space, scenario, source)
-    return Written(artifacts, default_seconds, isolation, tuple(notes), loop.rejected)
+    return Written(artifacts, default_seconds, isolation, tuple(notes), loop.rejected, writer=writer)
 
 
 def n_classes(data: PreparedData) -> int:

@@ -1,7 +1,8 @@
 """The one interface every writer offers, so the runner drives a model and the offline writer alike.
 
 A writer answers four requests in order (plan, config space, scenario, train.py), each given what
-the earlier ones produced. The runner judges every answer and, when one fails its checks, asks again
+the earlier ones produced, and between two rounds of search a fifth: revise the space (and train.py)
+from an account of what the search found. The runner judges every answer and, when one fails its checks, asks again
 with :class:`Feedback`; a writer only writes, it never checks its own work against the sandbox.
 """
 
@@ -50,6 +51,9 @@ class WriteContext:
     plan: Plan | None = None
     space: ConfigurationSpace | None = None
     scenario: ScenarioSettings | None = None
+    # For a revision: the search's current train.py and, when code built its space, that code.
+    train_source: str = ""
+    space_source: str = ""
 
     def with_artifacts(self, **artifacts: Any) -> WriteContext:
         """A copy that also holds ``artifacts`` (the ones accepted since), for the next request."""
@@ -65,6 +69,15 @@ class Artifacts:
     space: ConfigurationSpace
     scenario: ScenarioSettings
     train_source: str
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A writer's answer to a round's account of the search: the next round's space, and its train.py when the
+    writer revised that too (None: the current one goes on)."""
+
+    space: str | ConfigurationSpace  # Python source defining ``get_configspace()``, or a space made without code
+    train_source: str | None = None
 
 
 class Writer(Protocol):
@@ -85,3 +98,8 @@ class Writer(Protocol):
         ...
 
     def train(self, context: WriteContext, feedback: Feedback | None) -> str: ...
+
+    def revise(self, context: WriteContext, account: dict[str, Any], feedback: Feedback | None) -> Revision:
+        """The next round's space (and train.py) given ``account`` (see :mod:`automl.report.search_account`)
+        and the current artifacts in ``context``."""
+        ...

@@ -177,6 +177,12 @@ def extract_code(reply: str, required: str) -> str:
     return _tidy(_add_missing_imports(source, others))
 
 
+def defines_function(reply: str, name: str) -> bool:
+    """Whether any line of ``reply`` starts a module-level ``def name(``: the reply offers that function (a
+    revision's optional train.py), whether or not the code around it parses."""
+    return _mentions_top_level_def(_normalise(reply), name)
+
+
 def _tidy(source: str) -> str:
     """No blank lines around the module, and exactly one newline at its end."""
     lines = source.split("\n")

@@ -16,8 +16,8 @@ from automl.llm.client import ModelClient
 from automl.plan import Plan
 from automl.plan.facades import facade_guide
 from automl.plan.fidelity import MIN_BUDGET_ROWS
-from automl.writers.base import DraftRejected, Feedback, WriteContext
-from automl.writers.extract import ReplyError, extract_code, extract_json
+from automl.writers.base import DraftRejected, Feedback, Revision, WriteContext
+from automl.writers.extract import ReplyError, defines_function, extract_code, extract_json
 from automl.writers.prompt import (
     as_json,
     budget_rules,
@@ -30,9 +30,14 @@ from automl.writers.prompt import (
 )
 
 # What the request for each artifact calls it when asking for a repair.
-ARTIFACT_NAMES = {"plan": "plan (JSON)", "space": "config-space file", "scenario": "scenario (JSON)",
-                  "train": "train.py file"}  # fmt: skip
-CODE_STAGES = ("space", "train")
+ARTIFACT_NAMES = {
+    "plan": "plan (JSON)",
+    "space": "config-space file",
+    "scenario": "scenario (JSON)",
+    "train": "train.py file",
+    "revise": "revised config-space file (and train.py, if you changed it)",
+}
+CODE_STAGES = ("space", "train", "revise")
 CUT_OFF_MESSAGE = (
     "your reply was cut off: the server stopped it at its output-token limit before the end. Answer with the "
     "whole artifact again, shorter: only what was asked for, no comments, no explanations"
@@ -129,6 +134,19 @@ class LLMWriter:
                          config_space=describe_space(context.space), scenario=as_json(context.scenario.to_dict()),
                          budget_rules=budget_rules(plan), **metric)  # fmt: skip
         return self._code(self._ask("train", request, context, feedback), "train")
+
+    def revise(self, context: WriteContext, account: dict[str, Any], feedback: Feedback | None) -> Revision:
+        assert context.plan is not None and context.space is not None
+        space = context.space_source.strip() and f"```python\n{context.space_source.rstrip()}\n```"
+        request = render("revise", round=account["round"], rounds=account["rounds"],
+                         dataset_description=describe_dataset(context.description),
+                         plan=describe_plan(context.plan), config_space=space or describe_space(context.space),
+                         train_source=context.train_source.rstrip(), search_account=as_json(account),
+                         loss_name=metric_words(context.run.metric, context.description["task"])["loss_name"],
+                         budget_rules=budget_rules(context.plan))  # fmt: skip
+        reply = self._ask("revise", request, context, feedback)
+        space_source = self._code(reply, "get_configspace")
+        return Revision(space_source, self._code(reply, "train") if defines_function(reply, "train") else None)
 
     @staticmethod
     def _code(reply: str, required: str) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ConfigSpace import ConfigurationSpace
+from ConfigSpace.hyperparameters import CategoricalHyperparameter
 
 from automl.errors import WriterError
 from automl.plan import Plan, plan_offline
@@ -27,10 +28,12 @@ from automl.plan.algorithms import (
     warm_starts,
 )
 from automl.resources import bundled_dir
-from automl.writers.base import Feedback, WriteContext
+from automl.writers.base import Feedback, Revision, WriteContext
 from automl.writers.space import drop_hyperparameters, load_space, restrict_choices
 
 TEMPLATE = Path(__file__).with_name("offline_train.py")
+# A revision keeps at most this many of the algorithm families the search tried, the best ones.
+KEPT_FAMILIES = 3
 TASK_PLACEHOLDER = 'TASK = "__TASK__"'
 BUDGET_KIND_PLACEHOLDER = "BUDGET_KIND = None"
 MAX_BUDGET_PLACEHOLDER = "MAX_BUDGET = None"
@@ -114,3 +117,21 @@ class OfflineWriter:
     def train(self, context: WriteContext, feedback: Feedback | None) -> str:
         assert context.plan is not None
         return render_train(context.description["task"], context.plan.budget_kind, context.plan.max_budget)
+
+    def revise(self, context: WriteContext, account: dict[str, Any], feedback: Feedback | None) -> Revision:
+        """The space narrowed to the better half of the algorithm families tried (at most
+        :data:`KEPT_FAMILIES`, ranked by their best loss), and families not tried yet; train.py stays.
+
+        The next round's trials then go to the families that earned them, while the ensemble still
+        draws on every family's trials of the earlier rounds.
+        """
+        assert context.space is not None
+        choice = context.space.get("algorithm")
+        tried = account.get("by_algorithm", {})
+        if not isinstance(choice, CategoricalHyperparameter) or not tried:
+            return Revision(context.space)
+        priced = [name for name, seen in tried.items() if seen["best_loss"] is not None]  # best first
+        keep = set(priced[: min(KEPT_FAMILIES, math.ceil(len(tried) / 2))])
+        keep |= {str(value) for value in choice.choices if str(value) not in tried}
+        kept = tuple(str(value) for value in choice.choices if str(value) in keep)
+        return Revision(restrict_choices(context.space, "algorithm", kept) if kept else context.space)
