@@ -81,6 +81,8 @@ class _AutoMLBase(BaseEstimator):
         (False: the refits alone, fewer models to predict with).
     rounds : rounds of search; between two, the writer revises the space from what the search learned (as
         ``--rounds``).
+    start : with ``llm``, who writes the first round: ``model``, or ``offline`` (the built-in writer's search as
+        a baseline the model revises from round 2 on; needs ``rounds`` of 2 or more).
     column_types : ``{column: kind}`` where the column typing should not guess (as ``--types``, ``--drop``
         and ``--id``): ``numeric``, ``categorical``, ``date``, ``text``, ``id`` or ``drop`` (both left out).
     keep_run : keep the whole run directory, with its report.html, under :func:`runs_home` (a run given ``out``
@@ -110,6 +112,7 @@ class _AutoMLBase(BaseEstimator):
         metric: str | None = None,
         bag: bool = True,
         rounds: int = 1,
+        start: str = "model",
         keep_run: bool = False,
     ) -> None:
         self.trials = trials
@@ -131,6 +134,7 @@ class _AutoMLBase(BaseEstimator):
         self.metric = metric
         self.bag = bag
         self.rounds = rounds
+        self.start = start
         self.keep_run = keep_run
 
     def __sklearn_tags__(self) -> Any:
@@ -174,6 +178,7 @@ class _AutoMLBase(BaseEstimator):
             metric=self.metric,
             bag=self.bag,
             rounds=self.rounds,
+            start=self.start,
         )
         result = run(config, table=table, write_report=bool(self.out) or self.keep_run)
         self.model_ = FittedModel.load(result.paths.root)

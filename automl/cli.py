@@ -117,6 +117,11 @@ def run(
                      "revises the space (a model may revise train.py too); every round continues from the earlier "
                      "trials valid in its space, and the final model draws from all of them."),
     ] = 1,
+    start: Annotated[
+        str,
+        typer.Option(help="With --llm, who writes the first round: 'model', or 'offline': the built-in writer's "
+                     "space and train.py as a baseline that the model revises from round 2 on (needs --rounds 2+)."),
+    ] = "model",
     workers: Annotated[int, typer.Option(help="Trials run side by side on this many local dask workers.")] = 1,
     dask_scheduler: Annotated[
         str | None, typer.Option(help="Address (tcp://host:8786) or scheduler file of a running dask cluster.")
@@ -165,7 +170,7 @@ def run(
                            attempts=attempts, fallback=fallback, facade=facade, budget_kind=budget_kind, cv=cv,
                            workers=workers, dask_scheduler=dask_scheduler,
                            column_kinds=column_kinds(types, drop, ids), metric=metric, bag=bag,
-                           rounds=rounds)  # fmt: skip
+                           rounds=rounds, start=start)  # fmt: skip
     result = run_pipeline(config, ConsoleProgress(console), resume=resume is not None)
     console.print(summary_table(result.summary))
     if result.summary.interrupted:  # the best so far is saved, but a script must still see the Ctrl-C

@@ -141,6 +141,7 @@ def folds_allowed(facade: str) -> bool:
 # The column kinds a user may set (``--types col=kind``); ``drop`` and ``id`` leave the column out.
 USER_KINDS = ("numeric", "categorical", "date", "text", "drop", "id")
 FALLBACKS = (OFFLINE,)
+STARTS = ("model", OFFLINE)
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,9 @@ class RunConfig:
     # Rounds of search (--rounds): after each but the last the writer reads what the search learned and revises
     # the space (and, a model, train.py); the next round continues from every earlier trial valid in it.
     rounds: int = 1
+    # Who writes the first round with a model (--start): the model, or the offline writer as a baseline the
+    # model then revises (from round 2 on).
+    start: str = "model"
 
     def __post_init__(self) -> None:
         if self.facade != AUTO and self.facade not in FACADE_INFO:
@@ -196,6 +200,11 @@ class RunConfig:
             raise ConfigError("give either --workers (a local dask cluster) or --dask-scheduler (an existing one)")
         _positive("--attempts", self.attempts, integer=True)
         _positive("--rounds", self.rounds, integer=True)
+        if self.start not in STARTS:
+            raise ConfigError(f"--start must be one of {list(STARTS)}, got {self.start!r}")
+        if self.start == OFFLINE and self.llm != OFFLINE and self.replay is None and self.rounds < 2:
+            raise ConfigError("--start offline has the model revise the offline writer's search from round 2 on: "
+                              "add --rounds 2 (or more)")  # fmt: skip
         _positive("--llm-timeout", self.llm_timeout)
         if not isinstance(self.llm, str) or not self.llm.strip():
             raise ConfigError("--llm must be a litellm model string such as openai/gpt-4o-mini, or 'offline'")

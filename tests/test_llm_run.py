@@ -192,6 +192,26 @@ def test_round_two_narrows_the_space_and_starts_from_round_ones_valid_trials(mod
     assert json.loads((again / "result.json").read_text())["rounds"][1]["carried_over"] == second["carried_over"]
 
 
+def test_a_model_can_start_from_the_offline_search_and_revise_it(tmp_path: Path) -> None:
+    """--start offline: round 1 is the offline writer's (no model call), the model's one call revises it."""
+    run = tmp_path / "run"
+    with FakeLLMServer() as server:
+        server.script(reply("revise_offline"))
+        done = model_run(server, run, "--start", "offline", "--rounds", "2", "--trials", "10")
+        requests = server.chat_requests
+    assert done.returncode == 0, done.stderr
+    assert len(requests) == 1 and f"offline writer; llm:{MODEL} revises them" in " ".join(done.stdout.split())
+    revise = requests[0].json["messages"][1]["content"]
+    assert "lgbm:learning_rate" in revise and "def train(" in revise  # the offline space and train.py, shown
+    result = json.loads((run / "result.json").read_text())
+    assert result["writer"] == f"llm:{MODEL}" and result["llm"]["calls"] == 1
+    second = result["rounds"][1]
+    assert "algorithm: dropped" in second["revision"] and second["carried_over"] >= 1
+    assert (run / "rounds" / "2" / "train.py").read_text() == (run / "train.py").read_text()  # the offline one
+    families = {t["config"]["algorithm"] for t in json.loads((run / "trials.json").read_text()) if t["round"] == 2}
+    assert families <= {"lgbm", "rf"} and result["test_metrics"]["accuracy"] > 0.85
+
+
 def valid_in(space: ConfigurationSpace, values: dict) -> bool:
     try:
         Configuration(space, values=values).check_valid_configuration()

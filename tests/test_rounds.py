@@ -23,6 +23,7 @@ from automl.plan import Plan
 from automl.report.search_account import algorithm_choice, search_account
 from automl.rundir import RunPaths, resume_request
 from automl.stages.optimize import carried_over, merge_rounds
+from automl.verify.space_check import plain_name
 from automl.writers import OfflineWriter
 from automl.writers.base import WriteContext
 from automl.writers.llm import LLMWriter
@@ -135,6 +136,20 @@ def test_rounds_must_be_a_positive_whole_number_and_a_run_of_several_is_not_resu
     (tmp_path / "run.json").write_text(json.dumps({"arguments": RunConfig(rounds=2).to_dict()}))
     with pytest.raises(ConfigError, match=r"a run of 2 rounds .* cannot be resumed"):
         resume_request(tmp_path)
+
+
+def test_a_model_starting_from_the_offline_search_needs_a_round_to_revise_it() -> None:
+    with pytest.raises(ConfigError, match="add --rounds 2"):
+        RunConfig(llm="openai/x", start="offline")
+    with pytest.raises(ConfigError, match="--start must be one of"):
+        RunConfig(start="best")
+    assert RunConfig(llm="openai/x", start="offline", rounds=2).start == "offline"
+
+
+@pytest.mark.parametrize(("name", "plain"), [("rf_depth", True), ("rf:max_depth", True), ("a:b:c", False),
+                                             ("rf max", False), (":depth", False)])  # fmt: skip
+def test_a_space_may_name_its_hyperparameters_family_colon_name_as_the_offline_one_does(name: str, plain: bool) -> None:
+    assert plain_name(name) == plain
 
 
 class ScriptedClient:

@@ -62,7 +62,7 @@ def revise(context: RunContext, data: PreparedData, written: Written, optimized:
         return writer.revise(request, account, feedback)
 
     def judged(revision: Revision) -> tuple[Artifacts, float, str]:
-        return _judge(context, data, written, files, revision)
+        return _judge(context, data, written, files, revision, writer.name)
 
     try:
         artifacts, default_seconds, change = loop.accept("revise", revised, judged, hint=f" and {files.verify_json}")
@@ -79,19 +79,20 @@ def revise(context: RunContext, data: PreparedData, written: Written, optimized:
 
 
 def _judge(
-    context: RunContext, data: PreparedData, written: Written, files: RoundFiles, revision: Revision
+    context: RunContext, data: PreparedData, written: Written, files: RoundFiles, revision: Revision, writer_name: str
 ) -> tuple[Artifacts, float, str]:
     """The revision's artifacts once accepted, the default configuration's seconds, and what changed in words.
 
-    An unchanged space and train.py are not verified again; otherwise train.py (the new one, or the
-    current one against the new space) goes through the whole verification.
+    The artifacts are ``writer_name``'s from then on. An unchanged space and train.py are not verified
+    again; otherwise train.py (the new one, or the current one against the new space) goes through the
+    whole verification.
     """
     current = written.artifacts
     space = judge_space(context, revision.space, files)
     source = revision.train_source if revision.train_source is not None else current.train_source
     space_changed, train_changed = space != current.space, source != current.train_source
     save_space(space, files.space_json)
-    artifacts = replace(current, space=space, train_source=source)
+    artifacts = replace(current, space=space, train_source=source, writer=writer_name)
     if not space_changed and not train_changed:
         files.train_py.write_text(source, encoding="utf-8")
         return artifacts, written.default_seconds, "kept the space and train.py as they were"

@@ -69,10 +69,16 @@ class Written:
 
 
 def write(context: RunContext, data: PreparedData) -> Written:
-    """Settle every artifact with the chosen writer, or the offline one when that fails and --fallback says so."""
+    """Settle every artifact with the chosen writer, or the offline one when that fails and --fallback says so.
+
+    With ``--start offline`` the offline writer settles them and the model's writer is kept for the revisions.
+    """
     config = context.config
     try:
         writer = _writer(context)
+        if config.start == OFFLINE and config.uses_model:  # the model revises the offline search from round 2 on
+            context.progress.stage(f"writing plan, space and train.py (offline writer; {writer.name} revises them)")
+            return replace(_settle(context, OfflineWriter(), data), writer=writer)
         context.progress.stage(f"writing plan, space and train.py ({writer.name} writer)")
         return _settle(context, writer, data)
     except WriterError as error:

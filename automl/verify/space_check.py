@@ -63,12 +63,19 @@ def check_space_code(code_path: Path, work_dir: Path, memory_mb: int, seed: int 
     return SpaceCheck(space, tuple(_usable(space, seed)), tuple(unconditioned_hyperparameters(space)) + deprecated)
 
 
+def plain_name(name: str) -> bool:
+    """An identifier, or two joined by a colon (``rf:max_depth``, the offline space's names): a name that
+    generated code can spell and a prompt can quote without escaping."""
+    return all(part.isidentifier() for part in name.split(":", 1))
+
+
 def _usable(space: ConfigurationSpace, seed: int) -> list[str]:
     """What keeps SMAC from searching ``space``."""
     if len(space) == 0:
         return ["get_configspace() returned a space without hyperparameters: add the ones to tune"]
-    errors = [f"hyperparameter name {name!r} is not a plain identifier: use letters, digits and '_'"
-              for name in space if not name.isidentifier()]  # fmt: skip
+    errors = [f"hyperparameter name {name!r} is not a plain identifier: use letters, digits and '_' (a "
+              "'family:' prefix may join two, as in 'rf:max_depth')"
+              for name in space if not plain_name(name)]  # fmt: skip
     try:
         space.get_default_configuration().check_valid_configuration()
     except Exception as error:  # ConfigSpace's own validation errors, in its words
