@@ -328,7 +328,10 @@ def bench(
     budget: Annotated[float, typer.Option(help="Seconds each framework gets per dataset and seed.")] = 60.0,
     seeds: Annotated[int, typer.Option(help="How many seeds (held-out splits) per dataset.")] = 1,
     frameworks: Annotated[
-        str, typer.Option(help="Comma-separated: automl, random, default, flaml, autogluon, autogluon_best.")
+        str,
+        typer.Option(
+            help="Comma-separated: automl, random, automl_2rounds, default, flaml, autogluon, autogluon_best."
+        ),
     ] = "automl,flaml,random,default",
     db: Annotated[Path, typer.Option(help="SQLite file the results go to (runs resume from it).")] = DEFAULT_BENCH_DB,
     cores: Annotated[int, typer.Option(help="Cores every framework may use.")] = 2,

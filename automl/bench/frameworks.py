@@ -7,6 +7,8 @@ only adapt it to what its API needs; the harness, not the framework, holds the t
   benchmark's main metric (``--metric``), as FLAML is.
 - ``random``: the same runner with ``facade="random"``, i.e. random search over the same space: what
   SMAC's model adds.
+- ``automl_2rounds``: the same runner in two rounds (``--rounds 2``): halfway, the offline writer's
+  revision narrows the space to the families that did best, and round 2 continues from round 1's trials.
 - ``default``: scikit-learn's HistGradientBoosting with its defaults: a strong, search-free bar.
 - ``flaml``: FLAML's AutoML, a fast, widely used AutoML library (optional extra ``bench``).
 - ``autogluon`` / ``autogluon_best``: AutoGluon's TabularPredictor with its ``medium_quality`` (its
@@ -124,7 +126,7 @@ def _from_proba(proba: np.ndarray, classes: np.ndarray) -> Predictions:
     return Predictions(labels=classes[np.argmax(proba, axis=1)], proba=proba)
 
 
-def _run_automl(task: Task, facade: str, workers: int = 1) -> Outcome:
+def _run_automl(task: Task, facade: str, workers: int = 1, rounds: int = 1) -> Outcome:
     """One automl run under the budget, then the test rows predicted by the run's final model."""
     from automl import sandbox
     from automl.config import RunConfig, ScenarioSettings
@@ -143,7 +145,8 @@ def _run_automl(task: Task, facade: str, workers: int = 1) -> Outcome:
     scenario = ScenarioSettings(n_trials=AUTOML_TRIALS, walltime_limit=task.budget_seconds)
     config = RunConfig(data=str(train_file), target=target, test_data=str(test_file), task=task.task,
                        seed=task.seed, out=task.work_dir / f"{task.tag}-run", facade=facade,
-                       scenario=scenario, workers=workers, metric=MAIN_METRIC[task.kind])  # fmt: skip
+                       scenario=scenario, workers=workers, metric=MAIN_METRIC[task.kind],
+                       rounds=rounds)  # fmt: skip
     # The sandbox's fork server starts once per process and then serves every run in it: started here, the
     # bench's first automl run is timed as the later ones are, not charged 2-6 s of the server's imports.
     sandbox.warm_up(task.work_dir)
@@ -310,6 +313,7 @@ def _quiet(logger_name: str) -> Iterator[None]:
 FRAMEWORKS: dict[str, Callable[[Task], Outcome]] = {
     "automl": run_automl,
     "random": run_random,
+    "automl_2rounds": functools.partial(_run_automl, facade="auto", rounds=2),
     "default": run_default,
     "flaml": run_flaml,
     "autogluon": run_autogluon,
