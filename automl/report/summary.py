@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-from automl.result import RunSummary
+from automl.result import RoundSummary, RunSummary
 from automl.verify.verifier import VerifyReport
 
 # Which test metric a reader looks at first, per task.
@@ -28,6 +28,14 @@ def _tuning_rows(result: RunSummary) -> str:
     if result.cv_folds:
         return f"{rows['train'] + rows['validation']} rows to tune on {result.cv_folds} folds"
     return f"{rows['train']}+{rows['validation']} rows to tune"
+
+
+def _round_line(entry: RoundSummary) -> str:
+    """One round in a few words: its new trials, those carried over, its best loss and what the writer changed."""
+    carried = f" + {entry.carried_over} carried over" if entry.carried_over else ""
+    best = f", best {_number(entry.best_loss)}" if entry.best_loss is not None else ""
+    change = f" ({entry.revision[:80]})" if entry.revision else ""
+    return f"{entry.round}: {entry.trials} trials{carried}{best}{change}"
 
 
 def summary_table(result: RunSummary) -> Table:
@@ -54,6 +62,8 @@ def summary_table(result: RunSummary) -> Table:
     statuses = ", ".join(f"{count} {status}" for status, count in result.trial_statuses.items())
     ended = f"; {STOPPED_BY[result.stopped_by]}" if result.stopped_by in STOPPED_BY else ""
     table.add_row("trials", f"{result.n_trials} ({statuses}{ended})")
+    if len(result.rounds) > 1:
+        table.add_row("rounds", "; ".join(_round_line(entry) for entry in result.rounds))
     if result.interrupted:
         table.add_row("interrupted", f"[yellow]yes: the search stopped at Ctrl-C and its best so far was refit; "
                       f"'automl run --resume {result.run_dir}' continues it[/]")  # fmt: skip
