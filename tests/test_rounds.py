@@ -54,7 +54,7 @@ def history() -> list[TrialRecord]:
 
 
 def account(trials: list[TrialRecord] | None = None) -> dict:
-    return search_account(history() if trials is None else trials, space(), metric="log_loss", round_number=1,
+    return search_account(history() if trials is None else trials, space(), loss_name="log_loss", round_number=1,
                           rounds=2, seconds_left=30.0, trials_left=12)  # fmt: skip
 
 

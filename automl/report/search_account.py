@@ -35,7 +35,7 @@ def search_account(
     trials: Sequence[TrialRecord],
     space: ConfigurationSpace,
     *,
-    metric: str,
+    loss_name: str,
     round_number: int,
     rounds: int,
     seconds_left: float,
@@ -44,9 +44,9 @@ def search_account(
 ) -> dict[str, Any]:
     """What the search of rounds 1 to ``round_number`` (of ``rounds``) found, as JSON-ready values.
 
-    Losses are what SMAC minimized (lower is better): ``metric``'s loss on the validation rows, a
-    configuration's averaged over the cross-validation folds it ran. Algorithms and configurations are
-    in the order of :func:`automl.ensemble.ranking.ranked_groups` (with folds: by loss relative to each
+    Losses are what SMAC minimized (lower is better): ``loss_name`` (the run's metric as a loss) on the
+    validation rows, a configuration's averaged over the cross-validation folds it ran. Algorithms and
+    configurations are in the order of :func:`automl.ensemble.ranking.ranked_groups` (with folds: by loss relative to each
     fold's median, as the ensemble ranks them).
     ``seconds_left`` and ``trials_left`` (None: no trial cap) are what the rounds still to come share.
     """
@@ -55,7 +55,7 @@ def search_account(
     account: dict[str, Any] = {
         "round": round_number,
         "rounds": rounds,
-        "loss": f"{metric} loss on the validation rows, lower is better",
+        "loss": f"{loss_name} on the validation rows, lower is better",
         "trials": {"finished": len(trials), "succeeded": len(succeeded), "failed": len(failed)},
         "seconds_per_trial": _seconds(trials),
         "left_for_the_next_rounds": {"seconds": round(seconds_left, 1), "trials": trials_left},

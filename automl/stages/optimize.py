@@ -13,6 +13,7 @@ from smac import Scenario
 from automl._io import write_json
 from automl.config import OFFLINE
 from automl.data import PreparedData
+from automl.ensemble.ranking import ranked_groups
 from automl.errors import RunError, WalltimeSpent
 from automl.optimize.initial_design import (
     algorithm_defaults,
@@ -83,7 +84,9 @@ def optimize(
     number = written.round_number
     fits = members * (1 + bag_fits_per_member(context)) if config.bag else members
     reserve = context.clock.refit_reserve(written.default_seconds, fits)
-    if not context.resume:  # a resumed search has its own time left (see _smac_scenario)
+    # A resumed search has its own time left (see _smac_scenario); a later round was started only with time for it
+    # (room_for_another_round), and must never end the run with the earlier rounds' trials lost.
+    if not context.resume and number == 1:
         ensure_search_time(context, written, reserve)
     before = earlier.result.trials if earlier is not None else ()
     carried = carried_over(written.artifacts.space, before)
@@ -131,7 +134,8 @@ def optimize(
             f"every one of {len(merged.trials)} trials failed: see the logs in "
             f"{paths.trials_dir} and raise --walltime or the scenario's trial limits"
         )
-    best = min((trial.cost for trial in new if trial.status == "success"), default=None)
+    ranked = ranked_groups(new)  # a configuration's cost over the folds it ran, as the ensemble ranks them
+    best = ranked[0].entry.cost if ranked else None
     this_round = RoundSummary(number, len(new), len(carried), best, written.revision)
     rounds = (earlier.rounds if earlier is not None else ()) + (this_round,)
     return Optimized(merged, interrupted, validation, stopped_by(interrupted, len(result.trials), cap), rounds)

@@ -42,7 +42,7 @@ def revise(context: RunContext, data: PreparedData, written: Written, optimized:
     trials_left = None
     if current.scenario.n_trials is not None:
         trials_left = max(current.scenario.n_trials - len(optimized.result.trials), 0)
-    account = search_account(optimized.result.trials, current.space, metric=context.metric.name,
+    account = search_account(optimized.result.trials, current.space, loss_name=context.metric.loss_name,
                              round_number=written.round_number, rounds=config.rounds,
                              seconds_left=context.clock.remaining(), trials_left=trials_left,
                              seed=config.seed)  # fmt: skip
