@@ -46,8 +46,8 @@ def search_account(
 
     Losses are what SMAC minimized (lower is better): ``loss_name`` (the run's metric as a loss) on the
     validation rows, a configuration's averaged over the cross-validation folds it ran. Algorithms and
-    configurations are in the order of :func:`automl.ensemble.ranking.ranked_groups` (with folds: by loss relative to each
-    fold's median, as the ensemble ranks them).
+    configurations are in the order of :func:`automl.ensemble.ranking.ranked_groups` (with folds: by
+    loss relative to each fold's median, as the ensemble ranks them).
     ``seconds_left`` and ``trials_left`` (None: no trial cap) are what the rounds still to come share.
     """
     succeeded = [trial for trial in trials if trial.status == "success"]

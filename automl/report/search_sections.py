@@ -55,6 +55,15 @@ def search_section(run: RunRecord, figures: Figures) -> Html:
             parts.append(note("SMAC's run history is missing, so the trials' times are unknown."))
     else:
         parts.append(note("No trial succeeded."))
+    rounds = run.result.rounds if run.result is not None else []
+    if len(rounds) > 1:
+        parts.append(subheading("Rounds"))
+        parts.append(para("Between two rounds the writer read an account of the search and revised it; each round "
+                          "was told the earlier trials valid in its space (carried over), and the final model drew "
+                          "from all of them. Each round's space and train.py are in rounds/<n>/."))  # fmt: skip
+        rows = [(entry.round, entry.trials, entry.carried_over, fmt(entry.best_loss), entry.revision or "the first")
+                for entry in rounds]  # fmt: skip
+        parts.append(table(["round", "trials", "carried over", f"best {run.loss}", "revision"], rows))
     return Html("".join(parts))
 
 
