@@ -23,7 +23,7 @@ from typing import Any
 from automl._io import write_text
 from automl.bench.harness import run_bench
 from automl.bench.store import ResultStore
-from automl.bench.suites import get_suite
+from automl.bench.suites import suite_name
 from automl.errors import ConfigError
 
 __all__ = ["bench_report", "run_bench"]
@@ -63,17 +63,18 @@ def bench_report(
 ) -> tuple[str, list[Path]]:
     """Rank table (markdown) and plots for one suite and budget of ``db``; writes them into ``out_dir``.
 
-    Without ``suite``/``budget`` the most recently run combination is reported. Returns the text
+    Without ``suite``/``budget`` the most recently run combination is reported; ``suite`` may name a
+    suite folder (its results are stored under its name). Returns the text
     (also written to ``out_dir/ranks.md``) and the plot files.
     """
     from automl.bench.plots import plot_ranks, plot_scores
     from automl.bench.ranking import rank, rank_markdown, scores_markdown
 
-    if suite is not None:
-        get_suite(suite)
     db = Path(db)
     if not db.is_file():
         raise ConfigError(f"benchmark database '{db}' does not exist: run `automl bench` first or pass --db")
+    if suite is not None:
+        suite = suite_name(suite)
     store = ResultStore(db)
     everything = store.rows()
     candidates = [row for row in everything if suite is None or row["suite"] == suite]

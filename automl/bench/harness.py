@@ -32,7 +32,7 @@ from automl.bench import frameworks as registry
 from automl.bench.frameworks import FrameworkUnavailable, Outcome, Task
 from automl.bench.metrics import MAIN_METRIC, Predictions, check_predictions, constant_predictions, problem_kind, score
 from automl.bench.store import ResultStore
-from automl.bench.suites import Dataset, get_suite, select_datasets
+from automl.bench.suites import Dataset, load_suite, select_datasets
 from automl.errors import ConfigError
 from automl.versions import library_versions
 
@@ -158,6 +158,9 @@ def run_bench(
 ) -> list[dict[str, Any]]:
     """Run every (dataset, seed, framework) of ``suite`` not yet in ``db``; return all their rows.
 
+    ``suite`` is a built-in suite's name or a folder holding ``suite.yaml`` (see :func:`load_suite`); rows
+    are stored under the suite's name.
+
     Seeds are 0..seeds-1. Rows already final in the database are not rerun (their returned dict has
     ``reused=True``), so an interrupted benchmark continues and a new framework or seed adds only
     its own runs. ``work_dir`` keeps the frameworks' scratch files (automl's run directories);
@@ -166,7 +169,8 @@ def run_bench(
     (see :mod:`automl.bench.lanes`); the rows are the same, returned in the same order. ``datasets``
     keeps only the suite's datasets it names (e.g. the largest ones for a longer budget).
     """
-    chosen = select_datasets(get_suite(suite), datasets)
+    loaded = load_suite(suite)
+    chosen = select_datasets(loaded.datasets, datasets)
     names = registry.check_frameworks(frameworks)
     if not (isinstance(seeds, int) and seeds >= 1):
         raise ConfigError(f"--seeds must be a whole number of at least 1, got {seeds!r}")
@@ -187,7 +191,7 @@ def run_bench(
     else:
         scratch = work_dir.resolve()
         scratch.mkdir(parents=True, exist_ok=True)
-    plan = Plan(suite, chosen, seeds, names, budget, cores, scratch, keep=work_dir is not None)
+    plan = Plan(loaded.name, loaded.source, chosen, seeds, names, budget, cores, scratch, keep=work_dir is not None)
     if lanes > 1:
         from automl.bench.lanes import run_in_lanes
 
@@ -197,10 +201,10 @@ def run_bench(
 
 
 def run_job(
-    suite: str, dataset: str, seed: int, framework: str, budget: float, cores: int, scratch: str, tag: str
+    source: str, dataset: str, seed: int, framework: str, budget: float, cores: int, scratch: str, tag: str
 ) -> dict[str, Any]:
     """One run from its plain description (what a lane's process is handed): split, fit, score."""
-    chosen = {candidate.name: candidate for candidate in get_suite(suite)}[dataset]
+    chosen = {candidate.name: candidate for candidate in load_suite(source).datasets}[dataset]
     X_train, X_test, y_train, y_test = split(chosen, seed)
     task = Task(X_train, y_train, X_test, chosen.task, budget, seed, cores, Path(scratch), tag)
     return run_one(framework, task, y_test)
@@ -257,7 +261,8 @@ class Job:
 class Plan:
     """One benchmark invocation: what to run and where frameworks may write."""
 
-    suite: str
+    suite: str  # the name rows are stored under
+    source: str  # what load_suite reads the suite from (a lane's process loads it again)
     datasets: tuple[Dataset, ...]
     seeds: int
     frameworks: list[str]
