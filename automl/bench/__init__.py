@@ -2,8 +2,9 @@
 
 Two entry points: :func:`run_bench` runs a suite into a SQLite database (resumable), and
 :func:`bench_report` turns the database into a rank table and plots. The modules each do one part:
-``suites`` (datasets), ``frameworks`` (contestants), ``metrics`` (scoring), ``harness`` (protocol),
-``store`` (database), ``ranking`` (ranks and tables), ``plots`` (figures).
+``suites`` (datasets), ``folder_suite`` (a user's suite folder), ``frameworks`` (contestants), ``metrics``
+(scoring), ``harness`` (protocol), ``store`` (database), ``ranking`` (ranks and tables), ``stats`` (the
+Friedman test and Nemenyi critical difference), ``plots`` (figures).
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def bench_report(
     suite folder (its results are stored under its name). Returns the text
     (also written to ``out_dir/ranks.md``) and the plot files.
     """
-    from automl.bench.plots import plot_ranks, plot_scores
+    from automl.bench.plots import plot_critical_difference, plot_ranks, plot_scores
     from automl.bench.ranking import rank, rank_markdown, scores_markdown
+    from automl.bench.stats import significance, significance_markdown
 
     db = Path(db)
     if not db.is_file():
@@ -88,9 +90,11 @@ def bench_report(
     combos = sorted({(row["suite"], row["budget"]) for row in everything} - {(chosen_suite, chosen_budget)})
     others = [f"{name} at {seconds:g} s" for name, seconds in combos]
     ranking = rank(rows)
+    tested = significance(rows, ranking)
     text = "\n\n".join([
         _header(rows, chosen_suite, chosen_budget, others),
         rank_markdown(ranking),
+        significance_markdown(tested),
         "Main metric per dataset (mean over seeds; best in bold):",
         scores_markdown(rows, ranking),
         "For reading: accuracy (classification) and R² (regression), higher is better:",
@@ -105,4 +109,6 @@ def bench_report(
         plot_scores(rows, ranking, out_dir / "scores.png", title),
         plot_ranks(ranking, out_dir / "ranks.png", title),
     ]
+    if tested.critical_difference is not None:
+        plots.append(plot_critical_difference(tested, out_dir / "critical_difference.png", title))
     return text, plots

@@ -34,6 +34,7 @@ from automl.bench.metrics import MAIN_METRIC, Predictions, check_predictions, co
 from automl.bench.store import ResultStore
 from automl.bench.suites import Dataset, load_suite, select_datasets
 from automl.errors import ConfigError
+from automl.result import ModelUsage
 from automl.versions import library_versions
 
 TEST_SHARE = 0.25
@@ -74,10 +75,11 @@ def run_one(framework: str, task: Task, y_test: np.ndarray) -> dict[str, Any]:
     n_test = len(task.X_test)
     status, error, info = "ok", "", {}
     fit_seconds: float | None = None
+    llm: ModelUsage | None = None
     started = time.perf_counter()
     try:
         outcome: Outcome = registry.FRAMEWORKS[framework](task)
-        fit_seconds, info = outcome.fit_seconds, outcome.info
+        fit_seconds, info, llm = outcome.fit_seconds, outcome.info, outcome.llm
         check_predictions(task.task, outcome.predictions, _classes(task), n_test)
         predictions: Predictions | None = outcome.predictions
     except FrameworkUnavailable as unavailable:
@@ -86,12 +88,12 @@ def run_one(framework: str, task: Task, y_test: np.ndarray) -> dict[str, Any]:
         status, predictions = "failed", None
         error = "".join(traceback.format_exception(failure))[-ERROR_CHARS:]
     seconds = time.perf_counter() - started
-    return _result(task, y_test, status, error, info, fit_seconds, seconds, predictions)
+    return _result(task, y_test, status, error, info, fit_seconds, seconds, predictions, llm)
 
 
 def failed_row(task: Task, y_test: np.ndarray, error: str, seconds: float) -> dict[str, Any]:
     """The row of a run that ended without a result (its process died): failed, the constant predictor scored."""
-    return _result(task, y_test, "failed", error[-ERROR_CHARS:], {}, None, seconds, None)
+    return _result(task, y_test, "failed", error[-ERROR_CHARS:], {}, None, seconds, None, None)
 
 
 def _classes(task: Task) -> np.ndarray:
@@ -107,8 +109,10 @@ def _result(
     fit_seconds: float | None,
     seconds: float,
     predictions: Predictions | None,
+    llm: ModelUsage | None,
 ) -> dict[str, Any]:
-    """The stored row of one run: timings, status, and the scores (the constant predictor's for a failure)."""
+    """The stored row of one run: timings, status, the model's usage (None without a model), and the scores
+    (the constant predictor's for a failure)."""
     classes = _classes(task)
     kind = problem_kind(task.task, len(classes))
     n_test = len(task.X_test)
@@ -124,6 +128,9 @@ def _result(
         "n_test": n_test,
         "error": error,
         "info": info,
+        "llm_calls": llm.calls if llm else None,
+        "llm_tokens": llm.tokens if llm else None,
+        "llm_cost_usd": llm.cost_usd if llm else None,
     }
     if status == "unavailable":
         return row

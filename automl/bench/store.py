@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS results (
     n_test INTEGER,
     error TEXT NOT NULL DEFAULT '',
     info TEXT,
+    llm_calls INTEGER,
+    llm_tokens INTEGER,
+    llm_cost_usd REAL,
     versions TEXT,
     timestamp TEXT NOT NULL,
     PRIMARY KEY (suite, dataset, framework, seed, budget)
@@ -67,10 +70,16 @@ COLUMNS = (
     "n_test",
     "error",
     "info",
+    "llm_calls",
+    "llm_tokens",
+    "llm_cost_usd",
     "versions",
     "timestamp",
 )
 JSON_COLUMNS = ("metrics", "info", "versions")
+# Columns added after the first databases were written (docs/benchmark/*.sqlite): added to an older file on
+# open, empty in its old rows, so a bench resumes into it and its report reads as before.
+ADDED_COLUMNS = {"llm_calls": "INTEGER", "llm_tokens": "INTEGER", "llm_cost_usd": "REAL"}
 
 
 class ResultStore:
@@ -81,6 +90,10 @@ class ResultStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as connection:
             connection.execute(SCHEMA)
+            present = {row["name"] for row in connection.execute("PRAGMA table_info(results)")}
+            for column, kind in ADDED_COLUMNS.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE results ADD COLUMN {column} {kind}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
