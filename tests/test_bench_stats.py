@@ -142,8 +142,9 @@ def test_the_harness_keeps_a_models_usage_per_row(tmp_path: Path, monkeypatch: p
 def test_a_database_from_before_the_token_columns_still_resumes_and_reports(tmp_path: Path) -> None:
     db = tmp_path / "old.sqlite"
     shutil.copy(Path(__file__).parents[1] / "docs" / "benchmark" / "bench.db", db)
-    rows = ResultStore(db).rows()  # opening it adds the columns, empty in the old rows
-    assert rows and all(row["llm_calls"] is None for row in rows)
+    before = db.read_bytes()
+    rows = ResultStore(db).rows()  # read as empty, the file unchanged
+    assert rows and all(row["llm_calls"] is None for row in rows) and db.read_bytes() == before
     assert "model calls" not in rank_markdown(rank(rows))
     ResultStore(db).put({**rows[0], "framework": "asks", "llm_calls": 2, "llm_tokens": 10, "llm_cost_usd": None})
     assert ResultStore(db).get(rows[0]["suite"], rows[0]["dataset"], "asks", 0, rows[0]["budget"])["llm_calls"] == 2

@@ -77,8 +77,9 @@ COLUMNS = (
     "timestamp",
 )
 JSON_COLUMNS = ("metrics", "info", "versions")
-# Columns added after the first databases were written (docs/benchmark/*.sqlite): added to an older file on
-# open, empty in its old rows, so a bench resumes into it and its report reads as before.
+# Columns added after the first databases were written (docs/benchmark/*.sqlite): added to an older file by
+# its first new row, so a bench resumes into it; read as None from rows without them, so a report of it reads
+# as before without changing the file.
 ADDED_COLUMNS = {"llm_calls": "INTEGER", "llm_tokens": "INTEGER", "llm_cost_usd": "REAL"}
 
 
@@ -90,10 +91,6 @@ class ResultStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as connection:
             connection.execute(SCHEMA)
-            present = {row["name"] for row in connection.execute("PRAGMA table_info(results)")}
-            for column, kind in ADDED_COLUMNS.items():
-                if column not in present:
-                    connection.execute(f"ALTER TABLE results ADD COLUMN {column} {kind}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -117,6 +114,10 @@ class ResultStore:
         values = [json.dumps(row.get(column)) if column in JSON_COLUMNS else row.get(column) for column in COLUMNS]
         values[KEY.index("budget")] = float(row["budget"])
         with self._connect() as connection:
+            present = {found["name"] for found in connection.execute("PRAGMA table_info(results)")}
+            for column, kind in ADDED_COLUMNS.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE results ADD COLUMN {column} {kind}")
             connection.execute(
                 f"INSERT OR REPLACE INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
                 values,
@@ -135,6 +136,8 @@ class ResultStore:
         for row in rows:
             for column in JSON_COLUMNS:
                 row[column] = json.loads(row[column]) if row[column] else {}
+            for column in ADDED_COLUMNS:
+                row.setdefault(column, None)
         return rows
 
     def get(self, suite: str, dataset: str, framework: str, seed: int, budget: float) -> dict[str, Any] | None:
