@@ -324,7 +324,9 @@ DEFAULT_BENCH_DB = Path("bench") / "results.sqlite"
 @bench_app.callback(invoke_without_command=True)
 def bench(
     context: typer.Context,
-    suite: Annotated[str, typer.Option(help="Datasets to run: smoke (seconds) or offline.")] = "smoke",
+    suite: Annotated[
+        str, typer.Option(help="Datasets to run: smoke (seconds), offline, or a folder holding suite.yaml.")
+    ] = "smoke",
     budget: Annotated[float, typer.Option(help="Seconds each framework gets per dataset and seed.")] = 60.0,
     seeds: Annotated[int, typer.Option(help="How many seeds (held-out splits) per dataset.")] = 1,
     frameworks: Annotated[
@@ -358,7 +360,7 @@ def bench(
 def bench_report_command(
     db: Annotated[Path, typer.Option(help="The SQLite file of 'automl bench'.")] = DEFAULT_BENCH_DB,
     out: Annotated[Path | None, typer.Option(help="Folder for the plots (default: next to the database).")] = None,
-    suite: Annotated[str | None, typer.Option(help="Only this suite's results.")] = None,
+    suite: Annotated[str | None, typer.Option(help="Only this suite's results (its name or its folder).")] = None,
     budget: Annotated[float | None, typer.Option(help="Only results at this budget.")] = None,
 ) -> None:
     """Print the mean-rank table of a benchmark database and write its plots."""

@@ -2,8 +2,9 @@
 
 Two entry points: :func:`run_bench` runs a suite into a SQLite database (resumable), and
 :func:`bench_report` turns the database into a rank table and plots. The modules each do one part:
-``suites`` (datasets), ``frameworks`` (contestants), ``metrics`` (scoring), ``harness`` (protocol),
-``store`` (database), ``ranking`` (ranks and tables), ``plots`` (figures).
+``suites`` (datasets), ``folder_suite`` (a user's suite folder), ``frameworks`` (contestants), ``metrics``
+(scoring), ``harness`` (protocol), ``store`` (database), ``ranking`` (ranks and tables), ``stats`` (the
+Friedman test and Nemenyi critical difference), ``plots`` (figures).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from automl._io import write_text
 from automl.bench.harness import run_bench
 from automl.bench.store import ResultStore
-from automl.bench.suites import get_suite
+from automl.bench.suites import suite_name
 from automl.errors import ConfigError
 
 __all__ = ["bench_report", "run_bench"]
@@ -63,17 +64,19 @@ def bench_report(
 ) -> tuple[str, list[Path]]:
     """Rank table (markdown) and plots for one suite and budget of ``db``; writes them into ``out_dir``.
 
-    Without ``suite``/``budget`` the most recently run combination is reported. Returns the text
+    Without ``suite``/``budget`` the most recently run combination is reported; ``suite`` may name a
+    suite folder (its results are stored under its name). Returns the text
     (also written to ``out_dir/ranks.md``) and the plot files.
     """
-    from automl.bench.plots import plot_ranks, plot_scores
+    from automl.bench.plots import plot_critical_difference, plot_ranks, plot_scores
     from automl.bench.ranking import rank, rank_markdown, scores_markdown
+    from automl.bench.stats import significance, significance_markdown
 
-    if suite is not None:
-        get_suite(suite)
     db = Path(db)
     if not db.is_file():
         raise ConfigError(f"benchmark database '{db}' does not exist: run `automl bench` first or pass --db")
+    if suite is not None:
+        suite = suite_name(suite)
     store = ResultStore(db)
     everything = store.rows()
     candidates = [row for row in everything if suite is None or row["suite"] == suite]
@@ -87,9 +90,11 @@ def bench_report(
     combos = sorted({(row["suite"], row["budget"]) for row in everything} - {(chosen_suite, chosen_budget)})
     others = [f"{name} at {seconds:g} s" for name, seconds in combos]
     ranking = rank(rows)
+    tested = significance(rows, ranking)
     text = "\n\n".join([
         _header(rows, chosen_suite, chosen_budget, others),
         rank_markdown(ranking),
+        significance_markdown(tested),
         "Main metric per dataset (mean over seeds; best in bold):",
         scores_markdown(rows, ranking),
         "For reading: accuracy (classification) and R² (regression), higher is better:",
@@ -104,4 +109,6 @@ def bench_report(
         plot_scores(rows, ranking, out_dir / "scores.png", title),
         plot_ranks(ranking, out_dir / "ranks.png", title),
     ]
+    if tested.critical_difference is not None:
+        plots.append(plot_critical_difference(tested, out_dir / "critical_difference.png", title))
     return text, plots

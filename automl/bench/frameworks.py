@@ -34,6 +34,7 @@ import pandas as pd
 from automl.bench.metrics import BINARY, MAIN_METRIC, MULTICLASS, REGRESSION, Predictions
 from automl.data import label_key
 from automl.errors import ConfigError
+from automl.result import ModelUsage
 
 # automl's run is bounded by its walltime; this trial cap is never the limit (SMAC's initial
 # design is capped separately, see automl.optimize.smac_run.INITIAL_DESIGN_MAX).
@@ -98,11 +99,15 @@ class Task:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A framework's predictions, how long fitting took, and anything worth keeping about the fit."""
+    """A framework's predictions, how long fitting took, and anything worth keeping about the fit.
+
+    ``llm`` is the language model's calls, tokens and cost when the run used one (automl's ``result.json``).
+    """
 
     predictions: Predictions
     fit_seconds: float
     info: dict[str, Any]
+    llm: ModelUsage | None = None
 
 
 def align_proba(proba: np.ndarray, own_classes: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -161,10 +166,10 @@ def _run_automl(task: Task, facade: str, workers: int = 1, rounds: int = 1) -> O
     info = {"n_trials": summary.n_trials, "facade": summary.facade, "incumbent": summary.incumbent.get("algorithm")}
     if task.task == REGRESSION:
         values = np.asarray(model.predict(task.X_test, source="benchmark test rows"), dtype=np.float64)
-        return Outcome(Predictions(values=values), fit_seconds, info)
+        return Outcome(Predictions(values=values), fit_seconds, info, summary.llm)
     assert model.classes is not None
     proba = align_proba(model.predict_proba(task.X_test, source="benchmark test rows"), model.classes, task.classes)
-    return Outcome(_from_proba(proba, task.classes), fit_seconds, info)
+    return Outcome(_from_proba(proba, task.classes), fit_seconds, info, summary.llm)
 
 
 def run_automl(task: Task) -> Outcome:

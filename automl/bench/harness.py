@@ -32,8 +32,9 @@ from automl.bench import frameworks as registry
 from automl.bench.frameworks import FrameworkUnavailable, Outcome, Task
 from automl.bench.metrics import MAIN_METRIC, Predictions, check_predictions, constant_predictions, problem_kind, score
 from automl.bench.store import ResultStore
-from automl.bench.suites import Dataset, get_suite, select_datasets
+from automl.bench.suites import Dataset, load_suite, select_datasets
 from automl.errors import ConfigError
+from automl.result import ModelUsage
 from automl.versions import library_versions
 
 TEST_SHARE = 0.25
@@ -74,10 +75,11 @@ def run_one(framework: str, task: Task, y_test: np.ndarray) -> dict[str, Any]:
     n_test = len(task.X_test)
     status, error, info = "ok", "", {}
     fit_seconds: float | None = None
+    llm: ModelUsage | None = None
     started = time.perf_counter()
     try:
         outcome: Outcome = registry.FRAMEWORKS[framework](task)
-        fit_seconds, info = outcome.fit_seconds, outcome.info
+        fit_seconds, info, llm = outcome.fit_seconds, outcome.info, outcome.llm
         check_predictions(task.task, outcome.predictions, _classes(task), n_test)
         predictions: Predictions | None = outcome.predictions
     except FrameworkUnavailable as unavailable:
@@ -86,12 +88,12 @@ def run_one(framework: str, task: Task, y_test: np.ndarray) -> dict[str, Any]:
         status, predictions = "failed", None
         error = "".join(traceback.format_exception(failure))[-ERROR_CHARS:]
     seconds = time.perf_counter() - started
-    return _result(task, y_test, status, error, info, fit_seconds, seconds, predictions)
+    return _result(task, y_test, status, error, info, fit_seconds, seconds, predictions, llm)
 
 
 def failed_row(task: Task, y_test: np.ndarray, error: str, seconds: float) -> dict[str, Any]:
     """The row of a run that ended without a result (its process died): failed, the constant predictor scored."""
-    return _result(task, y_test, "failed", error[-ERROR_CHARS:], {}, None, seconds, None)
+    return _result(task, y_test, "failed", error[-ERROR_CHARS:], {}, None, seconds, None, None)
 
 
 def _classes(task: Task) -> np.ndarray:
@@ -107,8 +109,10 @@ def _result(
     fit_seconds: float | None,
     seconds: float,
     predictions: Predictions | None,
+    llm: ModelUsage | None,
 ) -> dict[str, Any]:
-    """The stored row of one run: timings, status, and the scores (the constant predictor's for a failure)."""
+    """The stored row of one run: timings, status, the model's usage (None without a model), and the scores
+    (the constant predictor's for a failure)."""
     classes = _classes(task)
     kind = problem_kind(task.task, len(classes))
     n_test = len(task.X_test)
@@ -124,6 +128,9 @@ def _result(
         "n_test": n_test,
         "error": error,
         "info": info,
+        "llm_calls": llm.calls if llm else None,
+        "llm_tokens": llm.tokens if llm else None,
+        "llm_cost_usd": llm.cost_usd if llm else None,
     }
     if status == "unavailable":
         return row
@@ -158,6 +165,9 @@ def run_bench(
 ) -> list[dict[str, Any]]:
     """Run every (dataset, seed, framework) of ``suite`` not yet in ``db``; return all their rows.
 
+    ``suite`` is a built-in suite's name or a folder holding ``suite.yaml`` (see :func:`load_suite`); rows
+    are stored under the suite's name.
+
     Seeds are 0..seeds-1. Rows already final in the database are not rerun (their returned dict has
     ``reused=True``), so an interrupted benchmark continues and a new framework or seed adds only
     its own runs. ``work_dir`` keeps the frameworks' scratch files (automl's run directories);
@@ -166,7 +176,8 @@ def run_bench(
     (see :mod:`automl.bench.lanes`); the rows are the same, returned in the same order. ``datasets``
     keeps only the suite's datasets it names (e.g. the largest ones for a longer budget).
     """
-    chosen = select_datasets(get_suite(suite), datasets)
+    loaded = load_suite(suite)
+    chosen = select_datasets(loaded.datasets, datasets)
     names = registry.check_frameworks(frameworks)
     if not (isinstance(seeds, int) and seeds >= 1):
         raise ConfigError(f"--seeds must be a whole number of at least 1, got {seeds!r}")
@@ -187,7 +198,7 @@ def run_bench(
     else:
         scratch = work_dir.resolve()
         scratch.mkdir(parents=True, exist_ok=True)
-    plan = Plan(suite, chosen, seeds, names, budget, cores, scratch, keep=work_dir is not None)
+    plan = Plan(loaded.name, loaded.source, chosen, seeds, names, budget, cores, scratch, keep=work_dir is not None)
     if lanes > 1:
         from automl.bench.lanes import run_in_lanes
 
@@ -197,10 +208,10 @@ def run_bench(
 
 
 def run_job(
-    suite: str, dataset: str, seed: int, framework: str, budget: float, cores: int, scratch: str, tag: str
+    source: str, dataset: str, seed: int, framework: str, budget: float, cores: int, scratch: str, tag: str
 ) -> dict[str, Any]:
     """One run from its plain description (what a lane's process is handed): split, fit, score."""
-    chosen = {candidate.name: candidate for candidate in get_suite(suite)}[dataset]
+    chosen = {candidate.name: candidate for candidate in load_suite(source).datasets}[dataset]
     X_train, X_test, y_train, y_test = split(chosen, seed)
     task = Task(X_train, y_train, X_test, chosen.task, budget, seed, cores, Path(scratch), tag)
     return run_one(framework, task, y_test)
@@ -257,7 +268,8 @@ class Job:
 class Plan:
     """One benchmark invocation: what to run and where frameworks may write."""
 
-    suite: str
+    suite: str  # the name rows are stored under
+    source: str  # what load_suite reads the suite from (a lane's process loads it again)
     datasets: tuple[Dataset, ...]
     seeds: int
     frameworks: list[str]

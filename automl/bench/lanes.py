@@ -113,7 +113,7 @@ def run_in_lanes(
 
 def _start(plan: Plan, job: Job, cpus: tuple[int, ...], tag: str) -> _Running:
     """The run's process, started on ``cpus`` (inherited from this thread's affinity while it starts)."""
-    description = {"suite": plan.suite, "dataset": job.dataset.name, "seed": job.seed, "framework": job.framework,
+    description = {"source": plan.source, "dataset": job.dataset.name, "seed": job.seed, "framework": job.framework,
                    "budget": plan.budget, "cores": plan.cores, "scratch": str(plan.scratch), "tag": tag}  # fmt: skip
     result = plan.scratch / f"{tag}-lane-row.json"
     log = (plan.scratch / f"{tag}-lane.log").open("wb")

@@ -1,8 +1,10 @@
-"""The benchmark's two pictures: scores per dataset, and ranks per framework.
+"""The benchmark's pictures: scores per dataset, ranks per framework, and the critical-difference diagram.
 
 Scores are drawn as dots, one panel per dataset on that dataset's own scale (metrics differ in
 scale and direction, and bars starting at zero would hide the differences that matter). Ranks are
-drawn as every problem's rank (small dots) with the mean rank on top. Matplotlib's object-oriented
+drawn as every problem's rank (small dots) with the mean rank on top. The critical-difference diagram
+(Demšar 2006) places each framework at its mean rank over datasets and joins those the Nemenyi test
+cannot tell apart (:mod:`automl.bench.stats`). Matplotlib's object-oriented
 ``Figure`` with the Agg canvas draws without a display and without touching pyplot's global state.
 """
 
@@ -20,6 +22,7 @@ from matplotlib.figure import Figure
 
 from automl.bench.metrics import higher_is_better
 from automl.bench.ranking import Ranking
+from automl.bench.stats import Significance
 
 PANEL_COLUMNS = 4
 # Each framework keeps its colour in every report; others take the spare ones in order.
@@ -102,4 +105,43 @@ def plot_ranks(ranking: Ranking, path: Path, title: str = "") -> Path:
     axes.grid(axis="x", alpha=0.3)
     if title:
         axes.set_title(title, fontsize=11)
+    return _save(figure, path)
+
+
+def plot_critical_difference(found: Significance, path: Path, title: str = "") -> Path:
+    """Demšar's diagram: a rank axis (1 = best, on the left), each framework's mean rank over datasets
+    labelled on its side (better half left, the rest right), the CD as a bar above the axis, and a thick
+    bar under the frameworks of each group that no pair in it differs significantly."""
+    assert found.critical_difference is not None
+    names = list(found.mean_ranks)
+    k = len(names)
+    half = math.ceil(k / 2)
+    groups = found.groups
+    depth = max(half, 0.35 * len(groups)) + 0.5  # below the axis: the labels' lines and the group bars
+    figure = Figure(figsize=(7.0, 1.2 + 0.35 * depth), layout="constrained")
+    axes = figure.subplots()
+    axes.set_xlim(0.5 - 0.9, k + 0.5 + 0.9)
+    axes.set_ylim(-depth, 1.6)
+    axes.axis("off")
+    axes.plot([1, k], [0, 0], color="black", linewidth=1)
+    for tick in range(1, k + 1):
+        axes.plot([tick, tick], [0, 0.12], color="black", linewidth=1)
+        axes.annotate(str(tick), (tick, 0.18), ha="center", va="bottom", fontsize=9)
+    cd = found.critical_difference
+    axes.plot([1, 1 + cd], [1.1, 1.1], color="black", linewidth=2)
+    axes.annotate(f"CD = {cd:.2f}", (1 + cd / 2, 1.2), ha="center", va="bottom", fontsize=9)
+    for position, name in enumerate(names):
+        mean = found.mean_ranks[name]
+        left = position < half
+        level = -(position + 1 if left else k - position)
+        edge = 0.5 - 0.2 if left else k + 0.5 + 0.2
+        axes.plot([mean, mean, edge], [0, level, level], color="black", linewidth=0.8)
+        axes.annotate(f"{name} ({mean:.2f})", (edge, level), xytext=(-4 if left else 4, 0),
+                      textcoords="offset points", ha="right" if left else "left", va="center", fontsize=9)  # fmt: skip
+    for row, group in enumerate(groups):
+        ranks = [found.mean_ranks[name] for name in group]
+        level = -0.35 * (row + 1)
+        axes.plot([min(ranks) - 0.05, max(ranks) + 0.05], [level, level], color="black", linewidth=3)
+    heading = f"mean rank over {found.blocks} datasets; Friedman p = {found.p_value:.3g}"
+    axes.set_title(f"{title}\n{heading}" if title else heading, fontsize=10)
     return _save(figure, path)

@@ -29,6 +29,10 @@ class FrameworkRank:
     problems: int
     mean_seconds: float
     over_budget: int
+    # Summed over its ranked runs that used a language model; None when none did (cost: None when no price known).
+    llm_calls: int | None = None
+    llm_tokens: int | None = None
+    llm_cost_usd: float | None = None
 
 
 @dataclass(frozen=True)
@@ -91,10 +95,19 @@ def rank(rows: list[dict[str, Any]]) -> Ranking:
                 problems=len(mine),
                 mean_seconds=sum(float(run["seconds"] or 0.0) for run in runs) / len(runs) if runs else math.nan,
                 over_budget=sum(bool(run.get("over_budget")) for run in runs),
+                llm_calls=_total(runs, "llm_calls"),
+                llm_tokens=_total(runs, "llm_tokens"),
+                llm_cost_usd=_total(runs, "llm_cost_usd"),
             )
         )
     table.sort(key=lambda entry: (entry.mean_rank, entry.framework))
     return Ranking(tuple(table), ranks, tuple(sorted(everyone - frameworks)), incomplete)
+
+
+def _total(runs: list[dict[str, Any]], column: str) -> Any:
+    """The sum of ``column`` over the runs that have it (rows of runs without a model hold None), or None."""
+    found = [run[column] for run in runs if run.get(column) is not None]
+    return sum(found) if found else None
 
 
 def _number(value: float, digits: int = 4) -> str:
@@ -102,14 +115,20 @@ def _number(value: float, digits: int = 4) -> str:
 
 
 def rank_markdown(ranking: Ranking) -> str:
-    """The summary as a markdown table (lower mean rank is better)."""
-    lines = [
-        "| framework | mean rank | wins | failures | problems | mean fit s | over budget |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
+    """The summary as a markdown table (lower mean rank is better).
+
+    The model's calls, tokens and cost (sums over the ranked runs) are columns only when some framework
+    used a model: most benchmarks have none, and three columns of dashes would say nothing.
+    """
+    usage = any(entry.llm_calls is not None for entry in ranking.table)
+    header = "| framework | mean rank | wins | failures | problems | mean fit s | over budget |"
+    rule = "|---|---:|---:|---:|---:|---:|---:|"
+    lines = [header + (" model calls | tokens | cost USD |" if usage else ""), rule + ("---:|" * 3 if usage else "")]
     for entry in ranking.table:
-        cells = (entry.framework, _number(entry.mean_rank, 2), f"{round(entry.wins, 2):g}", entry.failures,
-                 entry.problems, _number(entry.mean_seconds, 1), entry.over_budget)  # fmt: skip
+        cells = [entry.framework, _number(entry.mean_rank, 2), f"{round(entry.wins, 2):g}", entry.failures,
+                 entry.problems, _number(entry.mean_seconds, 1), entry.over_budget]  # fmt: skip
+        if usage:
+            cells += [_count(entry.llm_calls), _count(entry.llm_tokens), _number(entry.llm_cost_usd)]
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     notes = []
     if ranking.unavailable:
@@ -118,6 +137,10 @@ def rank_markdown(ranking: Ranking) -> str:
         left_out = ", ".join(f"{dataset} (seed {seed})" for dataset, seed in ranking.incomplete)
         notes.append(f"Left out because some framework has no result yet: {left_out}.")
     return "\n".join(lines + (["", *notes] if notes else []))
+
+
+def _count(value: int | None) -> str:
+    return "—" if value is None else str(value)
 
 
 def _metric(row: dict[str, Any], reading: bool) -> tuple[str, float]:

@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS results (
     n_test INTEGER,
     error TEXT NOT NULL DEFAULT '',
     info TEXT,
+    llm_calls INTEGER,
+    llm_tokens INTEGER,
+    llm_cost_usd REAL,
     versions TEXT,
     timestamp TEXT NOT NULL,
     PRIMARY KEY (suite, dataset, framework, seed, budget)
@@ -67,10 +70,17 @@ COLUMNS = (
     "n_test",
     "error",
     "info",
+    "llm_calls",
+    "llm_tokens",
+    "llm_cost_usd",
     "versions",
     "timestamp",
 )
 JSON_COLUMNS = ("metrics", "info", "versions")
+# Columns added after the first databases were written (docs/benchmark/*.sqlite): added to an older file by
+# its first new row, so a bench resumes into it; read as None from rows without them, so a report of it reads
+# as before without changing the file.
+ADDED_COLUMNS = {"llm_calls": "INTEGER", "llm_tokens": "INTEGER", "llm_cost_usd": "REAL"}
 
 
 class ResultStore:
@@ -104,6 +114,10 @@ class ResultStore:
         values = [json.dumps(row.get(column)) if column in JSON_COLUMNS else row.get(column) for column in COLUMNS]
         values[KEY.index("budget")] = float(row["budget"])
         with self._connect() as connection:
+            present = {found["name"] for found in connection.execute("PRAGMA table_info(results)")}
+            for column, kind in ADDED_COLUMNS.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE results ADD COLUMN {column} {kind}")
             connection.execute(
                 f"INSERT OR REPLACE INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
                 values,
@@ -122,6 +136,8 @@ class ResultStore:
         for row in rows:
             for column in JSON_COLUMNS:
                 row[column] = json.loads(row[column]) if row[column] else {}
+            for column in ADDED_COLUMNS:
+                row.setdefault(column, None)
         return rows
 
     def get(self, suite: str, dataset: str, framework: str, seed: int, budget: float) -> dict[str, Any] | None:

@@ -6,13 +6,15 @@ call, which is what lets results from different days share one database.
 
 ``smoke`` is for tests and quick checks (seconds per framework); ``offline`` covers what the
 runner meets in practice: scikit-learn's bundled tables, string categoricals, missing values,
-class imbalance, many classes, regression, and tables above 10 000 rows.
+class imbalance, many classes, regression, and tables above 10 000 rows. A user's own tables form a
+suite too: a folder with a ``suite.yaml`` (:mod:`automl.bench.folder_suite`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -198,11 +200,46 @@ OFFLINE = (
 SUITES: dict[str, tuple[Dataset, ...]] = {"smoke": SMOKE, "offline": OFFLINE}
 
 
-def get_suite(name: str) -> tuple[Dataset, ...]:
-    """The datasets of suite ``name``; an unknown name is a ConfigError listing the known ones."""
-    if name not in SUITES:
-        raise ConfigError(f"unknown benchmark suite {name!r}: choose one of {', '.join(SUITES)}")
-    return SUITES[name]
+@dataclass(frozen=True)
+class Suite:
+    """A suite as the harness runs it: the name its results are stored under, its datasets, and ``source``,
+    what :func:`load_suite` reads it from again (a lane's process loads the suite itself)."""
+
+    name: str
+    datasets: tuple[Dataset, ...]
+    source: str
+
+
+def load_suite(spec: str) -> Suite:
+    """A built-in suite by its name, or a folder holding ``suite.yaml``; anything else is a ConfigError.
+
+    A built-in name wins over a folder of that name in the current directory (pass ``./smoke`` for the folder).
+    """
+    if spec in SUITES:
+        return Suite(spec, SUITES[spec], spec)
+    folder = Path(spec).expanduser()
+    if not folder.exists():
+        raise ConfigError(f"unknown benchmark suite {spec!r}: choose one of {', '.join(SUITES)}, "
+                          "or pass a folder holding suite.yaml")  # fmt: skip
+    # Imported here: the folder reader builds Datasets, so it imports this module.
+    from automl.bench.folder_suite import read_folder_suite
+
+    name, datasets = read_folder_suite(folder)
+    return Suite(name, datasets, str(folder.resolve()))
+
+
+def get_suite(spec: str) -> tuple[Dataset, ...]:
+    """The datasets of suite ``spec`` (see :func:`load_suite`)."""
+    return load_suite(spec).datasets
+
+
+def suite_name(spec: str) -> str:
+    """The name the results of ``spec`` are stored under: a folder suite's name, else ``spec`` itself.
+
+    The report filters the database by it, so a suite may be named there by its folder or by the name
+    it was stored under (``automl bench report --suite churn``).
+    """
+    return load_suite(spec).name if spec not in SUITES and Path(spec).expanduser().is_dir() else spec
 
 
 def select_datasets(suite: tuple[Dataset, ...], names: list[str] | None) -> tuple[Dataset, ...]:
