@@ -40,7 +40,7 @@ def smoke_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[
     return db, rows
 
 
-def _guess(task: Task) -> Outcome:
+def guess_first_label(task: Task) -> Outcome:
     """A fast stand-in framework: the first training label (or value) for every test row."""
     n = len(task.X_test)
     if task.task == "regression":
@@ -102,8 +102,8 @@ def test_report_writes_table_and_plots(smoke_db: tuple[Path, list[dict[str, Any]
 
 
 def test_new_frameworks_and_seeds_are_added(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(registry.FRAMEWORKS, "guess", _guess)
-    monkeypatch.setitem(registry.FRAMEWORKS, "other", _guess)
+    monkeypatch.setitem(registry.FRAMEWORKS, "guess", guess_first_label)
+    monkeypatch.setitem(registry.FRAMEWORKS, "other", guess_first_label)
     db = tmp_path / "bench.db"
     first = run_bench("smoke", 1.0, 1, ["guess"], db, cores=1)
     assert [row["reused"] for row in first] == [False] * len(SMOKE)
@@ -115,7 +115,7 @@ def test_new_frameworks_and_seeds_are_added(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_datasets_keeps_only_the_named_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(registry.FRAMEWORKS, "guess", _guess)
+    monkeypatch.setitem(registry.FRAMEWORKS, "guess", guess_first_label)
     db = tmp_path / "bench.db"
     rows = run_bench("smoke", 1.0, 1, ["guess"], db, cores=1, datasets=["regression_300", "iris"])
     assert [row["dataset"] for row in rows] == ["iris", "regression_300"]  # the suite's order
@@ -128,7 +128,7 @@ def test_failing_framework_gets_the_constant_predictor(
     failing: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(registry.FRAMEWORKS, "failing", failing)
-    monkeypatch.setitem(registry.FRAMEWORKS, "guess", _guess)
+    monkeypatch.setitem(registry.FRAMEWORKS, "guess", guess_first_label)
     db = tmp_path / "bench.db"
     rows = {row["dataset"]: row for row in run_bench("smoke", 1.0, 1, ["failing", "guess"], db, 1)
             if row["framework"] == "failing"}  # fmt: skip
@@ -147,7 +147,7 @@ def test_failing_framework_gets_the_constant_predictor(
 
 def test_flaml_missing_is_reported_not_crashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "flaml", None)  # makes `import flaml` raise ImportError
-    monkeypatch.setitem(registry.FRAMEWORKS, "guess", _guess)
+    monkeypatch.setitem(registry.FRAMEWORKS, "guess", guess_first_label)
     db = tmp_path / "bench.db"
     messages: list[str] = []
     rows = run_bench("smoke", 1.0, 1, ["flaml", "guess"], db, 1, progress=messages.append)

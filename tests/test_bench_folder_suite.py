@@ -12,12 +12,11 @@ import pytest
 from automl import cli
 from automl.bench import bench_report, run_bench
 from automl.bench import frameworks as registry
-from automl.bench.frameworks import Outcome, Task
 from automl.bench.harness import run_job
-from automl.bench.metrics import Predictions
 from automl.bench.store import ResultStore
 from automl.bench.suites import load_suite, suite_name
 from automl.errors import ConfigError, DataError
+from tests.test_bench import guess_first_label
 
 SUITE_YAML = """\
 datasets:
@@ -29,16 +28,6 @@ datasets:
     file: data/prices.parquet
     target: price
 """
-
-
-def _first_label(task: Task) -> Outcome:
-    """A fast stand-in framework: the first training label (or value) for every test row."""
-    n = len(task.X_test)
-    if task.task == "regression":
-        return Outcome(Predictions(values=np.full(n, float(task.y_train[0]))), 0.01, {})
-    proba = np.zeros((n, len(task.classes)))
-    proba[:, list(task.classes).index(task.y_train[0])] = 1.0
-    return Outcome(Predictions(labels=np.repeat(task.y_train[0], n), proba=proba), 0.01, {})
 
 
 def _suite_folder(root: Path, text: str = SUITE_YAML) -> Path:
@@ -75,8 +64,8 @@ def test_a_folder_suite_loads_with_its_tasks_and_name(tmp_path: Path) -> None:
 def test_a_folder_suite_runs_selects_and_reports_under_its_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(registry.FRAMEWORKS, "first", _first_label)
-    monkeypatch.setitem(registry.FRAMEWORKS, "other", _first_label)
+    monkeypatch.setitem(registry.FRAMEWORKS, "first", guess_first_label)
+    monkeypatch.setitem(registry.FRAMEWORKS, "other", guess_first_label)
     folder = _suite_folder(tmp_path)
     db = tmp_path / "bench.db"
     rows = run_bench(str(folder), 1.0, 1, ["first", "other"], db, cores=1, datasets=["prices"])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from automl.bench.metrics import higher_is_better
-from automl.bench.ranking import Ranking
+from automl.bench.ranking import Ranking, values_by_dataset
 from automl.bench.stats import Significance
 
 PANEL_COLUMNS = 4
@@ -50,12 +49,7 @@ def plot_scores(rows: list[dict[str, Any]], ranking: Ranking, path: Path, title:
     """One panel per dataset: each framework's main-metric value per seed (dots) and mean (bar mark)."""
     frameworks = [entry.framework for entry in ranking.table]
     colours = _colours(frameworks)
-    values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    metric_of: dict[str, str] = {}
-    for row in rows:
-        if (row["dataset"], row["seed"]) in ranking.ranks and row["framework"] in frameworks:
-            values[row["dataset"]][row["framework"]].append(float(row["main_value"]))
-            metric_of[row["dataset"]] = row["main_metric"]
+    values, metric_of = values_by_dataset(rows, ranking)
     datasets = sorted(values, key=lambda name: (metric_of[name], name))
     columns = min(PANEL_COLUMNS, max(len(datasets), 1))
     lines = max(math.ceil(len(datasets) / columns), 1)

@@ -177,3 +177,18 @@ def scores_markdown(rows: list[dict[str, Any]], ranking: Ranking, reading: bool 
         arrow = "↑" if higher_is_better(metric) else "↓"
         lines.append(f"| {dataset} | {metric} {arrow} | {' | '.join(cells)} |")
     return "\n".join(lines)
+
+
+def values_by_dataset(
+    rows: list[dict[str, Any]], ranking: Ranking
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, str]]:
+    """The ranked frameworks' main-metric values per dataset and framework (one per complete seed), and each
+    dataset's main metric: what the score plot draws and the Friedman test ranks."""
+    frameworks = {entry.framework for entry in ranking.table}
+    values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    metric_of: dict[str, str] = {}
+    for row in rows:
+        if (row["dataset"], row["seed"]) in ranking.ranks and row["framework"] in frameworks:
+            values[row["dataset"]][row["framework"]].append(float(row["main_value"]))
+            metric_of[row["dataset"]] = row["main_metric"]
+    return values, metric_of

@@ -19,7 +19,6 @@ scipy (scikit-learn's own dependency) gives both formulas' hard parts: ``friedma
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,7 @@ import numpy as np
 from scipy.stats import friedmanchisquare, studentized_range
 
 from automl.bench.metrics import higher_is_better
-from automl.bench.ranking import Ranking, rank_values
+from automl.bench.ranking import Ranking, rank_values, values_by_dataset
 
 ALPHA = 0.05
 # scipy's Friedman test compares at least three groups (with two it is a sign test).
@@ -79,12 +78,7 @@ class Significance:
 def significance(rows: list[dict[str, Any]], ranking: Ranking, alpha: float = ALPHA) -> Significance:
     """The Friedman test and Nemenyi CD of the ranked frameworks over datasets (seeds averaged first)."""
     frameworks = [entry.framework for entry in ranking.table]
-    values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    metric_of: dict[str, str] = {}
-    for row in rows:
-        if (row["dataset"], row["seed"]) in ranking.ranks and row["framework"] in frameworks:
-            values[row["dataset"]][row["framework"]].append(float(row["main_value"]))
-            metric_of[row["dataset"]] = row["main_metric"]
+    values, metric_of = values_by_dataset(rows, ranking)
     block_ranks = [
         rank_values({name: float(np.mean(found)) for name, found in values[dataset].items()},
                     higher_is_better(metric_of[dataset]))
