@@ -332,7 +332,8 @@ def bench(
     frameworks: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: automl, random, automl_2rounds, default, flaml, autogluon, autogluon_best."
+            help="Comma-separated: automl, random, automl_2rounds, default, flaml, autogluon, autogluon_best, "
+            "or llm:MODEL (automl written by a litellm model, e.g. llm:openai/gpt-4o-mini)."
         ),
     ] = "automl,flaml,random,default",
     db: Annotated[Path, typer.Option(help="SQLite file the results go to (runs resume from it).")] = DEFAULT_BENCH_DB,
@@ -343,15 +344,37 @@ def bench(
     datasets: Annotated[
         str, typer.Option(help="Comma-separated dataset names of the suite to run (default: all of them).")
     ] = "",
+    trials: Annotated[
+        int | None,
+        typer.Option(
+            help="Stop each automl run after this many trials (the budget still applies): repeatable "
+            "rows, so a --replay gives the same ones."
+        ),
+    ] = None,
+    api_base: Annotated[
+        str | None,
+        typer.Option(envvar="AUTOML_API_BASE", help="URL of the OpenAI-compatible server the llm: frameworks ask."),
+    ] = None,
+    llm_timeout: Annotated[float, typer.Option(help="Seconds an llm: framework waits for one model answer.")] = 180.0,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            help="A bench database whose stored model calls answer the llm: frameworks: no server, no key. "
+            "Write to another --db."
+        ),
+    ] = None,
 ) -> None:
     """Run FRAMEWORKS on SUITE with the same budget, cores and held-out split; add the results to DB."""
     if context.invoked_subcommand is not None:
         return
     from automl.bench import bench_report, run_bench
+    from automl.bench.frameworks import ModelAccess
 
     names = [name.strip() for name in frameworks.split(",") if name.strip()]
     chosen = [name.strip() for name in datasets.split(",") if name.strip()] or None
-    run_bench(suite, budget, seeds, names, db, cores, progress=console.print, lanes=lanes, datasets=chosen)
+    access = ModelAccess(api_base, llm_timeout)
+    run_bench(suite, budget, seeds, names, db, cores, progress=console.print, lanes=lanes, datasets=chosen,
+              trials=trials, model_access=access, replay=replay)  # fmt: skip
     table, _ = bench_report(db, db.parent, suite=suite, budget=budget)
     console.print(table)
 

@@ -9,6 +9,9 @@ only adapt it to what its API needs; the harness, not the framework, holds the t
   SMAC's model adds.
 - ``automl_2rounds``: the same runner in two rounds (``--rounds 2``): halfway, the offline writer's
   revision narrows the space to the families that did best, and round 2 continues from round 1's trials.
+- ``llm:MODEL``: the same runner with a language model writing the plan, space and train.py (``--llm
+  MODEL``, any litellm model string, reached through the bench's ``--api-base``). Its model calls are
+  kept with the row, so a bench replays them offline (``automl bench --replay DB``).
 - ``default``: scikit-learn's HistGradientBoosting with its defaults: a strong, search-free bar.
 - ``flaml``: FLAML's AutoML, a fast, widely used AutoML library (optional extra ``bench``).
 - ``autogluon`` / ``autogluon_best``: AutoGluon's TabularPredictor with its ``medium_quality`` (its
@@ -20,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import json
 import logging
 import time
 import warnings
@@ -32,13 +36,17 @@ import numpy as np
 import pandas as pd
 
 from automl.bench.metrics import BINARY, MAIN_METRIC, MULTICLASS, REGRESSION, Predictions
+from automl.config import OFFLINE
 from automl.data import label_key
 from automl.errors import ConfigError
+from automl.llm.records import RECORD_NAME
 from automl.result import ModelUsage
 
-# automl's run is bounded by its walltime; this trial cap is never the limit (SMAC's initial
-# design is capped separately, see automl.optimize.smac_run.INITIAL_DESIGN_MAX).
+# Without the bench's --trials, automl's run is bounded by its walltime; this trial cap is never the limit
+# (SMAC's initial design is capped separately, see automl.optimize.smac_run.INITIAL_DESIGN_MAX).
 AUTOML_TRIALS = 10_000
+# ``llm:MODEL`` names a model-written automl run (the model: a litellm model string).
+MODEL_PREFIX = "llm:"
 # The runner needs a test file with a target column; a few placeholder rows are enough, because the
 # benchmark predicts the real test rows itself and never hands automl their labels.
 PLACEHOLDER_TEST_ROWS = 20
@@ -70,6 +78,15 @@ class FrameworkUnavailable(Exception):
 
 
 @dataclass(frozen=True)
+class ModelAccess:
+    """How the ``llm:`` frameworks reach their model: an OpenAI-compatible server (None: the provider's own
+    endpoint, the key from its usual environment variable) and how long one answer may take."""
+
+    api_base: str | None = None
+    timeout: float = 180.0
+
+
+@dataclass(frozen=True)
 class Task:
     """Everything a framework is given for one (dataset, seed): the same for every framework."""
 
@@ -84,6 +101,13 @@ class Task:
     # it bound); a framework writes only to names starting with ``tag``, which the harness removes.
     work_dir: Path
     tag: str
+    # The bench's --trials: automl's runs stop after this many trials (None: the budget alone bounds them).
+    # A trial-capped run is repeatable, so a replayed bench gives the same rows.
+    trials: int | None = None
+    model_access: ModelAccess = ModelAccess()
+    # A run directory whose ``llm/`` holds the model calls to answer from instead of asking the model
+    # (a replayed bench); only frameworks that use a model read it.
+    replay: Path | None = None
 
     @property
     def classes(self) -> np.ndarray:
@@ -101,13 +125,15 @@ class Task:
 class Outcome:
     """A framework's predictions, how long fitting took, and anything worth keeping about the fit.
 
-    ``llm`` is the language model's calls, tokens and cost when the run used one (automl's ``result.json``).
+    ``llm`` is the language model's calls, tokens and cost when the run used one (automl's ``result.json``);
+    ``model_calls`` are those calls' records by file name (``llm/NNN-stage.json``), kept so the run replays.
     """
 
     predictions: Predictions
     fit_seconds: float
     info: dict[str, Any]
     llm: ModelUsage | None = None
+    model_calls: dict[str, dict[str, Any]] | None = None
 
 
 def align_proba(proba: np.ndarray, own_classes: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -131,8 +157,10 @@ def _from_proba(proba: np.ndarray, classes: np.ndarray) -> Predictions:
     return Predictions(labels=classes[np.argmax(proba, axis=1)], proba=proba)
 
 
-def _run_automl(task: Task, facade: str, workers: int = 1, rounds: int = 1) -> Outcome:
-    """One automl run under the budget, then the test rows predicted by the run's final model."""
+def _run_automl(task: Task, facade: str, workers: int = 1, rounds: int = 1, llm: str = OFFLINE) -> Outcome:
+    """One automl run under the budget (and the bench's trial cap), then the test rows predicted by the run's
+    final model. With ``llm`` a model writes the run (no fallback: a model that fails is a failed row), or
+    the task's recorded calls answer for it."""
     from automl import sandbox
     from automl.config import RunConfig, ScenarioSettings
     from automl.predictor import FittedModel
@@ -147,11 +175,13 @@ def _run_automl(task: Task, facade: str, workers: int = 1, rounds: int = 1) -> O
     task.X_train.assign(**{target: task.y_train}).to_parquet(train_file, index=False)
     placeholder = task.y_train[0] if task.task != REGRESSION else float(np.mean(task.y_train))
     task.X_test.head(PLACEHOLDER_TEST_ROWS).assign(**{target: placeholder}).to_parquet(test_file, index=False)
-    scenario = ScenarioSettings(n_trials=AUTOML_TRIALS, walltime_limit=task.budget_seconds)
+    scenario = ScenarioSettings(n_trials=task.trials or AUTOML_TRIALS, walltime_limit=task.budget_seconds)
+    replay = task.replay if llm != OFFLINE else None
     config = RunConfig(data=str(train_file), target=target, test_data=str(test_file), task=task.task,
                        seed=task.seed, out=task.work_dir / f"{task.tag}-run", facade=facade,
                        scenario=scenario, workers=workers, metric=MAIN_METRIC[task.kind],
-                       rounds=rounds)  # fmt: skip
+                       rounds=rounds, llm=llm, api_base=task.model_access.api_base,
+                       llm_timeout=task.model_access.timeout, replay=replay)  # fmt: skip
     # The sandbox's fork server starts once per process and then serves every run in it: started here, the
     # bench's first automl run is timed as the later ones are, not charged 2-6 s of the server's imports.
     sandbox.warm_up(task.work_dir)
@@ -164,12 +194,19 @@ def _run_automl(task: Task, facade: str, workers: int = 1, rounds: int = 1) -> O
     model = FittedModel.load(result.paths.root)
     summary = result.summary
     info = {"n_trials": summary.n_trials, "facade": summary.facade, "incumbent": summary.incumbent.get("algorithm")}
+    calls = recorded_calls(result.paths.llm_dir) if config.uses_model else None
     if task.task == REGRESSION:
         values = np.asarray(model.predict(task.X_test, source="benchmark test rows"), dtype=np.float64)
-        return Outcome(Predictions(values=values), fit_seconds, info, summary.llm)
+        return Outcome(Predictions(values=values), fit_seconds, info, summary.llm, calls)
     assert model.classes is not None
     proba = align_proba(model.predict_proba(task.X_test, source="benchmark test rows"), model.classes, task.classes)
-    return Outcome(_from_proba(proba, task.classes), fit_seconds, info, summary.llm)
+    return Outcome(_from_proba(proba, task.classes), fit_seconds, info, summary.llm, calls)
+
+
+def recorded_calls(llm_dir: Path) -> dict[str, dict[str, Any]]:
+    """A run's model-call records (already redacted of secrets when written), by file name."""
+    return {path.name: json.loads(path.read_text(encoding="utf-8")) for path in sorted(llm_dir.glob("*.json"))
+            if RECORD_NAME.match(path.name)}  # fmt: skip
 
 
 def run_automl(task: Task) -> Outcome:
@@ -326,9 +363,26 @@ FRAMEWORKS: dict[str, Callable[[Task], Outcome]] = {
 }
 
 
+def uses_model(name: str) -> bool:
+    """Whether the framework ``name`` is a model-written automl run (``llm:MODEL``)."""
+    return name.startswith(MODEL_PREFIX)
+
+
+def framework(name: str) -> Callable[[Task], Outcome]:
+    """The function that runs the framework ``name``: from the registry, or a model-written automl run."""
+    if uses_model(name):
+        return functools.partial(_run_automl, facade="auto", llm=name.removeprefix(MODEL_PREFIX))
+    return FRAMEWORKS[name]
+
+
 def check_frameworks(names: list[str]) -> list[str]:
-    """The requested names, checked against the registry (an unknown one is a ConfigError)."""
-    unknown = [name for name in names if name not in FRAMEWORKS]
+    """The requested names, checked against the registry and ``llm:MODEL`` (an unknown one is a ConfigError)."""
+    unknown = [name for name in names if name not in FRAMEWORKS and not uses_model(name)]
     if unknown or not names:
-        raise ConfigError(f"unknown benchmark framework(s) {unknown or names}: choose from {', '.join(FRAMEWORKS)}")
+        raise ConfigError(f"unknown benchmark framework(s) {unknown or names}: choose from {', '.join(FRAMEWORKS)}, "
+                          f"or {MODEL_PREFIX}MODEL for a model-written run")  # fmt: skip
+    empty = [name for name in names if uses_model(name) and not name.removeprefix(MODEL_PREFIX).strip()]
+    if empty:
+        raise ConfigError(f"{empty[0]!r} names no model: write {MODEL_PREFIX}MODEL with a litellm model string, "
+                          f"as in {MODEL_PREFIX}openai/gpt-4o-mini")  # fmt: skip
     return list(dict.fromkeys(names))

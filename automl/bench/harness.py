@@ -8,6 +8,10 @@ counted as failed, as in the AutoML Benchmark: a failure then costs what knowing
 Frameworks run in this process, one after another, so they never compete for the cores; one that
 runs far past its budget is kept but flagged. With lanes (:mod:`automl.bench.lanes`) several runs
 go side by side, each in its own process on its own CPUs.
+
+A model-written run (``llm:MODEL``) keeps its model calls with its row. A bench given ``replay`` (another
+bench's database) answers each such run from the calls stored there for the same (suite, dataset,
+framework, seed, budget), with no server and no key; with a trial cap (``trials``) it gives the same rows.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,11 +34,12 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from automl.bench import frameworks as registry
-from automl.bench.frameworks import FrameworkUnavailable, Outcome, Task
+from automl.bench.frameworks import FrameworkUnavailable, ModelAccess, Outcome, Task
 from automl.bench.metrics import MAIN_METRIC, Predictions, check_predictions, constant_predictions, problem_kind, score
 from automl.bench.store import ResultStore
 from automl.bench.suites import Dataset, load_suite, select_datasets
 from automl.errors import ConfigError
+from automl.llm.records import write_record
 from automl.result import ModelUsage
 from automl.versions import library_versions
 
@@ -76,10 +82,11 @@ def run_one(framework: str, task: Task, y_test: np.ndarray) -> dict[str, Any]:
     status, error, info = "ok", "", {}
     fit_seconds: float | None = None
     llm: ModelUsage | None = None
+    calls: dict[str, dict[str, Any]] | None = None
     started = time.perf_counter()
     try:
-        outcome: Outcome = registry.FRAMEWORKS[framework](task)
-        fit_seconds, info, llm = outcome.fit_seconds, outcome.info, outcome.llm
+        outcome: Outcome = registry.framework(framework)(task)
+        fit_seconds, info, llm, calls = outcome.fit_seconds, outcome.info, outcome.llm, outcome.model_calls
         check_predictions(task.task, outcome.predictions, _classes(task), n_test)
         predictions: Predictions | None = outcome.predictions
     except FrameworkUnavailable as unavailable:
@@ -88,7 +95,8 @@ def run_one(framework: str, task: Task, y_test: np.ndarray) -> dict[str, Any]:
         status, predictions = "failed", None
         error = "".join(traceback.format_exception(failure))[-ERROR_CHARS:]
     seconds = time.perf_counter() - started
-    return _result(task, y_test, status, error, info, fit_seconds, seconds, predictions, llm)
+    row = _result(task, y_test, status, error, info, fit_seconds, seconds, predictions, llm)
+    return {**row, "model_calls": calls} if calls else row
 
 
 def failed_row(task: Task, y_test: np.ndarray, error: str, seconds: float) -> dict[str, Any]:
@@ -124,6 +132,7 @@ def _result(
         "predict_seconds": round(seconds - fit_seconds, 3) if fit_seconds is not None else None,
         "over_budget": int(seconds > OVER_BUDGET_FACTOR * task.budget_seconds + OVER_BUDGET_SLACK),
         "cores": task.cores,
+        "trials": task.trials,
         "n_train": len(task.X_train),
         "n_test": n_test,
         "error": error,
@@ -162,6 +171,9 @@ def run_bench(
     progress: Progress | None = None,
     lanes: int = 1,
     datasets: list[str] | None = None,
+    trials: int | None = None,
+    model_access: ModelAccess | None = None,
+    replay: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Run every (dataset, seed, framework) of ``suite`` not yet in ``db``; return all their rows.
 
@@ -175,6 +187,10 @@ def run_bench(
     that many runs go side by side, each in its own process on its own ``cores`` CPUs
     (see :mod:`automl.bench.lanes`); the rows are the same, returned in the same order. ``datasets``
     keeps only the suite's datasets it names (e.g. the largest ones for a longer budget).
+
+    ``trials`` caps each automl run's trials (its budget still bounds it): a capped run is repeatable, so a
+    bench replayed from its model calls gives the same rows. ``model_access`` tells the ``llm:`` frameworks
+    where their model is; ``replay`` is a bench database whose stored model calls answer them instead.
     """
     loaded = load_suite(suite)
     chosen = select_datasets(loaded.datasets, datasets)
@@ -187,18 +203,25 @@ def run_bench(
         raise ConfigError(f"--cores must be a whole number of at least 1, got {cores!r}")
     if not (isinstance(lanes, int) and lanes >= 1):
         raise ConfigError(f"--lanes must be a whole number of at least 1, got {lanes!r}")
+    if trials is not None and not (isinstance(trials, int) and trials >= 1):
+        raise ConfigError(f"--trials must be a whole number of at least 1, got {trials!r}")
     if lanes > 1:
         from automl.bench.lanes import lane_cpus
 
         cpus = lane_cpus(lanes, cores)  # before anything is written: a wrong count is a one-line error
+    calls_source = replay_source(replay, db)
     store = ResultStore(db)
+    check_trials(store, loaded.name, budget, trials)
     say = progress or (lambda message: None)
     if work_dir is None:
         scratch = process_scratch()
     else:
         scratch = work_dir.resolve()
         scratch.mkdir(parents=True, exist_ok=True)
-    plan = Plan(loaded.name, loaded.source, chosen, seeds, names, budget, cores, scratch, keep=work_dir is not None)
+    plan = Plan(loaded.name, loaded.source, chosen, seeds, names, budget, cores, scratch, keep=work_dir is not None,
+                trials=trials, model_access=model_access or ModelAccess(),
+                replay=calls_source)  # fmt: skip
+    plan.check_replay(store)
     if lanes > 1:
         from automl.bench.lanes import run_in_lanes
 
@@ -208,13 +231,51 @@ def run_bench(
 
 
 def run_job(
-    source: str, dataset: str, seed: int, framework: str, budget: float, cores: int, scratch: str, tag: str
+    source: str,
+    dataset: str,
+    seed: int,
+    framework: str,
+    budget: float,
+    cores: int,
+    scratch: str,
+    tag: str,
+    trials: int | None = None,
+    api_base: str | None = None,
+    llm_timeout: float = ModelAccess.timeout,
+    replay: str | None = None,
 ) -> dict[str, Any]:
     """One run from its plain description (what a lane's process is handed): split, fit, score."""
     chosen = {candidate.name: candidate for candidate in load_suite(source).datasets}[dataset]
     X_train, X_test, y_train, y_test = split(chosen, seed)
-    task = Task(X_train, y_train, X_test, chosen.task, budget, seed, cores, Path(scratch), tag)
+    task = Task(X_train, y_train, X_test, chosen.task, budget, seed, cores, Path(scratch), tag, trials,
+                ModelAccess(api_base, llm_timeout), Path(replay) if replay else None)  # fmt: skip
     return run_one(framework, task, y_test)
+
+
+def check_trials(store: ResultStore, suite: str, budget: float, trials: int | None) -> None:
+    """Refuse to mix trial-capped and uncapped (or differently capped) rows of one suite and budget: ranks
+    over such rows would compare runs that were given different limits."""
+    held = {row["trials"] for row in store.rows(suite, budget)}
+    if held and held != {trials}:
+        stored = ", ".join(_trial_cap(cap) for cap in sorted(held, key=str))
+        raise ConfigError(f"{store.path} holds {suite} at {budget:g} s with {stored}; this bench asks for "
+                          f"{_trial_cap(trials)}: keep the same --trials or use another --db")  # fmt: skip
+
+
+def _trial_cap(trials: int | None) -> str:
+    return "no trial cap" if trials is None else f"--trials {trials}"
+
+
+def replay_source(replay: Path | None, db: Path) -> ResultStore | None:
+    """The database whose model calls answer a replayed bench (it must exist and differ from ``db``)."""
+    if replay is None:
+        return None
+    if not Path(replay).is_file():
+        raise ConfigError(f"--replay {replay}: no such benchmark database: give the --db of the bench to replay")
+    if Path(db).exists() and Path(replay).resolve() == Path(db).resolve():
+        raise ConfigError(f"--replay {replay} is also the --db: its rows are already there, so nothing would run; "
+                          "write the replayed bench to another --db")  # fmt: skip
+    return ResultStore(Path(replay))
 
 
 @contextlib.contextmanager
@@ -277,6 +338,9 @@ class Plan:
     cores: int
     scratch: Path
     keep: bool
+    trials: int | None = None
+    model_access: ModelAccess = field(default_factory=ModelAccess)
+    replay: ResultStore | None = None
 
     def jobs(self) -> list[Job]:
         """Every combination, datasets outermost, then seeds, then frameworks."""
@@ -288,8 +352,41 @@ class Plan:
         return f"[{job.index + 1}/{total}] {self.suite}/{job.dataset.name} seed {job.seed} {job.framework}"
 
     def tag(self, job: Job, stamp: str) -> str:
-        """The prefix of every scratch name the run writes (the harness removes them afterwards)."""
-        return f"{job.dataset.name}-s{job.seed}-{job.framework}-{stamp}"
+        """The prefix of every scratch name the run writes (the harness removes them afterwards); a model's name
+        (``llm:openai/gpt-4o``) is made a plain file name, so the run's files stay flat in the scratch folder."""
+        return f"{job.dataset.name}-s{job.seed}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', job.framework)}-{stamp}"
+
+    def task(self, job: Job, data: tuple[Any, Any, np.ndarray, np.ndarray], tag: str, replay: Path | None) -> Task:
+        """What the job's framework is given: the split, the limits, and (replaying) its recorded model calls."""
+        X_train, X_test, y_train, _ = data
+        return Task(X_train, y_train, X_test, job.dataset.task, self.budget, job.seed, self.cores, self.scratch, tag,
+                    self.trials, self.model_access, replay)  # fmt: skip
+
+    def replay_dir(self, job: Job, tag: str) -> Path | None:
+        """For a replayed model-written job: a run directory holding its stored calls in ``llm/`` (the shape
+        ``automl run --replay`` reads), written into the job's scratch names so it is removed with them."""
+        if self.replay is None or not registry.uses_model(job.framework):
+            return None
+        root = self.scratch / f"{tag}-replay"
+        for name, record in self.recorded(job).items():
+            write_record(root / "llm" / name, record)
+        return root
+
+    def recorded(self, job: Job) -> dict[str, dict[str, Any]]:
+        assert self.replay is not None
+        return self.replay.calls(self.suite, job.dataset.name, job.framework, job.seed, self.budget)
+
+    def check_replay(self, store: ResultStore) -> None:
+        """Before anything runs: every model-written job still to run has its calls in the replayed database."""
+        if self.replay is None:
+            return
+        for job in self.jobs():
+            if registry.uses_model(job.framework) and not self.is_done(store, job) and not self.recorded(job):
+                raise ConfigError(
+                    f"--replay {self.replay.path} has no model calls for {job.framework} on {self.suite}/"
+                    f"{job.dataset.name} seed {job.seed} at {self.budget:g} s: replay a bench run with the same "
+                    "--suite, --budget, --seeds and --frameworks, or drop that framework"
+                )
 
     def is_done(self, store: ResultStore, job: Job) -> bool:
         return store.is_done(self.suite, job.dataset.name, job.framework, job.seed, self.budget)
@@ -320,14 +417,11 @@ class Plan:
                 continue
             if (job.dataset.name, job.seed) not in data:  # one split per dataset and seed, the last one kept
                 data = {(job.dataset.name, job.seed): split(job.dataset, job.seed)}
-            X_train, X_test, y_train, y_test = data[(job.dataset.name, job.seed)]
+            held = data[(job.dataset.name, job.seed)]
             say(f"{where}: running ({self.budget:g} s budget, {self.cores} cores)")
             tag = self.tag(job, stamp)
-            task = Task(
-                X_train, y_train, X_test, job.dataset.task, self.budget, job.seed, self.cores, self.scratch, tag
-            )
             try:
-                row = run_one(job.framework, task, y_test)
+                row = run_one(job.framework, self.task(job, held, tag, self.replay_dir(job, tag)), y_test=held[3])
             finally:
                 if not self.keep:
                     remove_tagged(self.scratch, tag)

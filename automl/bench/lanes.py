@@ -32,7 +32,6 @@ from typing import IO, Any
 
 import numpy as np
 
-from automl.bench.frameworks import Task
 from automl.bench.harness import Job, Plan, Progress, describe, failed_row, remove_tagged, split, versions
 from automl.bench.store import ResultStore
 from automl.errors import ConfigError
@@ -113,8 +112,11 @@ def run_in_lanes(
 
 def _start(plan: Plan, job: Job, cpus: tuple[int, ...], tag: str) -> _Running:
     """The run's process, started on ``cpus`` (inherited from this thread's affinity while it starts)."""
+    replay = plan.replay_dir(job, tag)
     description = {"source": plan.source, "dataset": job.dataset.name, "seed": job.seed, "framework": job.framework,
-                   "budget": plan.budget, "cores": plan.cores, "scratch": str(plan.scratch), "tag": tag}  # fmt: skip
+                   "budget": plan.budget, "cores": plan.cores, "scratch": str(plan.scratch), "tag": tag,
+                   "trials": plan.trials, "api_base": plan.model_access.api_base,
+                   "llm_timeout": plan.model_access.timeout, "replay": str(replay) if replay else None}  # fmt: skip
     result = plan.scratch / f"{tag}-lane-row.json"
     log = (plan.scratch / f"{tag}-lane.log").open("wb")
     environment = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, str(plan.cores))}
@@ -134,10 +136,8 @@ def _collect(plan: Plan, run: _Running) -> dict[str, Any]:
             return json.loads(run.result.read_text())
         output = (plan.scratch / f"{run.tag}-lane.log").read_text(errors="replace")[-LOG_TAIL_CHARS:]
         error = f"{output}\nthe run's process ended with exit code {run.process.returncode} and no result"
-        X_train, X_test, y_train, y_test = split(run.job.dataset, run.job.seed)
-        task = Task(X_train, y_train, X_test, run.job.dataset.task, plan.budget, run.job.seed, plan.cores,
-                    plan.scratch, run.tag)  # fmt: skip
-        return failed_row(task, y_test, error, seconds)
+        data = split(run.job.dataset, run.job.seed)
+        return failed_row(plan.task(run.job, data, run.tag, replay=None), data[3], error, seconds)
     finally:
         if not plan.keep:
             remove_tagged(plan.scratch, run.tag)

@@ -3,6 +3,10 @@
 A benchmark takes hours, so every result is committed the moment it exists; a killed or extended
 run continues where it stopped (rows already there are skipped, new frameworks and seeds are
 added). SQLite needs no server and one file is easy to keep next to the docs it produced.
+
+A model-written run's calls (its ``llm/NNN-stage.json`` records, secrets already redacted) are kept in
+the same file, in ``model_calls``, written in the same transaction as their row: a final row always has
+its calls, so the database alone replays its bench (``automl bench --replay DB``).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ CREATE TABLE IF NOT EXISTS results (
     predict_seconds REAL,
     over_budget INTEGER NOT NULL DEFAULT 0,
     cores INTEGER,
+    trials INTEGER,
     n_train INTEGER,
     n_test INTEGER,
     error TEXT NOT NULL DEFAULT '',
@@ -48,6 +53,19 @@ CREATE TABLE IF NOT EXISTS results (
     versions TEXT,
     timestamp TEXT NOT NULL,
     PRIMARY KEY (suite, dataset, framework, seed, budget)
+)
+"""
+# Made by the first write, so reading a database from before it leaves the file as it was.
+CALLS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS model_calls (
+    suite TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    framework TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    budget REAL NOT NULL,
+    name TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (suite, dataset, framework, seed, budget, name)
 )
 """
 COLUMNS = (
@@ -66,6 +84,7 @@ COLUMNS = (
     "predict_seconds",
     "over_budget",
     "cores",
+    "trials",
     "n_train",
     "n_test",
     "error",
@@ -77,10 +96,11 @@ COLUMNS = (
     "timestamp",
 )
 JSON_COLUMNS = ("metrics", "info", "versions")
+KEY_MATCH = " AND ".join(f"{column}=?" for column in KEY)
 # Columns added after the first databases were written (docs/benchmark/*.sqlite): added to an older file by
 # its first new row, so a bench resumes into it; read as None from rows without them, so a report of it reads
 # as before without changing the file.
-ADDED_COLUMNS = {"llm_calls": "INTEGER", "llm_tokens": "INTEGER", "llm_cost_usd": "REAL"}
+ADDED_COLUMNS = {"llm_calls": "INTEGER", "llm_tokens": "INTEGER", "llm_cost_usd": "REAL", "trials": "INTEGER"}
 
 
 class ResultStore:
@@ -103,25 +123,43 @@ class ResultStore:
         """Whether this combination already has a final (ok or failed) result."""
         with self._connect() as connection:
             found = connection.execute(
-                "SELECT 1 FROM results WHERE suite=? AND dataset=? AND framework=? AND seed=? AND budget=? "
-                f"AND status IN ({', '.join('?' * len(DONE_STATUSES))})",
+                f"SELECT 1 FROM results WHERE {KEY_MATCH} AND status IN ({', '.join('?' * len(DONE_STATUSES))})",
                 (suite, dataset, framework, seed, float(budget), *DONE_STATUSES),
             ).fetchone()
         return found is not None
 
     def put(self, row: dict[str, Any]) -> None:
-        """Insert or replace the row with this key; JSON columns may be given as dicts."""
+        """Insert or replace the row with this key, and its ``model_calls`` if it has any; JSON columns may be
+        given as dicts."""
         values = [json.dumps(row.get(column)) if column in JSON_COLUMNS else row.get(column) for column in COLUMNS]
         values[KEY.index("budget")] = float(row["budget"])
+        key = values[: len(KEY)]
         with self._connect() as connection:
             present = {found["name"] for found in connection.execute("PRAGMA table_info(results)")}
             for column, kind in ADDED_COLUMNS.items():
                 if column not in present:
                     connection.execute(f"ALTER TABLE results ADD COLUMN {column} {kind}")
+            connection.execute(CALLS_SCHEMA)
             connection.execute(
                 f"INSERT OR REPLACE INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
                 values,
             )
+            connection.execute(f"DELETE FROM model_calls WHERE {KEY_MATCH}", key)
+            connection.executemany(
+                f"INSERT INTO model_calls ({', '.join(KEY)}, name, record) VALUES ({', '.join('?' * (len(KEY) + 2))})",
+                [(*key, name, json.dumps(record)) for name, record in sorted((row.get("model_calls") or {}).items())],
+            )
+
+    def calls(self, suite: str, dataset: str, framework: str, seed: int, budget: float) -> dict[str, dict[str, Any]]:
+        """The model calls kept with this key's row, by record file name (empty: none, or no such row)."""
+        with self._connect() as connection:
+            if not connection.execute("SELECT 1 FROM sqlite_master WHERE name='model_calls'").fetchone():
+                return {}
+            found = connection.execute(
+                f"SELECT name, record FROM model_calls WHERE {KEY_MATCH} ORDER BY name",
+                (suite, dataset, framework, seed, float(budget)),
+            ).fetchall()
+        return {row["name"]: json.loads(row["record"]) for row in found}
 
     def rows(self, suite: str | None = None, budget: float | None = None) -> list[dict[str, Any]]:
         """Every stored row (optionally of one suite and budget), JSON columns decoded."""
