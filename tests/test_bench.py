@@ -24,6 +24,8 @@ from automl.bench.suites import OFFLINE, SMOKE, SUITES
 from automl.errors import ConfigError
 
 SMOKE_BUDGET = 15.0
+# automl stops after this many trials (it finishes well inside the budget): the fixture is half as long.
+SMOKE_TRIALS = 8
 REAL_DATASETS = ("breast_cancer_300", "regression_300")
 # random is automl with another facade (test_search_modes.py runs it; the bench command's test below, its lane).
 REAL_FRAMEWORKS = ["default", "automl"]
@@ -31,12 +33,14 @@ REAL_FRAMEWORKS = ["default", "automl"]
 
 @pytest.fixture(scope="module")
 def smoke_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
-    """One real benchmark of two smoke datasets (three frameworks, one seed, 15 s each), shared by the tests.
+    """One real benchmark of two smoke datasets (two frameworks, one seed, 15 s or 8 trials each), shared by the
+    tests.
 
     Iris is left out: on one core its verification alone takes 6 s, and a budget that leaves it a search
     (20 s) would double the fixture; its main metric is checked on the fast stand-in frameworks."""
     db = tmp_path_factory.mktemp("bench") / "bench.db"
-    rows = run_bench("smoke", SMOKE_BUDGET, 1, REAL_FRAMEWORKS, db, cores=1, datasets=REAL_DATASETS)
+    rows = run_bench("smoke", SMOKE_BUDGET, 1, REAL_FRAMEWORKS, db, cores=1, datasets=REAL_DATASETS,
+                     trials=SMOKE_TRIALS)  # fmt: skip
     return db, rows
 
 
@@ -70,10 +74,11 @@ def test_real_bench_stores_one_row_per_combination(smoke_db: tuple[Path, list[di
         assert row["status"] == "ok", row["error"]
         assert row["main_value"] is not None and math.isfinite(row["main_value"])
         assert row["seconds"] < 2 * SMOKE_BUDGET + 30 and not row["over_budget"]
-        assert row["versions"]["scikit-learn"] and row["timestamp"]
+        assert row["versions"]["scikit-learn"] and row["timestamp"] and row["trials"] == SMOKE_TRIALS
     by_key = {(row["dataset"], row["framework"]): row for row in stored}
     assert by_key[("breast_cancer_300", "automl")]["main_metric"] == "roc_auc"
     assert by_key[("breast_cancer_300", "automl")]["main_value"] > 0.9
+    assert by_key[("breast_cancer_300", "automl")]["info"]["n_trials"] == SMOKE_TRIALS
     assert by_key[("regression_300", "automl")]["main_metric"] == "rmse"
 
 
@@ -83,7 +88,7 @@ def test_second_call_skips_existing_rows(smoke_db: tuple[Path, list[dict[str, An
     before = ResultStore(db).rows()
     messages: list[str] = []
     again = run_bench("smoke", SMOKE_BUDGET, 1, REAL_FRAMEWORKS, db, cores=1, datasets=REAL_DATASETS,
-                      progress=messages.append)  # fmt: skip
+                      trials=SMOKE_TRIALS, progress=messages.append)  # fmt: skip
     assert all(row["reused"] for row in again) and len(again) == len(before)
     assert ResultStore(db).rows() == before
     assert all("skipped" in message for message in messages)

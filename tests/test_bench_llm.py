@@ -97,7 +97,8 @@ def test_the_replayed_bench_gives_the_same_rows_with_no_server_and_no_key(benche
     # The replayed calls are kept too, marked as replayed, so the replay can itself be replayed.
     calls = ResultStore(benches.replay_db).calls("smoke", DATASET, FRAMEWORK, 0, BUDGET)
     assert len(calls) == 4 and all(record.get("replayed_from") for record in calls.values())
-    assert FRAMEWORK in " ".join(benches.replayed.stdout.split())  # the report names the framework
+    report = " ".join(benches.replayed.stdout.split())
+    assert FRAMEWORK in report and f"budget {BUDGET:g} s, at most {TRIALS} trials per automl run" in report
 
 
 def test_a_replay_needs_stored_calls_for_every_model_run_and_another_db(benches: Benches, tmp_path: Path) -> None:

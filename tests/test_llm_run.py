@@ -28,6 +28,7 @@ pytestmark = pytest.mark.e2e
 REPLIES = Path(__file__).parent / "fixtures" / "llm_run"
 KEY = "sk-automl-test-7f3c9a1e5d2b8c4f"
 MODEL = "openai/fake-model"
+ESTIMATOR_SPACE = Path(__file__).parent / "fixtures" / "estimator_checks" / "linear_classification.json"
 
 
 def reply(name: str) -> str:
@@ -292,7 +293,9 @@ def test_when_attempts_run_out_the_run_stops_or_falls_back_to_offline(tmp_path: 
         assert (tmp_path / "stopped" / "attempts" / "plan-2.reply.txt").read_text() == refusal
 
         server.script(refusal)
-        fell_back = model_run(server, tmp_path / "fell", "--attempts", "1", "--fallback", "offline")
+        # The offline writer's search is tested elsewhere: here it runs two trials of a one-family space.
+        fell_back = model_run(server, tmp_path / "fell", "--attempts", "1", "--fallback", "offline", "--trials", "2",
+                              "--space", str(ESTIMATOR_SPACE))  # fmt: skip
     assert fell_back.returncode == 0, fell_back.stderr
     result = json.loads((tmp_path / "fell" / "result.json").read_text())
     assert result["writer"] == "offline"

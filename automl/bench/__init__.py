@@ -48,8 +48,10 @@ def _header(rows: list[dict[str, Any]], suite: str, budget: float, others: list[
     cores = sorted({row["cores"] for row in rows if row["cores"] is not None})
     latest = max(rows, key=lambda row: row["timestamp"])
     versions = ", ".join(f"{name} {version}" for name, version in latest["versions"].items())
+    caps = sorted({row["trials"] for row in rows if row.get("trials")})
+    capped = f", at most {'/'.join(map(str, caps))} trials per automl run" if caps else ""
     lines = [
-        f"Suite `{suite}`, budget {budget:g} s, {len(datasets)} datasets × {len(seeds)} seed(s), "
+        f"Suite `{suite}`, budget {budget:g} s{capped}, {len(datasets)} datasets × {len(seeds)} seed(s), "
         f"{'/'.join(map(str, cores))} core(s); last result {latest['timestamp']}.",
         f"Versions: {versions}.",
         "Main metric: ROC AUC (binary, higher is better), log loss (multiclass, lower), RMSE (regression, lower).",
