@@ -97,13 +97,14 @@ def optimize(
     if where:
         progress.stage(f"starting {where}")
     share, cap_trials = round_limits(context, settings.n_trials, number, len(before))
-    progress.start_trials(None if cap_trials is None else cap_trials + len(carried))  # None: a count without a total
+    # SMAC counts the told trials against its n_trials: the round's cap comes on top of them.
+    smac_trials = None if cap_trials is None else cap_trials + len(carried)
+    progress.start_trials(smac_trials)  # None: a count without a total
     try:
         with dask_client(config.workers, config.dask_scheduler, paths.root / ".dask", paths.trials_dir) as client, \
                 graceful_interrupts(progress.stage) as stop:  # fmt: skip
             closing = CLUSTER_CLOSE_SECONDS if client is not None else 0.0
-            scenario, walltime = _smac_scenario(context, written, reserve + closing, share,
-                                                None if cap_trials is None else cap_trials + len(carried))  # fmt: skip
+            scenario, walltime = _smac_scenario(context, written, reserve + closing, share, smac_trials)
             code = paths.round_files(number)
             files = RunFiles(code.train_py, code.space_json, paths.search_data, paths.trials_dir)
             warm_start = plan.budget_kind is not None and plan.budget_kind != "data_fraction"
