@@ -82,6 +82,7 @@ def test_a_live_bench_keeps_each_runs_model_calls_with_its_row(benches: Benches)
     assert row["status"] == "ok", row["error"]
     assert row["framework"] == FRAMEWORK and row["trials"] == TRIALS and row["info"]["n_trials"] == TRIALS
     assert row["llm_calls"] == benches.requests == 4 and row["llm_tokens"] > 0
+    assert row["info"]["model_wait_s"] >= 0 and row["seconds"] < BUDGET  # the wait is kept, off the fit time
     calls = ResultStore(benches.live_db).calls("smoke", DATASET, FRAMEWORK, 0, BUDGET)
     assert [record["stage"] for record in calls.values()] == ["plan", "space", "scenario", "train"]
     assert all(name.endswith(f"-{record['stage']}.json") for name, record in calls.items())

@@ -194,6 +194,12 @@ def _run_automl(task: Task, facade: str, workers: int = 1, rounds: int = 1, llm:
     model = FittedModel.load(result.paths.root)
     summary = result.summary
     info = {"n_trials": summary.n_trials, "facade": summary.facade, "incumbent": summary.incumbent.get("algorithm")}
+    if summary.llm is not None:
+        # The run keeps the time it waits on its model off its clock, and so does the bench's fit time: a slow
+        # server is not charged to the search. The wait is kept beside it (a replay's is the recorded one,
+        # and a replay has none to take off).
+        info["model_wait_s"] = summary.llm.waited_s
+        fit_seconds -= summary.llm.waited_s if replay is None else 0.0
     calls = recorded_calls(result.paths.llm_dir) if config.uses_model else None
     if task.task == REGRESSION:
         values = np.asarray(model.predict(task.X_test, source="benchmark test rows"), dtype=np.float64)
