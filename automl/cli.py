@@ -26,6 +26,12 @@ USAGE_ERROR = 2
 INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT (typer turns a Ctrl-C in a command into it)
 PIPED_WIDTH = 200  # columns for tables when stdout is not a terminal
 DATA_HELP = "CSV/Parquet file, or sklearn:NAME (breast_cancer, iris, wine, digits, diabetes)."
+# How a model is reached: the same options for `run` and for `bench`'s llm: frameworks.
+ApiBase = Annotated[
+    str | None,
+    typer.Option(envvar="AUTOML_API_BASE", help="URL of an OpenAI-compatible server, e.g. http://localhost:8000/v1."),
+]
+LlmTimeout = Annotated[float, typer.Option(help="Seconds to wait for one model answer.")]
 
 
 def show_version(asked: bool) -> None:
@@ -78,15 +84,12 @@ def run(
         typer.Option(envvar="AUTOML_LLM", help="litellm model string (openai/gpt-4o-mini, ollama/qwen2.5-coder, ...) "
                      "or 'offline' for the built-in writer."),
     ] = "offline",
-    api_base: Annotated[
-        str | None,
-        typer.Option(envvar="AUTOML_API_BASE", help="URL of an OpenAI-compatible server, e.g. http://localhost:8000/v1."),
-    ] = None,
+    api_base: ApiBase = None,
     attempts: Annotated[int, typer.Option(help="Drafts the model may write per artifact before the run stops.")] = 3,
     fallback: Annotated[
         str | None, typer.Option(help="'offline': when the model fails, continue with the built-in writer.")
     ] = None,
-    llm_timeout: Annotated[float, typer.Option(help="Seconds to wait for one model answer.")] = 180.0,
+    llm_timeout: LlmTimeout = 180.0,
     replay: Annotated[
         Path | None,
         typer.Option(help="Re-run a recorded run from its llm/ records: no network, no key. Only --out and --seed "
@@ -351,11 +354,8 @@ def bench(
             "rows, so a --replay gives the same ones."
         ),
     ] = None,
-    api_base: Annotated[
-        str | None,
-        typer.Option(envvar="AUTOML_API_BASE", help="URL of the OpenAI-compatible server the llm: frameworks ask."),
-    ] = None,
-    llm_timeout: Annotated[float, typer.Option(help="Seconds an llm: framework waits for one model answer.")] = 180.0,
+    api_base: ApiBase = None,
+    llm_timeout: LlmTimeout = 180.0,
     replay: Annotated[
         Path | None,
         typer.Option(
