@@ -27,7 +27,7 @@ SMOKE_BUDGET = 15.0
 # automl stops after this many trials (it finishes well inside the budget): the fixture is half as long.
 SMOKE_TRIALS = 8
 REAL_DATASETS = ("breast_cancer_300", "regression_300")
-# random is automl with another facade (test_search_modes.py runs it; the bench command's test below, its lane).
+# random is automl with another facade (test_search_modes.py runs it); the bench command runs in test_bench_llm.py.
 REAL_FRAMEWORKS = ["default", "automl"]
 
 
@@ -273,26 +273,6 @@ def test_cpu_fence_holds_the_process_to_the_cores_and_restores_them() -> None:
     with cpu_fence(1):
         assert len(os.sched_getaffinity(0)) == 1
     assert os.sched_getaffinity(0) == before
-
-
-@pytest.mark.e2e
-def test_the_bench_command_runs_the_smoke_suite_and_reports(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    db = tmp_path / "results.sqlite"
-    command = [sys.executable, "-m", "automl.cli", "bench", "--suite", "smoke", "--budget", "3", "--frameworks",
-               "default,random", "--db", str(db), "--cores", "1"]  # fmt: skip
-    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert db.is_file() and (tmp_path / "ranks.md").is_file()
-    assert "mean rank" in done.stdout.lower() and "random" in done.stdout and "default" in done.stdout
-    report = subprocess.run([sys.executable, "-m", "automl.cli", "bench", "report", "--db", str(db), "--out",
-                             str(tmp_path / "out")], capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert report.returncode == 0, report.stderr
-    assert any((tmp_path / "out").glob("*.png"))
-    unknown = subprocess.run([*command[:-4], "--suite", "nope"], capture_output=True, text=True, timeout=60)
-    assert unknown.returncode == 2 and "smoke" in unknown.stderr
 
 
 def test_autogluon_missing_is_reported_not_crashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

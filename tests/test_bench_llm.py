@@ -4,22 +4,28 @@ then the same bench replayed from the calls stored in its database, with the ser
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from automl.bench import frameworks as registry
 from automl.bench import run_bench
-from automl.bench.frameworks import ModelAccess
+from automl.bench.frameworks import ModelAccess, Outcome, Task
+from automl.bench.harness import process_scratch, run_one, split
 from automl.bench.lanes import pinned
 from automl.bench.store import ResultStore
+from automl.bench.suites import SMOKE
 from automl.errors import ConfigError
 from tests.fake_llm import FakeLLMServer
+from tests.test_bench import guess_first_label
 
 pytestmark = pytest.mark.e2e
 
@@ -62,12 +68,16 @@ def benches(tmp_path_factory: pytest.TempPathFactory) -> Benches:
                          model_access=ModelAccess(server.api_base, timeout=60))  # fmt: skip
         requests = len(server.chat_requests)
     env = {name: value for name, value in os.environ.items() if not name.endswith("_API_KEY")}
-    command = [sys.executable, "-m", "automl.cli", "bench", "--suite", "smoke", "--datasets", DATASET, "--budget",
-               str(BUDGET), "--frameworks", FRAMEWORK, "--trials", str(TRIALS), "--cores", "1", "--db", replay_db,
-               "--replay", live_db]  # fmt: skip
     with last_cpu():
-        replayed = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+        replayed = cli("bench", "--suite", "smoke", "--datasets", DATASET, "--budget", BUDGET, "--frameworks",
+                       FRAMEWORK, "--trials", TRIALS, "--cores", 1, "--db", replay_db, "--replay", live_db,
+                       cwd=root, env=env)  # fmt: skip
     return Benches(live_db, live, requests, replay_db, replayed)
+
+
+def cli(*args: object, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "automl.cli", *map(str, args)]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
 def last_cpu() -> contextlib.AbstractContextManager[None]:
@@ -102,6 +112,18 @@ def test_the_replayed_bench_gives_the_same_rows_with_no_server_and_no_key(benche
     assert FRAMEWORK in report and f"budget {BUDGET:g} s, at most {TRIALS} trials per automl run" in report
 
 
+def test_the_bench_commands_report_and_name_what_is_wrong(benches: Benches, tmp_path: Path) -> None:
+    """``automl bench`` printed its rank table (above); ``automl bench report`` writes the table and plots of a
+    database, and a wrong name is one line."""
+    assert (benches.replay_db.parent / "ranks.md").is_file()  # beside --db, as the bench command writes it
+    report = cli("bench", "report", "--db", benches.replay_db, "--out", tmp_path / "out", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert "mean rank" in report.stdout.lower() and any((tmp_path / "out").glob("*.png"))
+    unknown = cli("bench", "--suite", "nope", "--db", tmp_path / "b.sqlite", cwd=tmp_path)
+    said = " ".join(unknown.stderr.split())
+    assert unknown.returncode == 2 and "choose one of smoke" in said and "Traceback" not in said
+
+
 def test_a_replay_needs_stored_calls_for_every_model_run_and_another_db(benches: Benches, tmp_path: Path) -> None:
     other = tmp_path / "other.sqlite"
     with pytest.raises(ConfigError, match=r"has no model calls for llm:openai/other on smoke/breast_cancer_300 seed 0"):
@@ -125,3 +147,17 @@ def test_model_framework_names_are_checked(tmp_path: Path) -> None:
         run_bench("smoke", 1, 1, ["llm:"], tmp_path / "b.sqlite", 1)
     with pytest.raises(ConfigError, match=r"or llm:MODEL for a model-written run"):
         run_bench("smoke", 1, 1, ["gpt"], tmp_path / "b.sqlite", 1)
+
+
+def test_time_spent_waiting_on_the_model_is_not_charged_to_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    def waits_a_second(task: Task) -> Outcome:
+        time.sleep(1.1)  # 1 s of it on the model's answer
+        return dataclasses.replace(guess_first_label(task), fit_seconds=1.1, waited_s=1.0)
+
+    monkeypatch.setitem(registry.FRAMEWORKS, "waits", waits_a_second)
+    dataset = next(candidate for candidate in SMOKE if candidate.name == DATASET)
+    X_train, X_test, y_train, y_test = split(dataset, 0)
+    task = Task(X_train, y_train, X_test, dataset.task, 1.0, 0, 1, process_scratch(), "waits")
+    row = run_one("waits", task, y_test)
+    assert row["status"] == "ok" and row["seconds"] == pytest.approx(0.1)
+    assert -0.01 <= row["predict_seconds"] < 0.5  # the whole call took over a second: the wait is off both

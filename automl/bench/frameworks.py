@@ -126,7 +126,9 @@ class Outcome:
     """A framework's predictions, how long fitting took, and anything worth keeping about the fit.
 
     ``llm`` is the language model's calls, tokens and cost when the run used one (automl's ``result.json``);
-    ``model_calls`` are those calls' records by file name (``llm/NNN-stage.json``), kept so the run replays.
+    ``model_calls`` are those calls' records by file name (``llm/NNN-stage.json``), kept so the run replays;
+    ``waited_s`` is the part of ``fit_seconds`` spent waiting on the model. The run keeps that wait off its clock,
+    and the harness keeps it off the row's seconds: a slow server is not charged to the search.
     """
 
     predictions: Predictions
@@ -134,6 +136,7 @@ class Outcome:
     info: dict[str, Any]
     llm: ModelUsage | None = None
     model_calls: dict[str, dict[str, Any]] | None = None
+    waited_s: float = 0.0
 
 
 def align_proba(proba: np.ndarray, own_classes: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -194,19 +197,17 @@ def _run_automl(task: Task, facade: str, workers: int = 1, rounds: int = 1, llm:
     model = FittedModel.load(result.paths.root)
     summary = result.summary
     info = {"n_trials": summary.n_trials, "facade": summary.facade, "incumbent": summary.incumbent.get("algorithm")}
+    waited = 0.0
     if summary.llm is not None:
-        # The run keeps the time it waits on its model off its clock, and so does the bench's fit time: a slow
-        # server is not charged to the search. The wait is kept beside it (a replay's is the recorded one,
-        # and a replay has none to take off).
-        info["model_wait_s"] = summary.llm.waited_s
-        fit_seconds -= summary.llm.waited_s if replay is None else 0.0
+        info["model_wait_s"] = summary.llm.waited_s  # a replay's is the recorded one, the same in its row
+        waited = summary.llm.waited_s if replay is None else 0.0  # a replay waits on nothing
     calls = recorded_calls(result.paths.llm_dir) if config.uses_model else None
     if task.task == REGRESSION:
         values = np.asarray(model.predict(task.X_test, source="benchmark test rows"), dtype=np.float64)
-        return Outcome(Predictions(values=values), fit_seconds, info, summary.llm, calls)
+        return Outcome(Predictions(values=values), fit_seconds, info, summary.llm, calls, waited)
     assert model.classes is not None
     proba = align_proba(model.predict_proba(task.X_test, source="benchmark test rows"), model.classes, task.classes)
-    return Outcome(_from_proba(proba, task.classes), fit_seconds, info, summary.llm, calls)
+    return Outcome(_from_proba(proba, task.classes), fit_seconds, info, summary.llm, calls, waited)
 
 
 def recorded_calls(llm_dir: Path) -> dict[str, dict[str, Any]]:

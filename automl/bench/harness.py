@@ -83,10 +83,12 @@ def run_one(framework: str, task: Task, y_test: np.ndarray) -> dict[str, Any]:
     fit_seconds: float | None = None
     llm: ModelUsage | None = None
     calls: dict[str, dict[str, Any]] | None = None
+    waited = 0.0
     started = time.perf_counter()
     try:
         outcome: Outcome = registry.framework(framework)(task)
-        fit_seconds, info, llm, calls = outcome.fit_seconds, outcome.info, outcome.llm, outcome.model_calls
+        info, llm, calls, waited = outcome.info, outcome.llm, outcome.model_calls, outcome.waited_s
+        fit_seconds = outcome.fit_seconds - waited
         check_predictions(task.task, outcome.predictions, _classes(task), n_test)
         predictions: Predictions | None = outcome.predictions
     except FrameworkUnavailable as unavailable:
@@ -94,7 +96,7 @@ def run_one(framework: str, task: Task, y_test: np.ndarray) -> dict[str, Any]:
     except Exception as failure:  # a framework's bug or limit is a result to record, not a crash
         status, predictions = "failed", None
         error = "".join(traceback.format_exception(failure))[-ERROR_CHARS:]
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started - waited
     row = _result(task, y_test, status, error, info, fit_seconds, seconds, predictions, llm)
     return {**row, "model_calls": calls} if calls else row
 
