@@ -120,7 +120,7 @@ def _write(tmp_path: Path, frame: pd.DataFrame) -> str:
     ("make", "target", "message"),
     [
         (lambda p: str(p / "nope.csv"), "y", "does not exist"),
-        (lambda p: str(p), "y", "is a directory"),
+        (lambda p: str(p), "y", r"has no images in class sub-folders: pass a \.csv or \.parquet file"),
         (lambda p: _file(p / "empty.csv", b""), "y", "is empty"),
         (lambda p: _file(p / "head.csv", b"a,b\n"), "y", "no data rows"),
         (lambda p: _file(p / "x.json", b"{}"), "y", "unknown type"),

@@ -20,6 +20,15 @@ from automl.data.describe import describe_columns, describe_target, describe_typ
 from automl.data.features import FeatureSchema, apply_schema, learn_schema
 from automl.data.load import BUNDLED_TARGET, SKLEARN_PREFIX, load_table
 from automl.data.target import TASKS, LabelCoder, check_target, infer_task
+from automl.data.tensors import (
+    IMAGE_TARGET,
+    TensorSchema,
+    describe_tensors,
+    is_tensor_source,
+    load_tensors,
+    standard_shape,
+    tensor_fingerprint,
+)
 from automl.errors import DataError
 
 # Fewer rows than this cannot give train, validation and test parts worth scoring.
@@ -52,16 +61,21 @@ class PreparedData:
 
     task: str
     target: str
-    schema: FeatureSchema
+    schema: FeatureSchema | TensorSchema
     labels: LabelCoder | None
-    X_train: pd.DataFrame
+    X_train: pd.DataFrame | np.ndarray  # a table's frame, or a tensor source's float32 array
     y_train: np.ndarray
-    X_valid: pd.DataFrame
+    X_valid: pd.DataFrame | np.ndarray
     y_valid: np.ndarray
-    X_test: pd.DataFrame = field(repr=False)
+    X_test: pd.DataFrame | np.ndarray = field(repr=False)
     y_test: np.ndarray = field(repr=False)
     description: dict[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
+
+    @property
+    def modality(self) -> str:
+        """``"table"`` or ``"tensor"``: which writer's template and which checks of train() apply."""
+        return "tensor" if isinstance(self.schema, TensorSchema) else "table"
 
     @property
     def facts(self) -> dict[str, Any]:
@@ -79,7 +93,7 @@ class PreparedData:
 
     def refit_dataset(self) -> dict[str, Any]:
         """What the final refit gets: every non-test row (validation rows included) to fit on."""
-        X_all = pd.concat([self.X_train, self.X_valid], ignore_index=True)
+        X_all = _stack(self.X_train, self.X_valid)
         y_all = np.concatenate([self.y_train, self.y_valid])
         return {"X": X_all, "y": y_all, "X_test": self.X_valid, "y_test": self.y_valid, **self.facts}
 
@@ -108,10 +122,21 @@ class PreparedData:
         return list((splitter or KFold(k, shuffle=True, random_state=seed)).split(np.zeros((len(y), 1)), y))
 
 
-def _rows(X: pd.DataFrame, y: np.ndarray, fit: np.ndarray, valid: np.ndarray) -> dict[str, Any]:
+def _rows(X: pd.DataFrame | np.ndarray, y: np.ndarray, fit: np.ndarray, valid: np.ndarray) -> dict[str, Any]:
     """A train() dataset fitting on rows ``fit`` and validating on rows ``valid``."""
-    return {"X": X.iloc[fit].reset_index(drop=True), "y": y[fit],
-            "X_test": X.iloc[valid].reset_index(drop=True), "y_test": y[valid]}  # fmt: skip
+    return {"X": take_rows(X, fit), "y": y[fit], "X_test": take_rows(X, valid), "y_test": y[valid]}
+
+
+def take_rows(X: pd.DataFrame | np.ndarray, rows: np.ndarray) -> pd.DataFrame | np.ndarray:
+    """Rows ``rows`` (positions) of a table (renumbered from 0) or of an array."""
+    return X.iloc[rows].reset_index(drop=True) if isinstance(X, pd.DataFrame) else X[rows]
+
+
+def _stack(first: pd.DataFrame | np.ndarray, second: pd.DataFrame | np.ndarray) -> pd.DataFrame | np.ndarray:
+    """Two parts' rows one after the other, as the parts are (tables or arrays)."""
+    if isinstance(first, pd.DataFrame):
+        return pd.concat([first, second], ignore_index=True)
+    return np.concatenate([first, second])
 
 
 def fingerprint(table: pd.DataFrame) -> str:
@@ -179,7 +204,10 @@ def prepare_dataset(
     sizes: SplitSizes = SplitSizes(),
     kinds: dict[str, str] | None = None,
 ) -> PreparedData:
-    """Load ``source`` (and ``test_source``) from disk or scikit-learn, then :func:`prepare_table`."""
+    """Load ``source`` (and ``test_source``) from disk or scikit-learn, then :func:`prepare_table`
+    (or :func:`prepare_tensors` for an image folder, an ``.npz`` file or a bundled image set)."""
+    if is_tensor_source(source):
+        return prepare_tensors(source, task, test_source, seed, sizes)
     table = load_table(source)
     target = resolve_target(source, target, list(table.columns))
     test_table = load_table(test_source) if test_source is not None else None
@@ -302,3 +330,87 @@ def prepare_table(
         description,
         fingerprint(table),
     )
+
+
+def prepare_tensors(
+    source: str, task: str = "auto", test_source: str | None = None, seed: int = 0, sizes: SplitSizes = SplitSizes()
+) -> PreparedData:
+    """A tensor source split as a table is: the test rows first (stratified), then train and validation.
+
+    The labels are coded as a table's target column would be (folder names, or the values of ``y``), and the
+    description says what a writer needs of the arrays (shape, channels, value range) instead of columns.
+    """
+    X, raw = load_tensors(source)
+    test = load_tensors(test_source) if test_source is not None else None
+    return prepare_arrays(X, raw, task, test, seed, sizes, source, test_source)
+
+
+def prepare_arrays(
+    X: np.ndarray,
+    raw: np.ndarray,
+    task: str = "auto",
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+    seed: int = 0,
+    sizes: SplitSizes = SplitSizes(),
+    source: str = "arrays",
+    test_source: str | None = None,
+) -> PreparedData:
+    """:func:`prepare_tensors` of arrays already in memory (the Python API's ``fit(X_images, y)``)."""
+    X = standard_shape(X, source)
+    target = pd.Series(raw, name=IMAGE_TARGET)
+    if task == "auto":
+        task = infer_task(target)
+    elif task not in TASKS:
+        raise DataError(f"unknown task '{task}': use auto, classification or regression")
+    _check_sizes(target)
+    check_target(target, IMAGE_TARGET, task)
+    stratify = task == "classification"
+    rows = pd.DataFrame({"row": np.arange(len(X)), IMAGE_TARGET: target})
+    if test is None:
+        rest, held_out = _split(rows, sizes.test, rows[IMAGE_TARGET] if stratify else None, seed, "test")
+        X_test_raw, y_test_raw = X[held_out["row"].to_numpy()], held_out[IMAGE_TARGET]
+    else:
+        rest, X_test_raw, y_test_raw = rows, standard_shape(test[0], test_source or "test data"), pd.Series(test[1])
+    train, valid = _split(rest, sizes.validation_for(len(rest)), rest[IMAGE_TARGET] if stratify else None, seed,
+                          "validation")  # fmt: skip
+    schema = TensorSchema.of(X)
+    if tuple(X_test_raw.shape[1:]) != schema.shape:
+        raise DataError(f"test data '{test_source}' has samples of shape {tuple(X_test_raw.shape[1:])}, the training "
+                        f"data {schema.shape}: pass test data of the same shape")  # fmt: skip
+    labels = LabelCoder.fit(rest[IMAGE_TARGET]) if stratify else None
+
+    def encode(values: pd.Series, what: str) -> np.ndarray:
+        if labels is not None:
+            return labels.encode(values, what)
+        return pd.to_numeric(values, errors="raise").to_numpy(dtype="float64")
+
+    X_train, X_valid = X[train["row"].to_numpy()], X[valid["row"].to_numpy()]
+    y_train, y_valid = encode(train[IMAGE_TARGET], "training data"), encode(valid[IMAGE_TARGET], "validation data")
+    y_test = encode(y_test_raw, f"test data '{test_source}'" if test_source else "test data")
+    described = np.concatenate([X_train, X_valid])
+    n_values = int(np.prod(schema.shape))
+    description = {
+        "source": source,
+        "target": IMAGE_TARGET,
+        "task": task,
+        "modality": "tensor",
+        "n_rows": len(rest),
+        "n_features": n_values,
+        "n_numeric": n_values,
+        "n_categorical": 0,
+        "rows_dropped_missing_target": 0,
+        "splits": {
+            "train": len(X_train),
+            "validation": len(X_valid),
+            "test": len(X_test_raw),
+            "test_source": test_source or f"held out {sizes.test:.0%} of '{source}' before anything else",
+        },
+        "missing": {"cells": 0, "fraction": 0.0, "columns": []},
+        "target_summary": describe_target(np.concatenate([y_train, y_valid]), task, labels),
+        "tensor": describe_tensors(described, schema),
+        "columns": [],
+        "column_types": [],
+        "file_format": None,
+    }
+    return PreparedData(task, IMAGE_TARGET, schema, labels, X_train, y_train, X_valid, y_valid, X_test_raw, y_test,
+                        description, tensor_fingerprint(X, raw))  # fmt: skip

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from automl.data.tensors import BUNDLED_IMAGES
 from automl.errors import DataError
 
 SKLEARN_PREFIX = "sklearn:"
@@ -38,7 +39,8 @@ def load_table(source: str) -> pd.DataFrame:
     if not path.exists():
         raise DataError(f"data file '{source}' does not exist: check the path")
     if path.is_dir():
-        raise DataError(f"data path '{source}' is a directory: pass a .csv or .parquet file")
+        raise DataError(f"data path '{source}' is a directory: pass a .csv or .parquet file (a folder of images "
+                        "trains with automl run --data FOLDER)")  # fmt: skip
     kind = _file_kind(path)
     try:
         if kind == "parquet":
@@ -115,7 +117,7 @@ def _load_bundled(name: str) -> pd.DataFrame:
     if name not in BUNDLED:
         raise DataError(
             f"unknown bundled dataset 'sklearn:{name}': choose one of "
-            + ", ".join(f"sklearn:{known}" for known in BUNDLED)
+            + ", ".join(f"sklearn:{known}" for known in (*BUNDLED, *BUNDLED_IMAGES))
         )
     import sklearn.datasets
 
