@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from automl.data.dataset import take_rows
+
 # How every hint ends: where K comes from, and what never to write.
 READ_K = "read K from dataset['n_classes'] and never hard-code class labels or counts"
 
@@ -43,7 +45,7 @@ def _missing_class(dataset: dict[str, Any], n_classes: int) -> ClassVariant:
     kept = np.asarray(dataset["y"]) != missing
     copy = {
         **dataset,
-        "X": dataset["X"][kept].reset_index(drop=True),
+        "X": take_rows(dataset["X"], np.flatnonzero(kept)),
         "y": np.asarray(dataset["y"])[kept],
         "n_classes": n_classes,
     }

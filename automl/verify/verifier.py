@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from ConfigSpace import Configuration, ConfigurationSpace
 
+from automl.data.dataset import take_rows
 from automl.errors import WalltimeSpent
 from automl.rundir import MODEL_FILE
 from automl.sandbox import CodeWarning, Limits, TrialOutcome, run_predict, run_train, stop_running_jobs
@@ -146,7 +147,7 @@ def _describe_warning(warning: CodeWarning, filename: str) -> str:
 
 
 def _take(part: Any, rows: np.ndarray) -> Any:
-    return part.iloc[rows].reset_index(drop=True) if isinstance(part, pd.DataFrame) else np.asarray(part)[rows]
+    return take_rows(part if isinstance(part, pd.DataFrame) else np.asarray(part), rows)
 
 
 def _subsample(dataset: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -271,7 +272,9 @@ def verify_train(inputs: VerifyInputs, space: ConfigurationSpace, seed: int, lim
     source = inputs.train_path.read_text(encoding="utf-8")
     findings = check_source(source, "train.py", hyperparameters=list(space.keys()),
                             allowed_imports=load_allowed_imports(inputs.extra_imports))  # fmt: skip
-    findings += hard_coded_columns(source, inputs.dataset["X"].columns)
+    table = isinstance(inputs.dataset["X"], pd.DataFrame)  # tensors have no columns to name or to shuffle
+    if table:
+        findings += hard_coded_columns(source, inputs.dataset["X"].columns)
     if not checks.add("static", not findings, time.perf_counter() - started, "\n".join(map(str, findings))):
         return checks.report(isolation)
 
@@ -285,7 +288,8 @@ def verify_train(inputs: VerifyInputs, space: ConfigurationSpace, seed: int, lim
     model_dir = inputs.work_dir / f"{checks.count:02d}"
     if not _saved_model_predicts(checks, model_dir):
         return checks.report(isolation)
-    _feature_use(checks, model_dir / MODEL_FILE)
+    if table:
+        _feature_use(checks, model_dir / MODEL_FILE)
     try:
         _smoke(checks, default)
     except OutOfTime:  # a smoke trial before the side-by-side ones: the rest cannot start either
@@ -371,7 +375,7 @@ def _smoke(checks: _Checks, default: Configuration) -> None:
                    f"the same configuration and seed gave loss {first.result['loss']} then {again.result['loss']}: "
                    "pass the seed to every random_state and to any sampling")  # fmt: skip
 
-    columns = list(small_data["X"].columns)
+    columns = list(small_data["X"].columns) if isinstance(small_data["X"], pd.DataFrame) else []
     if len(columns) > 1:
         dropped = inputs.work_dir / "smoke_dropped_column.joblib"
         joblib.dump({**small_data, "X": small_data["X"].drop(columns=columns[-1]),
