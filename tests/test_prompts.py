@@ -14,7 +14,15 @@ from automl.config import ScenarioSettings
 from automl.data import prepare_dataset
 from automl.plan import Plan, plan_offline
 from automl.plan.facades import FACADE_INFO
-from automl.writers.prompt import PROMPTS_DIR, budget_rules, describe_dataset, describe_space, metric_words, render
+from automl.writers.prompt import (
+    PROMPTS_DIR,
+    budget_rules,
+    describe_dataset,
+    describe_space,
+    metric_words,
+    modality_sections,
+    render,
+)
 
 # Every requirement the train prompt must state (the train() contract of docs/train-contract.md), with the
 # words that state it in the rendered train prompt.
@@ -74,7 +82,7 @@ def train_prompt(description: dict, plan: Plan) -> str:
     return render("train", facade=plan.facade, train_plan=plan.train_plan,
                   dataset_description=describe_dataset(description), config_space=describe_space(small_space()),
                   scenario=scenario.to_dict(), budget_rules=budget_rules(plan),
-                  **metric_words("roc_auc", "classification"))  # fmt: skip
+                  **metric_words("roc_auc", "classification"), **modality_sections(description))  # fmt: skip
 
 
 @pytest.mark.parametrize("requirement", sorted(TRAIN_REQUIREMENTS))
@@ -105,7 +113,8 @@ def test_budget_rules_follow_the_facade() -> None:
 
 def test_every_template_renders_only_with_exactly_its_placeholders() -> None:
     names = {path.stem for path in PROMPTS_DIR.glob("*.md")}
-    assert names == {"system", "plan", "space", "scenario", "train", "repair", "revise"}
+    assert names == {"system", "plan", "space", "scenario", "train", "repair", "revise", "train_data_table",
+                     "train_data_tensor", "train_saving_table", "train_saving_tensor"}  # fmt: skip
     with pytest.raises(ValueError, match="needs"):
         render("repair", artifact="train.py file")  # 'errors' left out
     with pytest.raises(ValueError, match="needs"):
@@ -177,3 +186,13 @@ def test_the_scenario_prompt_carries_the_limits_and_the_baseline(description: di
     for key in ("n_trials", "walltime_limit", "trial_walltime_limit", "trial_memory_limit_mb", "crash_cost"):
         assert f"`{key}`" in prompt
     assert "linear_C" in prompt and "{{" not in prompt
+
+
+def test_a_tensor_runs_train_prompt_describes_arrays_the_device_and_the_saved_network(description: dict) -> None:
+    tensors = prepare_dataset("sklearn:digits_images").description
+    prompt = train_prompt(tensors, Plan("hyperband", "epochs", 3.0, 27.0, train_plan="train a CNN"))
+    assert "(N, C, H, W)" in prompt and "AUTOML_DEVICE" in prompt and "automl.nets" in prompt
+    assert "no pretrained weights" in prompt and "between 3 and 27; it means `epochs`" in prompt
+    assert "select_dtypes" not in prompt and "ColumnTransformer" not in prompt  # the table's sections are left out
+    table = train_prompt(description, Plan("hpo", train_plan="fit"))
+    assert "select_dtypes" in table and "automl.nets" not in table

@@ -26,6 +26,7 @@ from automl.writers.prompt import (
     describe_space,
     metric_choice,
     metric_words,
+    modality_sections,
     render,
 )
 
@@ -132,7 +133,8 @@ class LLMWriter:
         request = render("train", facade=plan.facade, train_plan=plan.train_plan,
                          dataset_description=describe_dataset(context.description),
                          config_space=describe_space(context.space), scenario=as_json(context.scenario.to_dict()),
-                         budget_rules=budget_rules(plan), **metric)  # fmt: skip
+                         budget_rules=budget_rules(plan), **metric,
+                         **modality_sections(context.description))  # fmt: skip
         return self._code(self._ask("train", request, context, feedback), "train")
 
     def revise(self, context: WriteContext, account: dict[str, Any], feedback: Feedback | None) -> Revision:

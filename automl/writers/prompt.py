@@ -72,6 +72,13 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else str(value)
 
 
+def modality_sections(description: dict[str, Any]) -> dict[str, str]:
+    """The train prompt's sections that differ between tables and tensors: what ``dataset`` holds (and the
+    shapes not to hard-code), and how the model is saved (``prompts/train_{data,saving}_<modality>.md``)."""
+    modality = "tensor" if description.get("modality") == "tensor" else "table"
+    return {"data_sections": render(f"train_data_{modality}"), "saving_section": render(f"train_saving_{modality}")}
+
+
 def describe_space(space: ConfigurationSpace) -> str:
     """The space as ConfigSpace prints it: every hyperparameter with range and default, then the conditions."""
     return "```\n" + str(space).strip() + "\n```"
