@@ -149,16 +149,24 @@ class _AutoMLBase(BaseEstimator):
         """Run the whole pipeline on X and y; the results are the attributes ending in ``_``."""
         from automl.runner import run
 
-        table = self._validated(X, reset=True)
         target = self._target(y)
-        if len(target) != len(table):
-            raise DataError(f"X has {len(table)} rows but y has {len(target)}: they must match")
-        if TARGET_COLUMN in table.columns:
-            raise DataError(f"X has a column named {TARGET_COLUMN!r}, which automl reserves: rename it")
-        table[TARGET_COLUMN] = target
+        data: pd.DataFrame | tuple[np.ndarray, np.ndarray]
+        if _is_tensor(X):  # images (N, C, H, W) or (N, H, W): the tensor writer's networks
+            data = (np.asarray(X), target)
+            self.n_features_in_ = int(np.prod(np.shape(X)[1:]))
+            rows = len(data[0])
+        else:
+            data = self._validated(X, reset=True)
+            if TARGET_COLUMN in data.columns:
+                raise DataError(f"X has a column named {TARGET_COLUMN!r}, which automl reserves: rename it")
+            rows = len(data)
+        if len(target) != rows:
+            raise DataError(f"X has {rows} rows but y has {len(target)}: they must match")
+        if isinstance(data, pd.DataFrame):
+            data[TARGET_COLUMN] = target
         settings = requested_scenario(self.scenario, self.trials, self.walltime)
         config = RunConfig(
-            data="dataframe",
+            data="arrays" if isinstance(data, tuple) else "dataframe",
             target=TARGET_COLUMN,
             task=self._task,
             seed=self.seed,
@@ -180,7 +188,7 @@ class _AutoMLBase(BaseEstimator):
             rounds=self.rounds,
             start=self.start,
         )
-        result = run(config, table=table, write_report=bool(self.out) or self.keep_run)
+        result = run(config, table=data, write_report=bool(self.out) or self.keep_run)
         self.model_ = FittedModel.load(result.paths.root)
         self.run_dir_ = result.paths.root
         summary = result.summary
@@ -235,9 +243,9 @@ class _AutoMLBase(BaseEstimator):
             values = check_array(values, ensure_2d=False, dtype=np.float64, ensure_all_finite=True)
         return values
 
-    def _features(self, X: Any) -> pd.DataFrame:
+    def _features(self, X: Any) -> pd.DataFrame | np.ndarray:
         check_is_fitted(self, "model_")
-        return self._validated(X, reset=False)
+        return np.asarray(X) if _is_tensor(X) else self._validated(X, reset=False)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels (classification, in the dtype of the fitted y) or values (regression)."""
@@ -255,6 +263,11 @@ class _AutoMLBase(BaseEstimator):
         """Class probabilities, columns in the order of ``classes_``."""
         features = self._features(X)
         return self.model_.predict_proba(features)
+
+
+def _is_tensor(X: Any) -> bool:
+    """Whether X is tensor data (an array of 3 or 4 dimensions: images), which tables cannot hold."""
+    return not isinstance(X, pd.DataFrame) and np.ndim(X) >= 3
 
 
 def _in_dtype(labels: np.ndarray, dtype: np.dtype) -> np.ndarray:

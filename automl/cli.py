@@ -9,12 +9,15 @@ import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from automl.errors import AutomlError, ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(
     add_completion=False, pretty_exceptions_enable=False, help="AutoML: a writer writes train(), SMAC tunes it."
@@ -125,6 +128,11 @@ def run(
         typer.Option(help="With --llm, who writes the first round: 'model', or 'offline': the built-in writer's "
                      "space and train.py as a baseline that the model revises from round 2 on (needs --rounds 2+)."),
     ] = "model",
+    device: Annotated[
+        str,
+        typer.Option(help="Where tensor trials (images, .npz arrays) train: auto (a CUDA GPU when PyTorch sees one), "
+                     "cpu or cuda."),
+    ] = "auto",
     workers: Annotated[int, typer.Option(help="Trials run side by side on this many local dask workers.")] = 1,
     dask_scheduler: Annotated[
         str | None, typer.Option(help="Address (tcp://host:8786) or scheduler file of a running dask cluster.")
@@ -173,7 +181,7 @@ def run(
                            attempts=attempts, fallback=fallback, facade=facade, budget_kind=budget_kind, cv=cv,
                            workers=workers, dask_scheduler=dask_scheduler,
                            column_kinds=column_kinds(types, drop, ids), metric=metric, bag=bag,
-                           rounds=rounds, start=start)  # fmt: skip
+                           rounds=rounds, start=start, device=device)  # fmt: skip
     result = run_pipeline(config, ConsoleProgress(console), resume=resume is not None)
     console.print(summary_table(result.summary))
     if result.summary.interrupted:  # the best so far is saved, but a script must still see the Ctrl-C
@@ -204,7 +212,13 @@ def predict(
             metavar="MODEL", help="A run directory made by 'automl run', or a file made by 'automl export'."
         ),
     ],
-    data: Annotated[str, typer.Option(help="CSV/Parquet file (or sklearn:NAME) with the feature columns.")],
+    data: Annotated[
+        str,
+        typer.Option(
+            help="CSV/Parquet file (or sklearn:NAME) with the feature columns; for a model of tensor data, "
+            "a folder of images or an .npz file with an array X."
+        ),
+    ],
     out: Annotated[Path, typer.Option(help="Where to write the predictions: .csv or .parquet.")] = Path(
         "predictions.csv"
     ),
@@ -218,6 +232,7 @@ def predict(
     """Predict new rows with a run's final model (or an exported one), in the original label space."""
     from automl.data import load_table
     from automl.data.features import lost_values
+    from automl.data.tensors import TensorSchema, load_prediction_tensors
     from automl.export import load_model
     from automl.predictor import FittedModel
 
@@ -228,6 +243,15 @@ def predict(
         raise ConfigError(f"'{model_path}' does not exist: pass a run directory made by 'automl run' or a file made "
                           "by 'automl export'")  # fmt: skip
     model = load_model(model_path) if model_path.is_file() else FittedModel.load(model_path)
+    if isinstance(model.card.schema, TensorSchema):
+        if id_columns:
+            raise ConfigError("--id names table columns: a model of tensor data predicts samples, which have none")
+        import pandas as pd
+
+        samples, files = load_prediction_tensors(data, model.card.schema)
+        frame = pd.DataFrame({"file": files} if files is not None else {})
+        _write_predictions(model, samples, frame, data, out, writers[out.suffix.lower()])
+        return
     table = load_table(data)
     missing = [name for name in id_columns or [] if name not in table.columns]
     if missing:
@@ -239,13 +263,18 @@ def predict(
         if strict:
             raise ConfigError(f"{message}: fix the values, or leave out --strict to predict them as missing")
         console.print(f"[yellow]warning: {message}; they were treated as missing values[/]")
-    frame = table[list(id_columns or [])].reset_index(drop=True)
-    frame["prediction"], proba = model.predict_with_proba(table, f"'{data}'")
+    _write_predictions(model, table, table[list(id_columns or [])].reset_index(drop=True), data, out,
+                       writers[out.suffix.lower()])  # fmt: skip
+
+
+def _write_predictions(model: Any, samples: Any, frame: pd.DataFrame, data: str, out: Path, writer: str) -> None:
+    """Predict ``samples`` (rows of a table, or tensors) and write them after ``frame``'s columns to ``out``."""
+    frame["prediction"], proba = model.predict_with_proba(samples, f"'{data}'")
     if proba is not None and model.classes is not None:
         for index, label in enumerate(model.classes):
             frame[f"proba_{label}"] = proba[:, index]
     out.parent.mkdir(parents=True, exist_ok=True)
-    getattr(frame, writers[out.suffix.lower()])(out, index=False)
+    getattr(frame, writer)(out, index=False)
     console.print(f"wrote {len(frame)} predictions of '{model.card.target}' to {out}")
 
 

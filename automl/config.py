@@ -129,6 +129,8 @@ def _positive(name: str, value: Any, integer: bool = False) -> None:
         raise ConfigError(f"{name} must be {kind} greater than 0, got {value!r}")
 
 
+# Where tensor trials may train (--device).
+DEVICES = ("auto", "cpu", "cuda")
 OFFLINE = "offline"
 
 
@@ -183,10 +185,14 @@ class RunConfig:
     # Who writes the first round with a model (--start): the model, or the offline writer as a baseline the
     # model then revises (from round 2 on).
     start: str = "model"
+    # Where tensor trials train (--device): auto takes a CUDA GPU when torch sees one; tables always use the CPU.
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         if self.facade != AUTO and self.facade not in FACADE_INFO:
             raise ConfigError(f"--facade must be auto or one of {sorted(FACADE_INFO)}, got {self.facade!r}")
+        if self.device not in DEVICES:
+            raise ConfigError(f"--device must be one of {list(DEVICES)}, got {self.device!r}")
         if self.budget_kind != AUTO and self.budget_kind not in BUDGET_KINDS:
             raise ConfigError(f"--budget-kind must be auto or one of {list(BUDGET_KINDS)}, got {self.budget_kind!r}")
         if self.cv is not None:

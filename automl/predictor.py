@@ -23,6 +23,7 @@ import pandas as pd
 
 from automl._io import read_json, write_json
 from automl.data import FeatureSchema, LabelCoder, apply_schema
+from automl.data.tensors import TensorSchema, tensor_features
 from automl.errors import DataError, RunError
 from automl.evaluate.metric import apply_threshold
 from automl.rundir import MODEL_FILE, RunPaths, open_run_dir
@@ -55,7 +56,7 @@ class ModelCard:
 
     task: str
     target: str
-    schema: FeatureSchema
+    schema: FeatureSchema | TensorSchema  # a table's columns, or a tensor sample's shape
     labels: LabelCoder | None
     incumbent: dict[str, Any]
     members: tuple[CardMember, ...] = ()  # best first
@@ -75,7 +76,8 @@ class ModelCard:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelCard:
         labels = LabelCoder(tuple(data["classes"])) if data.get("classes") is not None else None
-        schema = FeatureSchema.from_dict(data["schema"])
+        tensor = data["schema"].get("modality") == "tensor"
+        schema = TensorSchema.from_dict(data["schema"]) if tensor else FeatureSchema.from_dict(data["schema"])
         members = tuple(CardMember(**entry | {"bag": tuple(entry.get("bag", ()))}) for entry in data.get("members", ()))
         return cls(data["task"], data["target"], schema, labels, data["incumbent"], members, data.get("threshold"))
 
@@ -143,9 +145,12 @@ class FittedModel:
             return ModelOutput(average, None)
         return ModelOutput(apply_threshold(average, self.card.threshold), average)
 
-    def _predict(self, table: pd.DataFrame, source: str) -> ModelOutput:
+    def _predict(self, table: pd.DataFrame | np.ndarray, source: str) -> ModelOutput:
+        """``table`` (a tensor model: an array of samples) checked against the schema, then predicted."""
         if len(table) == 0:  # before any member sees it: a model's imputer fails on zero rows with a traceback
             raise DataError(f"{source} has no rows to predict: pass at least one row")
+        if isinstance(self.card.schema, TensorSchema):
+            return self.predict_features(tensor_features(table, self.card.schema, source))
         return self.predict_features(apply_schema(table, self.card.schema, source))
 
     def predict(self, table: pd.DataFrame, source: str = "data") -> np.ndarray:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from automl import sandbox
@@ -44,14 +45,15 @@ class RunResult:
 def run(
     config: RunConfig,
     progress: Progress | None = None,
-    table: pd.DataFrame | None = None,
+    table: pd.DataFrame | tuple[np.ndarray, np.ndarray] | None = None,
     resume: bool = False,
     ensemble: EnsembleMethod | None = None,
     write_report: bool = True,
 ) -> RunResult:
     """Run every stage for ``config``.
 
-    ``table`` replaces ``config.data`` for in-memory data (the Python API); ``resume`` continues the
+    ``table`` replaces ``config.data`` for in-memory data (the Python API): a DataFrame with the target
+    column, or ``(X, y)`` arrays of tensors (images ``(N, C, H, W)``); ``resume`` continues the
     interrupted run in ``config.out``; ``ensemble`` chooses the final model's members (default: greedy
     ensemble selection on the trials' validation predictions); ``write_report`` False leaves out
     report.html (``automl report`` writes it later), for a run folder no one will open.
@@ -64,7 +66,9 @@ def run(
     sandbox.warm_up(create_run_dir_parent(config.out))
     with timed("prepare", f"loading {config.data}"):
         prepared = prepare(config, progress, table, resume)
-    context = RunContext(prepared.config, prepared.paths, clock, progress, prepared.n_jobs, resume, prepared.metric)
+    context = RunContext(
+        prepared.config, prepared.paths, clock, progress, prepared.n_jobs, resume, prepared.metric, prepared.device
+    )
     with failure_recorded(context.paths):  # an error that stops the run is kept in run.json
         if resume:
             written = Written.recorded(context.paths)

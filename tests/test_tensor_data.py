@@ -22,7 +22,7 @@ def test_digits_images_are_one_channel_8x8_with_the_test_rows_split_off_first() 
     data = prepare_dataset("sklearn:digits_images", seed=0)
     assert data.modality == "tensor" and data.task == "classification"
     assert data.X_train.shape[1:] == (1, 8, 8) and data.X_train.dtype == np.float32
-    assert 0.0 <= data.X_train.min() and data.X_train.max() <= 1.0
+    assert data.X_train.min() >= 0.0 and data.X_train.max() <= 1.0
     total = len(data.X_train) + len(data.X_valid) + len(data.X_test)
     assert total == 1797 and len(data.X_test) == pytest.approx(0.2 * 1797, abs=1)
     # Stratified: every class keeps its share of the test rows.
@@ -89,7 +89,7 @@ def test_bad_npz_gets_one_clear_error(tmp_path: Path, arrays: dict, message: str
 
 def test_an_unreadable_npz_and_an_empty_folder_are_one_line_errors(tmp_path: Path) -> None:
     (tmp_path / "broken.npz").write_bytes(b"not a zip file")
-    with pytest.raises(DataError, match="cannot be read as .npz"):
+    with pytest.raises(DataError, match=r"cannot be read as \.npz"):
         prepare_dataset(str(tmp_path / "broken.npz"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="has no images in class sub-folders"):

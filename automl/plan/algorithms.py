@@ -83,6 +83,20 @@ BUDGETS: dict[str, BudgetKind] = {
 }
 
 
+# The tensor writer (automl/writers/offline_torch_train.py): its networks per kind of sample (images are
+# (C, H, W); anything else is flattened into the MLP), and its one budget kind. The epochs full budget is
+# a power of successive halving's factor 3, so hyperband's rungs (3, 9, 27) are whole epochs.
+TENSOR_NETS: dict[str, tuple[str, ...]] = {"image": ("cnn", "mlp"), "flat": ("mlp",)}
+EPOCHS = BudgetKind(
+    "epochs",
+    27.0,
+    "training epochs of the network (the learning-rate schedule spans the full budget, so a higher budget "
+    "continues the same configuration's lower-budget checkpoint)",
+    counts={"cnn": None, "mlp": None},
+    warm_starts=("cnn", "mlp"),
+)
+
+
 def set_by_budget(budget_kind: str | None) -> tuple[str, ...]:
     """The hyperparameters a plan's budget sets instead of the search (none without a budget)."""
     kind = BUDGETS.get(budget_kind or "")

@@ -10,7 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from automl.plan.algorithms import ALL_ALGORITHMS, BUDGETS, algorithms_for
+from automl.plan.algorithms import ALL_ALGORITHMS, BUDGETS, EPOCHS, TENSOR_NETS, algorithms_for
 from automl.plan.facades import FACADE_INFO
 from automl.plan.fidelity import MIN_BUDGET_ROWS, too_few_rows
 
@@ -186,3 +186,32 @@ def plan_offline(
     )
     return Plan(facade=facade, budget_kind=kind, min_budget=low, max_budget=high, reasons=tuple(reasons),
                 train_plan=train_plan, algorithms=algorithms)  # fmt: skip
+
+
+def plan_tensors(description: dict[str, Any], facade: str = AUTO, n_trials: int | None = 40) -> Plan:
+    """Plan a tensor run: Hyperband over epochs unless the user chose a facade, the networks the samples allow.
+
+    A network's trial costs its epochs, and a configuration's lower-budget checkpoint is continued at the next
+    rung, so successive halving's cheap early rungs are nearly free; facades without budgets train every trial
+    for the full :data:`EPOCHS` budget.
+    """
+    n_trials = TIME_LIMITED_TRIALS if n_trials is None else n_trials
+    kind = description["tensor"]["kind"]
+    nets = TENSOR_NETS[kind]
+    if facade == AUTO:
+        facade = "hyperband"
+        why = ("hyperband: a network's trial costs its epochs, and each rung continues the previous rung's "
+               "checkpoint, so low-budget trials are cheap and informative.")  # fmt: skip
+    else:
+        why = f"{facade}: chosen by the user (--facade {facade})."
+    shape = "x".join(map(str, description["tensor"]["sample_shape"]))
+    reasons = [why, f"networks: {', '.join(nets)} for {kind} samples of shape {shape}."]
+    budget_kind, low, high = None, None, None
+    if FACADE_INFO[facade].uses_budget:
+        budget_kind, high = EPOCHS.name, EPOCHS.full_budget
+        low = high / ETA ** (_rungs(n_trials) - 1)
+        reasons.append(f"budget: {budget_kind} from {low:g} to {high:g}, {EPOCHS.meaning}.")
+    train_plan = (f"Normalize the inputs, train the network chosen by cfg['algorithm'] ({', '.join(nets)}) for the "
+                  "budget's epochs on X/y, score it on X_test/y_test with the run's metric and save it.")  # fmt: skip
+    return Plan(facade=facade, budget_kind=budget_kind, min_budget=low, max_budget=high, reasons=tuple(reasons),
+                train_plan=train_plan, algorithms=nets)  # fmt: skip

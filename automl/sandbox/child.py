@@ -154,8 +154,8 @@ def _confine(message: dict[str, Any], job: Job) -> list[str]:
     threads = str(limits["n_jobs"])
     os.environ.clear()  # no secret of the parent's reaches generated code
     os.environ.update(SAFE_ENVIRONMENT)
-    os.environ.update(AUTOML_N_JOBS=threads, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads,
-                      MKL_NUM_THREADS=threads, TMPDIR=scratch, HOME=scratch)  # fmt: skip
+    os.environ.update(AUTOML_N_JOBS=threads, AUTOML_DEVICE=str(limits.get("device", "cpu")), OMP_NUM_THREADS=threads,
+                      OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads, TMPDIR=scratch, HOME=scratch)  # fmt: skip
     tempfile.tempdir = scratch
     pools = _threadpools()
     if any(info["num_threads"] != int(threads) for info in pools.info()):
@@ -244,7 +244,8 @@ def _run_space(job: SpaceJob, work_dir: Path, preloaded: dict[str, Any]) -> dict
 
 def _run_predict(job: PredictJob, work_dir: Path, preloaded: dict[str, Any]) -> dict[str, Any]:
     """Load the saved model(s), predict the features, save plain float arrays for the parent."""
-    features = pd.read_pickle(job.features_path)
+    features = (np.load(job.features_path, allow_pickle=False) if job.features_path.suffix == ".npy"
+                else pd.read_pickle(job.features_path))  # fmt: skip
     models = (joblib.load(path) for path in (job.model_path, *map(Path, job.more_models)))
     return {"proba": save_arrays(work_dir, *bag_predictions(models, features, job.proba, job.n_classes))}
 

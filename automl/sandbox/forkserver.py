@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import importlib.util
 import json
 import os
 import signal
@@ -48,6 +49,9 @@ PRELOAD = (
     "threadpoolctl",
     "automl.sandbox.child",
 )
+# Imported in the server once a train job's code imports them at its top, if installed: PyTorch takes
+# seconds to import, which every tensor trial would pay again, and table runs should not pay at all.
+ON_DEMAND = ("torch",)
 MAX_JOB_BYTES = 1 << 20
 # How many runs' (or cross-validation folds') inputs stay loaded at once.
 CACHED_INPUTS = 10
@@ -156,9 +160,18 @@ def _inputs(message: dict, cache: dict[tuple, dict]) -> tuple[tuple | None, dict
             if len(cache) >= CACHED_INPUTS:  # the oldest goes: dicts keep insertion order
                 del cache[next(iter(cache))]
             cache[key] = load_inputs(job)
+            _import_on_demand(cache[key]["code"].co_names)
     except Exception:
         return None, None
     return key, cache[key]
+
+
+def _import_on_demand(names: tuple[str, ...]) -> None:
+    """Import the :data:`ON_DEMAND` libraries among a generated module's top-level ``names`` (importing, not
+    computing: the server stays safe to fork)."""
+    for name in ON_DEMAND:
+        if name in names and name not in sys.modules and importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
 
 
 if __name__ == "__main__":

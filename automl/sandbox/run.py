@@ -43,6 +43,7 @@ class Limits:
     file_size_mb: int = 1024
     n_jobs: int = 1
     log_limit_kb: int = 256
+    device: str = "cpu"  # where a tensor job's code may compute: "cpu" or "cuda" (as AUTOML_DEVICE)
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,7 @@ class ModelOutput:
 
 def run_predict(
     model_path: Path,
-    features: pd.DataFrame,
+    features: pd.DataFrame | np.ndarray,
     limits: Limits,
     want_proba: bool = True,
     more_models: Sequence[Path] = (),
@@ -271,8 +272,12 @@ def run_predict(
     # Shown before the scratch folder is made in the server: a restart to show them would delete it.
     with tempfile.TemporaryDirectory(prefix="predict-", dir=warm_up(readable=_folders(models)).scratch) as scratch:
         work_dir = Path(scratch)
-        features_path = work_dir / "features.pkl"
-        features.to_pickle(features_path)
+        if isinstance(features, np.ndarray):  # tensors go as a plain array, loaded without pickle
+            features_path = work_dir / "features.npy"
+            np.save(features_path, features, allow_pickle=False)
+        else:
+            features_path = work_dir / "features.pkl"
+            features.to_pickle(features_path)
         job = PredictJob(model_path=model_path.resolve(), features_path=features_path, proba=want_proba,
                          more_models=tuple(str(path.resolve()) for path in more_models),
                          n_classes=n_classes)  # fmt: skip

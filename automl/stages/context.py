@@ -26,6 +26,7 @@ class RunContext:
     n_jobs: int  # threads per sandbox job, chosen from the data's size
     resume: bool  # continuing the interrupted run in ``paths`` rather than starting one
     metric: Metric  # what better means: SMAC's loss, the ensemble's objective, the summary's headline
+    device: str = "cpu"  # where tensor trials train ("cpu" or "cuda"), settled by the prepare stage
 
     def limits(self, settings: ScenarioSettings, walltime: float | None = None) -> Limits:
         """One sandbox job's limits under ``settings``; ``walltime`` (when given and non-zero) replaces the trial's."""
@@ -33,4 +34,5 @@ class RunContext:
             walltime_s=walltime or settings.trial_walltime_limit,
             memory_mb=settings.trial_memory_limit_mb,
             n_jobs=self.n_jobs,
+            device=self.device,
         )

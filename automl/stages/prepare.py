@@ -15,7 +15,7 @@ from automl._io import read_json, write_json
 from automl.config import OFFLINE, RunConfig, folds_allowed
 from automl.data import PreparedData, prepare_dataset
 from automl.data.column_types import typing_notes
-from automl.data.dataset import prepare_table
+from automl.data.dataset import prepare_arrays, prepare_table
 from automl.errors import ConfigError
 from automl.evaluate.metric import Metric, resolve_metric
 from automl.plan.plan import AUTO
@@ -46,16 +46,25 @@ class Prepared:
     paths: RunPaths
     n_jobs: int
     metric: Metric
+    device: str = "cpu"
 
 
-def prepare(config: RunConfig, progress: Progress, table: pd.DataFrame | None = None, resume: bool = False) -> Prepared:
-    """Load ``config.data`` (or ``table``, for in-memory data from the Python API) and open its run directory.
+def prepare(
+    config: RunConfig,
+    progress: Progress,
+    table: pd.DataFrame | tuple[np.ndarray, np.ndarray] | None = None,
+    resume: bool = False,
+) -> Prepared:
+    """Load ``config.data`` (or ``table``, for in-memory data from the Python API: a DataFrame, or tensors as
+    ``(X, y)``) and open its run directory.
 
     How the columns were typed is said on the console, a line per kind of decision (and in dataset.json).
     """
     kinds = dict(config.column_kinds)
     if table is None:
         data = prepare_dataset(config.data, config.target, config.task, config.test_data, config.seed, kinds=kinds)
+    elif isinstance(table, tuple):
+        data = prepare_arrays(*table, config.task, seed=config.seed, source=config.data)
     else:
         data = prepare_table(table, config.target or "target", config.task, seed=config.seed, source=config.data,
                              kinds=kinds)  # fmt: skip
@@ -64,6 +73,12 @@ def prepare(config: RunConfig, progress: Progress, table: pd.DataFrame | None = 
         progress.stage(f"read {config.data} with separator {file_format['separator']!r}, encoding "
                        f"{file_format['encoding']}")  # fmt: skip
     metric = resolve_metric(config.metric, data.task, len(data.labels.classes) if data.labels else None)
+    device = "cpu"
+    if data.modality == "tensor":
+        device = tensor_device(config.device)
+        progress.stage(f"tensor data: samples of shape {tuple(data.schema.shape)}, trials train on the {device}")
+        if config.cv is None:  # a network's trial is costly, and its epochs budget is what tames it, not folds
+            config = replace(config, cv=1)
     if config.cv is None:
         y = np.concatenate([data.y_train, data.y_valid])
         rarest = int(np.bincount(y.astype(np.int64)).min()) if data.labels else None
@@ -74,8 +89,23 @@ def prepare(config: RunConfig, progress: Progress, table: pd.DataFrame | None = 
                            "data; --cv 1 for one validation split)")  # fmt: skip
     for note in typing_notes(data.schema.types) + close_calls(config, data):
         progress.stage(note)
-    paths = _resumed_dir(config, data) if resume else _new_dir(config, data)
-    return Prepared(config, data, paths, _threads(data), metric)
+    paths = _resumed_dir(config, data) if resume else _new_dir(config, data, device)
+    return Prepared(config, data, paths, _threads(data), metric, device)
+
+
+def tensor_device(requested: str) -> str:
+    """Where tensor trials train: ``cuda`` when asked for or (``auto``) when PyTorch sees a GPU, else ``cpu``.
+
+    A tensor run needs PyTorch: without it, a one-line error naming the extra that installs it.
+    """
+    try:
+        import torch
+    except ImportError:
+        raise ConfigError("tensor data (images, .npz arrays) needs PyTorch: pip install 'automl[torch]'") from None
+    available = torch.cuda.is_available()
+    if requested == "cuda" and not available:
+        raise ConfigError("--device cuda: PyTorch sees no CUDA GPU on this machine; use --device auto or cpu")
+    return "cuda" if requested == "cuda" or (requested == "auto" and available) else "cpu"
 
 
 def validation_folds(config: RunConfig, n_rows: int, rarest: int | None = None) -> int:
@@ -106,11 +136,11 @@ def close_calls(config: RunConfig, data: PreparedData) -> list[str]:
 
 def _threads(data: PreparedData) -> int:
     """Threads per trial: one for small data, where thread start-up costs more than it saves."""
-    cells = data.X_train.shape[0] * max(data.X_train.shape[1], 1)
+    cells = data.X_train.shape[0] * max(int(np.prod(data.X_train.shape[1:])), 1)
     return (os.cpu_count() or 1) if cells >= THREADED_CELLS else 1
 
 
-def _new_dir(config: RunConfig, data: PreparedData) -> RunPaths:
+def _new_dir(config: RunConfig, data: PreparedData, device: str) -> RunPaths:
     """A fresh run directory holding the request and the data train() will see."""
     paths = create_run_dir(config.out, config.data)
     write_json(
@@ -121,8 +151,9 @@ def _new_dir(config: RunConfig, data: PreparedData) -> RunPaths:
             "writer": "llm" if config.uses_model else OFFLINE,
             "model": None if config.replay is not None or not config.uses_model else config.llm,
             "replay_of": str(config.replay) if config.replay is not None else None,
-            "versions": library_versions(LIBRARIES),
+            "versions": library_versions(LIBRARIES + (("torch",) if data.modality == "tensor" else ())),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **({"device": device} if data.modality == "tensor" else {}),
         },
     )
     write_json(paths.dataset_json, data.description)

@@ -22,16 +22,19 @@ from automl.plan import Plan, plan_offline
 from automl.plan.algorithms import (
     BUDGET_KINDS,
     COUNTING_KINDS,
+    EPOCHS,
     length_budgets,
     min_holdout_rows,
     set_by_budget,
     warm_starts,
 )
+from automl.plan.plan import plan_tensors
 from automl.resources import bundled_dir
 from automl.writers.base import Feedback, Revision, WriteContext
 from automl.writers.space import drop_hyperparameters, load_space, restrict_choices
 
 TEMPLATE = Path(__file__).with_name("offline_train.py")
+TORCH_TEMPLATE = Path(__file__).with_name("offline_torch_train.py")
 # A revision keeps at most this many of the algorithm families the search tried, the best ones.
 KEPT_FAMILIES = 3
 TASK_PLACEHOLDER = 'TASK = "__TASK__"'
@@ -60,6 +63,22 @@ def render_train(task: str, budget_kind: str | None = None, max_budget: float | 
     return _fill(source, MAX_BUDGET_PLACEHOLDER, f"MAX_BUDGET = {None if max_budget is None else float(max_budget)!r}")
 
 
+def render_torch_train(task: str, max_budget: float | None = None) -> str:
+    """The PyTorch train.py for tensor data: the template with its task and full epochs filled in.
+
+    Its budget is always epochs (``max_budget``, or :data:`EPOCHS`' full budget for facades without one).
+    """
+    epochs = EPOCHS.full_budget if max_budget is None else float(max_budget)
+    _check_budget(None, epochs)
+    source = _fill(TORCH_TEMPLATE.read_text(encoding="utf-8"), TASK_PLACEHOLDER, f"TASK = {task!r}", TORCH_TEMPLATE)
+    return _fill(source, MAX_BUDGET_PLACEHOLDER, f"MAX_BUDGET = {epochs!r}", TORCH_TEMPLATE)
+
+
+def is_tensor_run(description: dict[str, Any]) -> bool:
+    """Whether the data is tensors (dataset.json's ``modality``), which get networks instead of table models."""
+    return description.get("modality") == "tensor"
+
+
 def _check_budget(budget_kind: str | None, max_budget: float | None) -> None:
     """A plan the template cannot honour fails here, naming the fix, not later in every trial."""
     if budget_kind is not None and budget_kind not in BUDGET_KINDS:
@@ -84,11 +103,11 @@ def _python_literal(value: dict | tuple | str | int | float | None) -> str:
     return repr(value)
 
 
-def _fill(source: str, placeholder: str, line: str) -> str:
+def _fill(source: str, placeholder: str, line: str, template: Path = TEMPLATE) -> str:
     """Replace the one line that is exactly ``placeholder``; a template edited out of shape fails loudly."""
     lines = source.split("\n")
     if lines.count(placeholder) != 1:
-        raise RuntimeError(f"{TEMPLATE} must contain the line {placeholder!r} exactly once")
+        raise RuntimeError(f"{template} must contain the line {placeholder!r} exactly once")
     lines[lines.index(placeholder)] = line
     return "\n".join(lines)
 
@@ -101,10 +120,15 @@ class OfflineWriter:
 
     def plan(self, context: WriteContext, feedback: Feedback | None) -> Plan:
         run = context.run
+        if is_tensor_run(context.description):
+            return plan_tensors(context.description, run.requested_facade, run.scenario.n_trials)
         return plan_offline(context.description, run.requested_facade, run.budget_kind, run.scenario.n_trials)
 
     def space(self, context: WriteContext, feedback: Feedback | None) -> ConfigurationSpace:
         assert context.plan is not None
+        if is_tensor_run(context.description):
+            space = load_space(bundled_dir("configs") / f"offline_tensor_{context.description['tensor']['kind']}.json")
+            return restrict_choices(space, "algorithm", context.plan.algorithms)
         space = load_space(bundled_dir("configs") / f"offline_{context.description['task']}.json")
         space = restrict_choices(space, "algorithm", context.plan.algorithms)
         # Hyperparameters that the budget sets instead of the search (tuning both would fight over one knob).
@@ -116,6 +140,8 @@ class OfflineWriter:
 
     def train(self, context: WriteContext, feedback: Feedback | None) -> str:
         assert context.plan is not None
+        if is_tensor_run(context.description):
+            return render_torch_train(context.description["task"], context.plan.max_budget)
         return render_train(context.description["task"], context.plan.budget_kind, context.plan.max_budget)
 
     def revise(self, context: WriteContext, account: dict[str, Any], feedback: Feedback | None) -> Revision:
