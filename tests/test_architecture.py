@@ -76,3 +76,8 @@ def test_no_module_imports_a_private_name_from_another_package() -> None:
             if top_package(target) != top_package(name) and private:
                 wrong.append((name, target, private))
     assert wrong == []
+
+
+def test_the_saved_network_class_imports_nothing_else_of_automl() -> None:
+    # Generated code imports automl.nets, and a child unpickles it: it must not reach any other part of automl.
+    assert list(imports(PACKAGE / "nets.py")) == []

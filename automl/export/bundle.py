@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import skops.io
 
+from automl.data.tensors import TensorSchema
 from automl.errors import ExportError
 from automl.export.trusted import load_checked
 from automl.predictor import PREDICT_LIMITS, CardMember, FittedModel, ModelCard
@@ -52,6 +53,9 @@ def export_model(run_dir: Path, out: Path) -> Path:
     """
     paths = open_run_dir(run_dir)
     card = ModelCard.read(paths)
+    if isinstance(card.schema, TensorSchema):  # skops cannot write torch tensors, and its trusted types hold none
+        raise ExportError(f"'{run_dir}' holds a network trained on tensor data, which cannot be exported yet: "
+                          f"predict with the run directory (automl predict {run_dir} --data ...)")  # fmt: skip
     warm_up(readable=[paths.model_dir])  # every member's models visible to one server start
     members = [_member_models(paths, member) for member in card.members]
     bundle = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "card": card.to_dict(), "members": members}
