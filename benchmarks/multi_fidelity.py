@@ -18,6 +18,10 @@ hyperband. Usage::
     python benchmarks/multi_fidelity.py --walltime 120 --budget-kinds data_fraction,n_estimators
     python benchmarks/multi_fidelity.py --json mf.json --keep runs/   # also write the numbers and keep the runs
     python benchmarks/multi_fidelity.py --report mf.json              # print a saved run's tables again
+    python benchmarks/multi_fidelity.py --data sklearn:digits_images --budget-kinds auto --walltime 120
+
+``--data`` runs the facades on a dataset of your own instead of the generated table: for tensor data (an image
+folder, ``.npz``, ``sklearn:digits_images``) the budget is always epochs, so pass ``--budget-kinds auto``.
 """
 
 from __future__ import annotations
@@ -116,13 +120,15 @@ def write_dataset(path: Path, rows: int, features: int, seed: int) -> None:
     frame.to_parquet(path, index=False)
 
 
-def run_variant(variant: Variant, data: Path, walltime: float, trials: int, seed: int, out: Path) -> Any:
+def run_variant(variant: Variant, data: Path | str, walltime: float, trials: int, seed: int, out: Path) -> Any:
     """One automl run through the public runner: the same walltime and trial cap for every facade."""
     from automl.config import RunConfig, ScenarioSettings
+    from automl.data.tensors import is_tensor_source
     from automl.runner import run
 
     settings = ScenarioSettings.load("default").with_overrides(walltime_limit=walltime, n_trials=trials)
-    config = RunConfig(data=str(data), target="target", seed=seed, out=out, scenario=settings,
+    target = None if is_tensor_source(str(data)) or str(data).startswith("sklearn:") else "target"
+    config = RunConfig(data=str(data), target=target, seed=seed, out=out, scenario=settings,
                        facade=variant.facade, budget_kind=variant.budget_kind)  # fmt: skip
     return run(config)
 
@@ -205,7 +211,9 @@ def _seconds(value: float | None) -> str:
 
 def print_report(summaries: list[Summary], target: float | None, settings: dict[str, Any]) -> None:
     """The markdown comparison table, then each budgeted run's trials and seconds per budget."""
-    print(f"\n{settings['rows']} rows x {settings['features']} columns ({settings['train_rows']} training), "
+    data = settings.get("data", "generated")
+    shape = data if data != "generated" else f"{settings['rows']} rows x {settings['features']} columns"
+    print(f"\n{shape} ({settings['train_rows']} training), "
           f"walltime {settings['walltime']:g} s per run, trial cap {settings['trials']}, seed {settings['seed']}, "
           f"{os.cpu_count()} cores")  # fmt: skip
     if target is not None:
@@ -265,6 +273,9 @@ def main() -> None:
                         help="budget kinds for mf and hyperband, comma-separated: data_fraction, n_estimators, "
                              "max_iter (default data_fraction)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed for the data, the split and SMAC (default 0)")
+    parser.add_argument("--data", default=None,
+                        help="a dataset instead of the generated table (a table's target column must be 'target'; "
+                             "tensors: an image folder, .npz or sklearn:digits_images)")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers and curves to this file")
     parser.add_argument("--keep", type=Path, default=None, help="keep the run directories under this folder")
     parser.add_argument("--report", type=Path, default=None,
@@ -291,8 +302,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="automl-mf-") as scratch:
         root = (args.keep or Path(scratch)).resolve()
         root.mkdir(parents=True, exist_ok=True)
-        data = Path(scratch) / f"classification_{args.rows}x{args.features}.parquet"
-        write_dataset(data, args.rows, args.features, args.seed)
+        data: Path | str = args.data or Path(scratch) / f"classification_{args.rows}x{args.features}.parquet"
+        if args.data is None:
+            write_dataset(Path(data), args.rows, args.features, args.seed)
         for index, variant in enumerate(variants):
             load_before = os.getloadavg()[0]
             began = time.perf_counter()
@@ -305,6 +317,7 @@ def main() -> None:
         train_rows = json.loads(Path(summaries[0].extra["run_dir"], "result.json").read_text())["dataset"]["rows"]
     target = compare(summaries)
     settings = {
+        "data": args.data or "generated",
         "rows": args.rows,
         "features": args.features,
         "train_rows": train_rows["train"],

@@ -61,7 +61,7 @@ def test_an_image_folder_is_tuned_by_hyperband_over_epochs_and_scored(image_run:
     assert plan["budget_kind"] == "epochs" and plan["algorithms"] == ["cnn", "mlp"]
     recorded = json.loads((image_run.run / "run.json").read_text())
     assert recorded["device"] == "cpu" and "torch" in recorded["versions"]
-    assert (image_run.run / "report.html").is_file()
+    assert "1 x 12 x 12 (image)" in (image_run.run / "report.html").read_text()
 
 
 def test_trials_climb_epoch_budgets_and_continue_the_lower_rungs_checkpoints(image_run: ImageRun) -> None:

@@ -155,7 +155,7 @@ def dataset_section(run: RunRecord, figures: Figures) -> Html:
                 ),
                 ("test rows", splits.get("test_source", "-")),
                 ("rows dropped (missing target)", data.get("rows_dropped_missing_target", 0)),
-                ("features", f"{fmt(data.get('n_features', len(columns)))} ({by_kind})"),
+                _features_pair(data, columns, by_kind),
                 ("missing values", _missing_values_text(data.get("missing") or {})),
             ]
         ),
@@ -170,6 +170,16 @@ def dataset_section(run: RunRecord, figures: Figures) -> Html:
     if columns:
         parts.append(_columns_table(columns))
     return Html("".join(parts))
+
+
+def _features_pair(data: dict[str, Any], columns: list, by_kind: str) -> tuple[str, str]:
+    """A table's feature count by kind, or a tensor sample's shape, kind and value range."""
+    tensor = data.get("tensor")
+    if data.get("modality") == "tensor" and tensor:
+        shape = " x ".join(map(str, tensor.get("sample_shape", [])))
+        low, high = tensor.get("value_range", ["-", "-"])
+        return "samples", f"{shape} ({tensor.get('kind')}), values {fmt(low)} to {fmt(high)}"
+    return "features", f"{fmt(data.get('n_features', len(columns)))} ({by_kind})"
 
 
 # ----------------------------------------------------------------------------------------------------------

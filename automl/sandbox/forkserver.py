@@ -49,9 +49,10 @@ PRELOAD = (
     "threadpoolctl",
     "automl.sandbox.child",
 )
-# Imported in the server once a train job's code imports them at its top, if installed: PyTorch takes
-# seconds to import, which every tensor trial would pay again, and table runs should not pay at all.
-ON_DEMAND = ("torch",)
+# Imported in the server once a train job's code imports the key library at its top, if installed: PyTorch
+# takes seconds to import, which every tensor trial would pay again, and table runs should not pay at all.
+# torch._dynamo is what torch.optim imports on a trial's first optimizer (over a second, sympy included).
+ON_DEMAND = {"torch": ("torch", "torch._dynamo")}
 MAX_JOB_BYTES = 1 << 20
 # How many runs' (or cross-validation folds') inputs stay loaded at once.
 CACHED_INPUTS = 10
@@ -169,9 +170,10 @@ def _inputs(message: dict, cache: dict[tuple, dict]) -> tuple[tuple | None, dict
 def _import_on_demand(names: tuple[str, ...]) -> None:
     """Import the :data:`ON_DEMAND` libraries among a generated module's top-level ``names`` (importing, not
     computing: the server stays safe to fork)."""
-    for name in ON_DEMAND:
+    for name, modules in ON_DEMAND.items():
         if name in names and name not in sys.modules and importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
+            for module in modules:
+                importlib.import_module(module)
 
 
 if __name__ == "__main__":
