@@ -266,8 +266,15 @@ class _AutoMLBase(BaseEstimator):
 
 
 def _is_tensor(X: Any) -> bool:
-    """Whether X is tensor data (an array of 3 or 4 dimensions: images), which tables cannot hold."""
-    return not isinstance(X, pd.DataFrame) and np.ndim(X) >= 3
+    """Whether X is tensor data (an array of 3 or 4 dimensions: images), which tables cannot hold.
+
+    The dimensions are read through ``shape`` or ``np.asarray``, never ``np.ndim``: array-likes that refuse
+    numpy's function protocol (scikit-learn's own checks pass such objects) still convert.
+    """
+    if isinstance(X, pd.DataFrame):
+        return False
+    shape = getattr(X, "shape", None)
+    return len(shape if shape is not None else np.asarray(X).shape) >= 3
 
 
 def _in_dtype(labels: np.ndarray, dtype: np.dtype) -> np.ndarray:

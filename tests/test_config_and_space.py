@@ -74,7 +74,13 @@ def test_scenario_files_are_checked(tmp_path: Path) -> None:
 
 def test_bundled_spaces_load() -> None:
     paths = sorted(bundled_dir("configs").glob("offline_*.json"))  # the portfolio_*.json files are not spaces
-    assert len(paths) == 2
+    names = [path.stem for path in paths]
+    assert names == [
+        "offline_classification",
+        "offline_regression",
+        "offline_tensor_flat",
+        "offline_tensor_image",
+    ]
     for path in paths:
         space = load_space(path)
         assert "algorithm" in space
