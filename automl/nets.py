@@ -11,6 +11,7 @@ that unpickles it.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -62,10 +63,27 @@ class NetModel:
             raise AttributeError("a regression network has no classes_")
         return np.arange(self.n_classes)
 
+    def _samples(self, X: Any) -> np.ndarray:
+        """``X`` as float32 samples of ``input_shape``, normalized as the fit rows were.
+
+        A flattened ``(N, prod(input_shape))`` array is reshaped; any other size is refused here, since
+        reshaping it would silently cut the rows into samples at the wrong places.
+        """
+        array = np.asarray(X, dtype=np.float32)
+        if array.ndim == 0 or math.prod(array.shape[1:]) != math.prod(self.input_shape):
+            raise ValueError(
+                f"expected samples of shape {self.input_shape} (or {math.prod(self.input_shape)} values each), "
+                f"got an array of shape {array.shape}"
+            )
+        return (array.reshape((len(array), *self.input_shape)) - self.mean) / self.std
+
     def outputs(self, X: Any) -> np.ndarray:
-        """The network's raw outputs for ``X`` (``(N, *input_shape)``, or flattened ``(N, prod(input_shape))``)."""
-        samples = np.asarray(X, dtype=np.float32).reshape((-1, *self.input_shape))
-        samples = (samples - self.mean) / self.std
+        """The network's raw outputs (logits, or the standardized target) for ``X``, as float64 ``(N, outputs)``.
+
+        ``X`` is ``(N, *input_shape)`` or flattened ``(N, prod(input_shape))``. Batches bound the memory;
+        eval mode makes dropout and BatchNorm deterministic.
+        """
+        samples = self._samples(X)
         self.net.eval()
         parts = []
         with torch.no_grad():
