@@ -250,3 +250,14 @@ def test_a_scenario_file_may_name_starting_configurations(tmp_path) -> None:
     path.write_text("initial_configurations: rf\n")
     with pytest.raises(ConfigError, match="initial_configurations must be a list"):
         requested_scenario(path)
+
+
+@pytest.mark.parametrize(("n_trials", "rungs"), [(12, (9.0, 27.0)), (40, (3.0, 27.0)), (5000, (3.0, 27.0))])
+def test_a_tensor_plan_climbs_epochs_from_three_however_many_trials_it_has(n_trials: int, rungs: tuple) -> None:
+    from automl.plan.plan import plan_tensors
+
+    description = {"tensor": {"kind": "image", "sample_shape": [1, 8, 8]}}
+    plan = plan_tensors(description, n_trials=n_trials)
+    assert plan.facade == "hyperband" and plan.budget_kind == "epochs"
+    assert (plan.min_budget, plan.max_budget) == rungs  # a 1-epoch rung would still be warming up
+    assert plan_tensors(description, facade="hpo", n_trials=n_trials).min_budget is None

@@ -85,7 +85,10 @@ BUDGETS: dict[str, BudgetKind] = {
 
 # The tensor writer (automl/writers/offline_torch_train.py): its networks per kind of sample (images are
 # (C, H, W); anything else is flattened into the MLP), and its one budget kind. The epochs full budget is
-# a power of successive halving's factor 3, so hyperband's rungs (3, 9, 27) are whole epochs.
+# a power of successive halving's factor 3, so hyperband's rungs (3, 9, 27) are whole epochs. No rung is
+# below MIN_EPOCHS: the learning-rate schedule spans the full budget, so one epoch is still warming up and
+# its loss ranks configurations by how fast they start, not where they end (benchmarks/README.md).
+MIN_EPOCHS = 3.0
 TENSOR_NETS: dict[str, tuple[str, ...]] = {"image": ("cnn", "mlp"), "flat": ("mlp",)}
 EPOCHS = BudgetKind(
     "epochs",

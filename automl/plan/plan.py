@@ -10,7 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from automl.plan.algorithms import ALL_ALGORITHMS, BUDGETS, EPOCHS, TENSOR_NETS, algorithms_for
+from automl.plan.algorithms import ALL_ALGORITHMS, BUDGETS, EPOCHS, MIN_EPOCHS, TENSOR_NETS, algorithms_for
 from automl.plan.facades import FACADE_INFO
 from automl.plan.fidelity import MIN_BUDGET_ROWS, too_few_rows
 
@@ -209,7 +209,7 @@ def plan_tensors(description: dict[str, Any], facade: str = AUTO, n_trials: int 
     budget_kind, low, high = None, None, None
     if FACADE_INFO[facade].uses_budget:
         budget_kind, high = EPOCHS.name, EPOCHS.full_budget
-        low = high / ETA ** (_rungs(n_trials) - 1)
+        low = max(high / ETA ** (_rungs(n_trials) - 1), MIN_EPOCHS)
         reasons.append(f"budget: {budget_kind} from {low:g} to {high:g}, {EPOCHS.meaning}.")
     train_plan = (f"Normalize the inputs, train the network chosen by cfg['algorithm'] ({', '.join(nets)}) for the "
                   "budget's epochs on X/y, score it on X_test/y_test with the run's metric and save it.")  # fmt: skip
