@@ -111,8 +111,10 @@ def test_new_images_are_loaded_in_the_models_shape(tmp_path: Path) -> None:
     assert not is_tensor_source("sklearn:digits") and not is_tensor_source("table.csv")
 
 
-def test_the_static_gate_lets_generated_code_import_only_automl_nets() -> None:
+def test_the_static_gate_lets_generated_code_import_only_automl_nets_and_trial_metrics() -> None:
     assert check_source("from automl.nets import NetModel\n" + SIGNATURE) == []
-    for refused in ("import automl.nets\n", "from automl.sandbox import run\n", "from automl import nets\n"):
+    assert check_source("from automl.trial_metrics import classification_metrics\n" + SIGNATURE) == []
+    for refused in ("import automl.nets\n", "from automl.sandbox import run\n", "from automl import nets\n",
+                    "import automl.trial_metrics\n"):  # fmt: skip
         findings = check_source(refused + SIGNATURE)
         assert findings and "import of 'automl' is not allowed" in findings[0].message

@@ -25,8 +25,9 @@ from automl.resources import bundled_dir
 EXPECTED_SIGNATURE = "train(cfg, dataset, seed, budget=None, model_dir=None)"
 ALLOWED_IMPORTS_FILE = "allowed_imports.yaml"
 # automl's own modules that generated code may import, each only as ``from MODULE import NAME``: the saved-model
-# class of networks (a model must unpickle without train.py). ``import automl.nets`` would bind the package.
-LIBRARY_MODULES = frozenset({"automl.nets"})
+# class of networks (a model must unpickle without train.py) and the validation scores every template returns.
+# ``import automl.nets`` would bind the package.
+LIBRARY_MODULES = frozenset({"automl.nets", "automl.trial_metrics"})
 
 # Why a module that is left off the allow-list is dangerous, so the writer does not try a neighbour of it.
 _PROCESSES = "it starts processes"

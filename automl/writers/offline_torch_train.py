@@ -28,23 +28,21 @@ from __future__ import annotations
 import json
 import math
 import os
-import warnings
 from typing import Any
 
 import joblib
 import numpy as np
 import torch
-from sklearn import metrics
 from sklearn.model_selection import train_test_split
 from torch import nn
 
 from automl.nets import NetModel
+from automl.trial_metrics import classification_metrics, regression_metrics
 
 TASK = "__TASK__"
 MAX_BUDGET = None
 DEFAULT_EPOCHS = 27  # the full budget when MAX_BUDGET is left None: the planner's epochs budget
 WARMUP_FRACTION = 0.05  # of the full budget: the learning rate rises linearly over it, then decays
-PROBA_FLOOR = 1e-15  # log loss clips probabilities here, so one certain mistake costs about 35, not infinity
 EVAL_BATCH = 1024  # rows of the validation pass at a time (bounded memory)
 CHECKPOINT_MODEL, CHECKPOINT_INFO = "warm_start.joblib", "warm_start.json"
 DEVICES = ("auto", "cpu", "cuda")
@@ -284,42 +282,6 @@ def _predict(net: nn.Module, X: torch.Tensor) -> np.ndarray:
     return torch.cat(parts).numpy()
 
 
-def _classification_metrics(y_true: np.ndarray, logits: np.ndarray, n_classes: int) -> dict[str, float]:
-    """Log loss, accuracy, balanced accuracy and macro F1 over all K classes (ROC AUC when K == 2), as the
-    table template reports them."""
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    proba = np.clip(shifted / shifted.sum(axis=1, keepdims=True), PROBA_FLOOR, 1.0)
-    proba /= proba.sum(axis=1, keepdims=True)
-    predicted = proba.argmax(axis=1)
-    labels = np.arange(n_classes)  # a class absent from the validation rows still counts
-    loss = float(metrics.log_loss(y_true, proba, labels=labels))
-    with warnings.catch_warnings():  # a validation split may lack a class that the model predicts
-        warnings.simplefilter("ignore", UserWarning)
-        balanced = float(metrics.balanced_accuracy_score(y_true, predicted))
-    scores = {
-        "loss": loss,
-        "log_loss": loss,
-        "accuracy": float(metrics.accuracy_score(y_true, predicted)),
-        "balanced_accuracy": balanced,
-        "f1_macro": float(metrics.f1_score(y_true, predicted, average="macro", labels=labels, zero_division=0)),
-    }
-    if n_classes == 2:  # AUC is undefined when the validation rows hold a single class
-        single = len(np.unique(y_true)) < 2
-        scores["roc_auc"] = float("nan") if single else float(metrics.roc_auc_score(y_true, proba[:, 1]))
-    return scores
-
-
-def _regression_metrics(y_true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """RMSE (the loss), MAE and R² in the target's units; R² is NaN on a single validation row."""
-    rmse = float(math.sqrt(metrics.mean_squared_error(y_true, predicted)))
-    return {
-        "loss": rmse,
-        "rmse": rmse,
-        "mae": float(metrics.mean_absolute_error(y_true, predicted)),
-        "r2": float(metrics.r2_score(y_true, predicted)) if len(y_true) > 1 else float("nan"),
-    }
-
-
 def _to_cpu(value: Any) -> Any:
     """The optimizer's state with every tensor on the CPU, so the checkpoint loads on any machine."""
     if isinstance(value, torch.Tensor):
@@ -374,9 +336,9 @@ def train(
 
     outputs = _predict(net, torch.from_numpy((X_val - mean) / std).to(device))
     if classify:
-        scores = _classification_metrics(y_val, outputs, n_classes)
+        scores = classification_metrics(y_val, torch.softmax(torch.from_numpy(outputs), dim=1).numpy(), n_classes)
     else:
-        scores = _regression_metrics(y_val, outputs[:, 0] * target[1] + target[0])
+        scores = regression_metrics(y_val, outputs[:, 0] * target[1] + target[0])
     scores["warm_started"] = float(checkpoint is not None)
     scores["budget_used"] = float(epochs)
     if model_dir is not None:

@@ -44,7 +44,6 @@ import joblib
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier, LGBMRegressor
-from sklearn import metrics
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.ensemble import (
@@ -71,6 +70,8 @@ from sklearn.preprocessing import (
 )
 from sklearn.svm import SVC, SVR
 
+from automl.trial_metrics import classification_metrics, regression_metrics
+
 TASK = "__TASK__"
 BUDGET_KIND = None
 MAX_BUDGET = None
@@ -83,7 +84,6 @@ ROUNDS_NO_CHANGE = 15  # boosting rounds without a better loss on that split bef
 # Fewest validation rows for early stopping: hgb and lgbm watch the loss, which is informative even on a
 # few rows; the MLP watches accuracy, which saturates on small splits and stops training far too early.
 MIN_HOLDOUT_ROWS = ...
-PROBA_FLOOR = 1e-7  # one over-confident mistake costs at most -log(1e-7) ~ 16 in the log loss
 SCALE_SENSITIVE = {"linear", "knn", "svm", "mlp"}
 NATIVE_CATEGORIES = {"hgb", "lgbm"}  # boosters that split on (ordinal-encoded) categories themselves
 # The algorithms whose trees, rounds, epochs or iterations a budget kind sets; the others fit on a share of
@@ -364,40 +364,6 @@ def _full_proba(model: Any, X: pd.DataFrame, n_classes: int) -> np.ndarray:
     return proba
 
 
-def _classification_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> dict[str, float]:
-    """Log loss, accuracy, balanced accuracy and macro F1 over all K classes (ROC AUC when K == 2)."""
-    proba = np.clip(proba, PROBA_FLOOR, 1.0)
-    proba /= proba.sum(axis=1, keepdims=True)
-    predicted = proba.argmax(axis=1)
-    labels = np.arange(n_classes)  # a class absent from the validation rows still counts
-    loss = float(metrics.log_loss(y_true, proba, labels=labels))
-    with warnings.catch_warnings():  # a validation split may lack a class that the model predicts
-        warnings.simplefilter("ignore", UserWarning)
-        balanced = float(metrics.balanced_accuracy_score(y_true, predicted))
-    f1 = float(metrics.f1_score(y_true, predicted, average="macro", labels=labels, zero_division=0))
-    scores = {
-        "loss": loss,
-        "log_loss": loss,
-        "accuracy": float(metrics.accuracy_score(y_true, predicted)),
-        "balanced_accuracy": balanced,
-        "f1_macro": f1,
-    }
-    if n_classes == 2:  # AUC is undefined when the validation rows hold a single class
-        single = len(np.unique(y_true)) < 2
-        scores["roc_auc"] = float("nan") if single else float(metrics.roc_auc_score(y_true, proba[:, 1]))
-    return scores
-
-
-def _regression_metrics(y_true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    rmse = float(math.sqrt(metrics.mean_squared_error(y_true, predicted)))
-    return {
-        "loss": rmse,
-        "rmse": rmse,
-        "mae": float(metrics.mean_absolute_error(y_true, predicted)),
-        "r2": float(metrics.r2_score(y_true, predicted)),
-    }
-
-
 def _train_validation(dataset: dict, seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]:
     """The runner's validation split if given, else a seeded 80/20 split (stratified for classification).
 
@@ -652,9 +618,9 @@ def train(
     model, warm_started = _fit(model, _checkpoint(model_dir, algorithm, budget), X_fit, y_fit, rows)
     if TASK == "classification":
         n_classes = int(dataset.get("n_classes") or max(y_train.max(), y_val.max()) + 1)  # labels are 0..K-1
-        scores = _classification_metrics(y_val, _full_proba(model, X_val, n_classes), n_classes)
+        scores = classification_metrics(y_val, _full_proba(model, X_val, n_classes), n_classes)
     else:
-        scores = _regression_metrics(y_val, model.predict(X_val))
+        scores = regression_metrics(y_val, model.predict(X_val))
     scores["warm_started"] = float(warm_started)
     scores["budget_used"] = float(length) if length is not None else len(y_fit) / len(y_train)
     if model_dir is not None:
