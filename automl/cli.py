@@ -357,7 +357,11 @@ DEFAULT_BENCH_DB = Path("bench") / "results.sqlite"
 def bench(
     context: typer.Context,
     suite: Annotated[
-        str, typer.Option(help="Datasets to run: smoke (seconds), offline, or a folder holding suite.yaml.")
+        str,
+        typer.Option(
+            help="Datasets to run: smoke (seconds), offline, images (needs the torch extra), or a folder "
+            "holding suite.yaml."
+        ),  # fmt: skip
     ] = "smoke",
     budget: Annotated[float, typer.Option(help="Seconds each framework gets per dataset and seed.")] = 60.0,
     seeds: Annotated[int, typer.Option(help="How many seeds (held-out splits) per dataset.")] = 1,

@@ -243,7 +243,7 @@ def test_generated_data_and_splits_are_deterministic() -> None:
     for dataset in (*SMOKE, *OFFLINE):
         assert dataset.task in {"classification", "regression"}
     names = [dataset.name for dataset in OFFLINE]
-    assert len(names) == len(set(names)) and set(SUITES) == {"smoke", "offline"}
+    assert len(names) == len(set(names)) and set(SUITES) == {"smoke", "offline", "images"}
     large = {dataset.name: dataset for dataset in OFFLINE}["large_mixed_binary"]
     first, again = large.load()[0], large.load()[0]
     pd.testing.assert_frame_equal(first, again)
@@ -255,6 +255,26 @@ def test_generated_data_and_splits_are_deterministic() -> None:
     _, X_test2, _, _ = split(SMOKE[0], 3)
     pd.testing.assert_frame_equal(X_test, X_test2)
     assert len(X_test) == round(0.25 * 150) and set(y_test) == set(y_train)  # stratified
+
+
+def test_the_image_suite_splits_arrays_and_flattens_them_for_the_table_frameworks(tmp_path: Path) -> None:
+    shapes = {dataset.name: dataset for dataset in SUITES["images"]}["shapes_16"]
+    X_train, X_test, y_train, y_test = split(shapes, 1)
+    again = split(shapes, 1)
+    assert np.array_equal(X_test, again[1]) and np.array_equal(y_train, again[2])  # the same images every call
+    assert X_train.shape == (450, 1, 16, 16) and X_train.dtype == np.float32 and 0 <= X_train.min() < X_train.max() <= 1
+    assert y_train.dtype.kind == "U"  # labels that .npz holds without pickle
+    assert dict(zip(*np.unique(y_test, return_counts=True), strict=True)) == {"circle": 50, "square": 50,
+                                                                              "triangle": 50}  # fmt: skip
+    digits = split({dataset.name: dataset for dataset in SUITES["images"]}["digits_images"], 0)
+    assert digits[0].shape[1:] == (1, 8, 8) and len(set(digits[3])) == 10
+    task = Task(X_train, y_train, X_test, "classification", 10.0, 0, 1, tmp_path, "t")
+    train_table, test_table = registry.tables(task)
+    assert train_table.shape == (450, 256) and list(test_table.columns[:2]) == ["v0", "v1"]
+    assert train_table.iloc[3, 17] == X_train[3, 0, 1, 1]  # row-major: pixel (1, 1) of a 16-wide image
+    table = SMOKE[0]
+    tabular = Task(*split(table, 0)[:3], "classification", 10.0, 0, 1, tmp_path, "t")
+    assert registry.tables(tabular)[0] is tabular.X_train  # a table goes through as it is
 
 
 def test_align_proba_maps_labels_that_went_through_a_file() -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from automl.bench import run_bench
 from automl.data.generated_images import write_shape_folder
 from tests.fake_llm import FakeLLMServer
 
@@ -149,3 +150,15 @@ def test_the_python_api_fits_and_predicts_4d_arrays(tmp_path: Path) -> None:
     predicted = model.predict(X[:50])
     assert predicted.dtype == y.dtype and (predicted == y[:50]).mean() >= 0.8
     assert model.predict_proba(X[:5]).shape == (5, 10)
+
+
+def test_the_image_suite_benches_automl_on_arrays_against_a_table_framework_on_pixels(tmp_path: Path) -> None:
+    rows = run_bench("images", 20.0, 1, ["automl", "default"], tmp_path / "bench.db", cores=1,
+                     datasets=["shapes_16"], trials=6)  # fmt: skip
+    by_framework = {row["framework"]: row for row in rows}
+    assert {row["status"] for row in rows} == {"ok"}, [row["error"] for row in rows]
+    automl_row, default_row = by_framework["automl"], by_framework["default"]
+    assert automl_row["info"]["facade"] == "hyperband" and automl_row["info"]["incumbent"] in {"cnn", "mlp"}
+    assert automl_row["n_train"] == 450 and automl_row["n_test"] == 150 and automl_row["main_metric"] == "log_loss"
+    assert automl_row["accuracy"] >= 0.9  # shapes at noise 0.3 are plain to a small CNN
+    assert default_row["accuracy"] > 0.5  # HistGradientBoosting on 256 pixel columns, above chance (1/3)

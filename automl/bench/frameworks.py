@@ -1,7 +1,8 @@
 """The contestants: each turns (training rows, test features, budget, seed, cores) into test predictions.
 
 Every framework sees the same raw table (string categoricals and missing values included) and may
-only adapt it to what its API needs; the harness, not the framework, holds the test labels.
+only adapt it to what its API needs; the harness, not the framework, holds the test labels. On a tensor
+suite (``images``) automl gets the arrays, and the table frameworks their values flattened into columns.
 
 - ``automl``: this project's runner with the offline writer and SMAC's default facade choice, told the
   benchmark's main metric (``--metric``), as FLAML is.
@@ -90,9 +91,9 @@ class ModelAccess:
 class Task:
     """Everything a framework is given for one (dataset, seed): the same for every framework."""
 
-    X_train: pd.DataFrame
+    X_train: pd.DataFrame | np.ndarray  # a table, or a tensor dataset's samples (N, C, H, W)
     y_train: np.ndarray
-    X_test: pd.DataFrame
+    X_test: pd.DataFrame | np.ndarray
     task: str  # classification or regression
     budget_seconds: float
     seed: int
@@ -169,15 +170,9 @@ def _run_automl(task: Task, facade: str, workers: int = 1, rounds: int = 1, llm:
     from automl.predictor import FittedModel
     from automl.runner import run
 
-    target = "target"
-    while target in task.X_train.columns:  # a feature may already be called so
-        target = f"_{target}"
     data_dir = task.work_dir / f"{task.tag}-data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    train_file, test_file = data_dir / "train.parquet", data_dir / "test.parquet"
-    task.X_train.assign(**{target: task.y_train}).to_parquet(train_file, index=False)
-    placeholder = task.y_train[0] if task.task != REGRESSION else float(np.mean(task.y_train))
-    task.X_test.head(PLACEHOLDER_TEST_ROWS).assign(**{target: placeholder}).to_parquet(test_file, index=False)
+    train_file, test_file, target = _write_data(task, data_dir)
     scenario = ScenarioSettings(n_trials=task.trials or AUTOML_TRIALS, walltime_limit=task.budget_seconds)
     replay = task.replay if llm != OFFLINE else None
     config = RunConfig(data=str(train_file), target=target, test_data=str(test_file), task=task.task,
@@ -208,6 +203,38 @@ def _run_automl(task: Task, facade: str, workers: int = 1, rounds: int = 1, llm:
     assert model.classes is not None
     proba = align_proba(model.predict_proba(task.X_test, source="benchmark test rows"), model.classes, task.classes)
     return Outcome(_from_proba(proba, task.classes), fit_seconds, info, summary.llm, calls, waited)
+
+
+def _write_data(task: Task, data_dir: Path) -> tuple[Path, Path, str | None]:
+    """The task's training rows and a few placeholder test rows as files the runner reads, and the target's
+    column (None for tensors, written as ``.npz`` arrays ``X`` and ``y``)."""
+    placeholder = task.y_train[0] if task.task != REGRESSION else float(np.mean(task.y_train))
+    if isinstance(task.X_train, np.ndarray):
+        train_file, test_file = data_dir / "train.npz", data_dir / "test.npz"
+        np.savez(train_file, X=task.X_train, y=task.y_train)
+        test_rows = task.X_test[:PLACEHOLDER_TEST_ROWS]
+        np.savez(test_file, X=test_rows, y=np.full(len(test_rows), placeholder, dtype=task.y_train.dtype))
+        return train_file, test_file, None
+    target = "target"
+    while target in task.X_train.columns:  # a feature may already be called so
+        target = f"_{target}"
+    train_file, test_file = data_dir / "train.parquet", data_dir / "test.parquet"
+    task.X_train.assign(**{target: task.y_train}).to_parquet(train_file, index=False)
+    task.X_test.head(PLACEHOLDER_TEST_ROWS).assign(**{target: placeholder}).to_parquet(test_file, index=False)
+    return train_file, test_file, target
+
+
+def tables(task: Task) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training and test features as the table frameworks take them: a tensor's values flattened, one
+    column per value (``v0``, ``v1``, ...: a pixel per column for images), a table as it is."""
+    if not isinstance(task.X_train, np.ndarray):
+        return task.X_train, task.X_test
+
+    def flat(X: np.ndarray) -> pd.DataFrame:
+        values = X.reshape(len(X), -1)
+        return pd.DataFrame(values, columns=[f"v{i}" for i in range(values.shape[1])])
+
+    return flat(task.X_train), flat(task.X_test)
 
 
 def recorded_calls(llm_dir: Path) -> dict[str, dict[str, Any]]:
@@ -242,7 +269,7 @@ def run_default(task: Task) -> Outcome:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
 
-    X_train, X_test = _as_categories(task.X_train, task.X_test)
+    X_train, X_test = _as_categories(*tables(task))
     started = time.perf_counter()
     with threadpool_limits(limits=task.cores):
         if task.task == REGRESSION:
@@ -269,7 +296,7 @@ def _flaml_automl() -> Any:
 def run_flaml(task: Task) -> Outcome:
     """FLAML's AutoML under the same budget and cores, told the benchmark's main metric."""
     automl_class = _flaml_automl()
-    X_train, X_test = _as_categories(task.X_train, task.X_test)
+    X_train, X_test = _as_categories(*tables(task))
     model = automl_class()
     started = time.perf_counter()
     with _quiet("flaml"):
@@ -302,10 +329,11 @@ def run_autogluon(task: Task, presets: str = "medium_quality") -> Outcome:
     can end a little past the budget (1-2 s at 10 s on the smoke suite); the harness records it.
     """
     predictor_class = _tabular_predictor()
+    X_train, X_test = tables(task)
     label = "target"
-    while label in task.X_train.columns:  # a feature may already be called so
+    while label in X_train.columns:  # a feature may already be called so
         label = f"_{label}"
-    train = task.X_train.assign(**{label: task.y_train})
+    train = X_train.assign(**{label: task.y_train})
     predictor = predictor_class(label=label, problem_type=task.kind, eval_metric=AUTOGLUON_METRIC[task.kind],
                                 path=str(task.work_dir / f"{task.tag}-autogluon"), verbosity=0,
                                 learner_kwargs={"random_state": task.seed})  # fmt: skip
@@ -320,9 +348,9 @@ def run_autogluon(task: Task, presets: str = "medium_quality") -> Outcome:
         fit_seconds = time.perf_counter() - started
         info = {"incumbent": predictor.model_best, "presets": presets, "n_models": len(predictor.model_names())}
         if task.task == REGRESSION:
-            values = np.asarray(predictor.predict(task.X_test), dtype=np.float64)
+            values = np.asarray(predictor.predict(X_test), dtype=np.float64)
             return Outcome(Predictions(values=values), fit_seconds, info)
-        proba = predictor.predict_proba(task.X_test, as_multiclass=True)
+        proba = predictor.predict_proba(X_test, as_multiclass=True)
     aligned = align_proba(proba.to_numpy(dtype=np.float64), np.asarray(proba.columns), task.classes)
     return Outcome(_from_proba(aligned, task.classes), fit_seconds, info)
 

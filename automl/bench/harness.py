@@ -37,7 +37,7 @@ from automl.bench import frameworks as registry
 from automl.bench.frameworks import FrameworkUnavailable, ModelAccess, Outcome, Task
 from automl.bench.metrics import MAIN_METRIC, Predictions, check_predictions, constant_predictions, problem_kind, score
 from automl.bench.store import ResultStore
-from automl.bench.suites import Dataset, load_suite, select_datasets
+from automl.bench.suites import TENSOR, Dataset, load_suite, select_datasets
 from automl.errors import ConfigError
 from automl.llm.records import write_record
 from automl.result import ModelUsage
@@ -60,7 +60,15 @@ def versions() -> dict[str, str]:
 
 
 def split(dataset: Dataset, seed: int) -> tuple[Any, Any, np.ndarray, np.ndarray]:
-    """The held-out split of ``dataset`` for ``seed``: identical for every framework and every call."""
+    """The held-out split of ``dataset`` for ``seed``: identical for every framework and every call.
+
+    A tensor dataset's split is of its arrays (X ``(N, C, H, W)``), its labels kept in their own dtype so they
+    can be written to ``.npz`` without pickle.
+    """
+    if dataset.modality == TENSOR:
+        X, y = dataset.arrays()
+        stratify = y if dataset.task == "classification" else None
+        return tuple(train_test_split(X, y, test_size=TEST_SHARE, random_state=seed, stratify=stratify))  # type: ignore[return-value]
     frame, target = dataset.load()
     frame = frame[frame[target].notna()].reset_index(drop=True)
     X = frame.drop(columns=[target])

@@ -6,7 +6,8 @@ call, which is what lets results from different days share one database.
 
 ``smoke`` is for tests and quick checks (seconds per framework); ``offline`` covers what the
 runner meets in practice: scikit-learn's bundled tables, string categoricals, missing values,
-class imbalance, many classes, regression, and tables above 10 000 rows. A user's own tables form a
+class imbalance, many classes, regression, and tables above 10 000 rows. ``images`` is image
+classification: digits as images and generated shapes of two difficulties. A user's own tables form a
 suite too: a folder with a ``suite.yaml`` (:mod:`automl.bench.folder_suite`).
 """
 
@@ -20,7 +21,9 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import make_classification, make_friedman1
 
+from automl.data.generated_images import shape_images
 from automl.data.load import BUNDLED_TARGET, load_table
+from automl.data.tensors import load_tensors, standard_shape
 from automl.errors import ConfigError
 
 TARGET = "target"
@@ -30,20 +33,34 @@ REGRESSION = "regression"
 DATA_SEED = 20240
 
 
+TABLE, TENSOR = "table", "tensor"
+Arrays = tuple[np.ndarray, np.ndarray]
+
+
 @dataclass(frozen=True)
 class Dataset:
-    """One benchmark problem: a name, its task, and how to build its table (features plus target)."""
+    """One benchmark problem: a name, its task, and how to build it: a table (features plus target), or for
+    ``modality`` tensor the arrays ``(X, y)``, X float32 ``(N, C, H, W)`` images (as ``automl.data.tensors``
+    loads them)."""
 
     name: str
     task: str
-    loader: Callable[[], pd.DataFrame]
+    loader: Callable[[], pd.DataFrame] | Callable[[], Arrays]
     description: str
     target: str = TARGET
+    modality: str = TABLE
 
     def load(self) -> tuple[pd.DataFrame, str]:
         """The whole table and its target column; the harness splits it, never the loader."""
         frame = self.loader()
+        assert isinstance(frame, pd.DataFrame), f"{self.name} is a tensor dataset: call arrays()"
         return frame, self.target
+
+    def arrays(self) -> Arrays:
+        """A tensor dataset's samples and labels, whole (the harness splits them as it splits a table)."""
+        arrays = self.loader()
+        assert isinstance(arrays, tuple), f"{self.name} is a table: call load()"
+        return arrays
 
 
 def _bundled(name: str, rows: int | None = None) -> Callable[[], pd.DataFrame]:
@@ -197,7 +214,32 @@ OFFLINE = (
     ),
 )
 
-SUITES: dict[str, tuple[Dataset, ...]] = {"smoke": SMOKE, "offline": OFFLINE}
+
+def _bundled_images(name: str) -> Callable[[], Arrays]:
+    return lambda: load_tensors(f"sklearn:{name}")
+
+
+def _shapes(per_class: int, size: int, noise: float, offset: int) -> Callable[[], Arrays]:
+    """Generated shape images (automl.data.generated_images): the noise sets how hard they are to tell apart."""
+
+    def load() -> Arrays:
+        images, shapes = shape_images(per_class, size, noise, seed=DATA_SEED + offset)
+        return standard_shape(images / 255.0, "generated shapes"), shapes
+
+    return load
+
+
+# Image classification; the table frameworks (default, flaml, autogluon) see each pixel as a column.
+IMAGES = (
+    Dataset("digits_images", CLASSIFICATION, _bundled_images("digits_images"),
+            "scikit-learn digits as images: 1 797 of 1x8x8, 10 classes", modality=TENSOR),
+    Dataset("shapes_16", CLASSIFICATION, _shapes(200, 16, 0.3, offset=8),
+            "generated: 600 circles, squares and triangles, 1x16x16, noise 0.3 (easy)", modality=TENSOR),
+    Dataset("shapes_32_noisy", CLASSIFICATION, _shapes(250, 32, 0.6, offset=9),
+            "generated: 750 shapes, 1x32x32, noise 0.6 (as strong as the shapes' contrast: hard)", modality=TENSOR),
+)  # fmt: skip
+
+SUITES: dict[str, tuple[Dataset, ...]] = {"smoke": SMOKE, "offline": OFFLINE, "images": IMAGES}
 
 
 @dataclass(frozen=True)
