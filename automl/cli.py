@@ -361,7 +361,7 @@ def bench(
         typer.Option(
             help="Datasets to run: smoke (seconds), offline, images (needs the torch extra), or a folder "
             "holding suite.yaml."
-        ),  # fmt: skip
+        ),
     ] = "smoke",
     budget: Annotated[float, typer.Option(help="Seconds each framework gets per dataset and seed.")] = 60.0,
     seeds: Annotated[int, typer.Option(help="How many seeds (held-out splits) per dataset.")] = 1,
