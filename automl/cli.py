@@ -5,6 +5,7 @@ Every :class:`AutomlError` is caught here, once, and printed as one line with ex
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 from dataclasses import replace
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from automl.errors import AutomlError, ConfigError
 
@@ -165,7 +167,7 @@ def run(
     if resume is not None:
         if finished(resume):
             message = f"'{resume}' has finished: there is nothing to resume, and nothing was changed"
-            console.print(message, soft_wrap=True)
+            console.print(message, soft_wrap=True, markup=False)
             return
         if trials is not None or walltime is not None:
             raise ConfigError("--resume continues the recorded scenario: leave out --trials and --walltime")
@@ -262,7 +264,7 @@ def predict(
         message = "; ".join(f"'{name}': {count} value(s) {what[kind]}" for name, (kind, count) in lost.items())
         if strict:
             raise ConfigError(f"{message}: fix the values, or leave out --strict to predict them as missing")
-        console.print(f"[yellow]warning: {message}; they were treated as missing values[/]")
+        console.print(f"[yellow]warning: {escape(message)}; they were treated as missing values[/]")
     _write_predictions(model, table, table[list(id_columns or [])].reset_index(drop=True), data, out,
                        writers[out.suffix.lower()])  # fmt: skip
 
@@ -275,7 +277,7 @@ def _write_predictions(model: Any, samples: Any, frame: pd.DataFrame, data: str,
             frame[f"proba_{label}"] = proba[:, index]
     out.parent.mkdir(parents=True, exist_ok=True)
     getattr(frame, writer)(out, index=False)
-    console.print(f"wrote {len(frame)} predictions of '{model.card.target}' to {out}")
+    console.print(f"wrote {len(frame)} predictions of '{model.card.target}' to {out}", markup=False)
 
 
 @app.command()
@@ -406,7 +408,8 @@ def bench(
     names = [name.strip() for name in frameworks.split(",") if name.strip()]
     chosen = [name.strip() for name in datasets.split(",") if name.strip()] or None
     access = ModelAccess(api_base, llm_timeout)
-    run_bench(suite, budget, seeds, names, db, cores, progress=console.print, lanes=lanes, datasets=chosen,
+    say = functools.partial(console.print, markup=False)  # an error text (``'.[bench]'``) is no markup
+    run_bench(suite, budget, seeds, names, db, cores, progress=say, lanes=lanes, datasets=chosen,
               trials=trials, model_access=access, replay=replay)  # fmt: skip
     table, _ = bench_report(db, db.parent, suite=suite, budget=budget)
     console.print(table)
@@ -440,7 +443,8 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except AutomlError as error:
-        errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        # Escaped: an extra such as ``'.[torch]'`` in a message is not rich markup.
+        errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         sys.exit(USAGE_ERROR)
     except (typer.Abort, KeyboardInterrupt):
         code = INTERRUPTED

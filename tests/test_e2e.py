@@ -230,6 +230,19 @@ def test_bad_input_gets_one_line_and_exit_code_2(
     assert "Traceback" not in stderr
 
 
+def test_an_error_naming_an_extra_keeps_its_brackets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    # rich would read "[torch]" in "pip install 'automl[torch]'" as markup and print "pip install 'automl'".
+    monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` raise ImportError
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["automl", "run", "--data", "sklearn:digits_images", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 2
+    assert "needs PyTorch: pip install 'automl[torch]'" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "args",
     [["run", "--trials", "abc"], ["predict"], ["frobnicate"], ["run", "--data"]],

@@ -272,3 +272,13 @@ def test_every_run_ends_with_its_report_and_the_cli_rewrites_and_lists_runs(
     assert listed.returncode == 0 and "iris" in listed.stdout and "diabetes" in listed.stdout
     missing = cli("report", str(runs_root / "nothing-here"))
     assert missing.returncode == 2 and "not a run directory" in missing.stderr
+
+
+def test_console_stages_print_brackets_as_they_are() -> None:
+    from rich.console import Console
+
+    from automl.report.progress import ConsoleProgress
+
+    console = Console(record=True, width=200)
+    ConsoleProgress(console).stage("column 'price [usd]' is numeric; pip install -e '.[torch]'")
+    assert "column 'price [usd]' is numeric; pip install -e '.[torch]'" in console.export_text()

@@ -10,6 +10,7 @@ import math
 from typing import Protocol
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichBar
 
@@ -50,7 +51,7 @@ class ConsoleProgress:
         self._failed = 0
 
     def stage(self, message: str) -> None:
-        self._console.print(f"[bold cyan]•[/] {message}")
+        self._console.print(f"[bold cyan]•[/] {escape(message)}")  # a column name or path may hold brackets
 
     def start_trials(self, total: int | None) -> None:
         self._bar = RichBar(

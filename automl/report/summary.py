@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from automl.result import RoundSummary, RunSummary
@@ -52,7 +53,7 @@ def summary_table(result: RunSummary) -> Table:
     table.add_row("writer / facade", f"{result.writer} / {result.facade}")
     if result.fallback:
         table.add_row("fallback", f"[yellow]offline writer: {result.fallback.from_} failed "
-                      f"({result.fallback.reason})[/]")  # fmt: skip
+                      f"({escape(result.fallback.reason)})[/]")  # fmt: skip
     usage = result.llm
     if usage:
         cost = f", ${usage.cost_usd:.4f}" if usage.cost_usd is not None else ""
@@ -66,7 +67,7 @@ def summary_table(result: RunSummary) -> Table:
         table.add_row("rounds", "; ".join(_round_line(entry) for entry in result.rounds))
     if result.interrupted:
         table.add_row("interrupted", f"[yellow]yes: the search stopped at Ctrl-C and its best so far was refit; "
-                      f"'automl run --resume {result.run_dir}' continues it[/]")  # fmt: skip
+                      f"'automl run --resume {escape(str(result.run_dir))}' continues it[/]")  # fmt: skip
     table.add_row("incumbent", ", ".join(f"{k}={_number(v)}" for k, v in result.incumbent.items()))
     table.add_row(f"validation {result.loss}", _number(result.validation_loss))
     for name in dict.fromkeys((result.metric, *HEADLINE[dataset.task])):  # the run's metric first
@@ -76,7 +77,7 @@ def summary_table(result: RunSummary) -> Table:
     bags = f", {refit.bag_models} fold models in their bags" if refit.bag_models else ""
     table.add_row("final model", f"{refit.ensemble_size} member{'s' if refit.ensemble_size != 1 else ''}{bags}")
     if result.refit.status != "success":
-        table.add_row("refit", f"[yellow]{result.refit.status}: {result.refit.message}[/]")
+        table.add_row("refit", f"[yellow]{result.refit.status}: {escape(result.refit.message)}[/]")
     table.add_row("time", f"{result.timings['total']:.1f} s")
     table.add_row("run directory", result.run_dir)
     return table
