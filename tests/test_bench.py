@@ -167,6 +167,13 @@ def test_flaml_missing_is_reported_not_crashed(tmp_path: Path, monkeypatch: pyte
     assert not any(row["reused"] for row in again)
 
 
+def test_automl_on_images_without_torch_is_unavailable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # torch is installed here: the harness is told it is not, as a table-only install would tell it.
+    monkeypatch.setattr(registry.importlib.util, "find_spec", lambda name: None if name == "torch" else object())
+    rows = run_bench("images", 1.0, 1, ["automl"], tmp_path / "bench.db", 1, datasets=["shapes_16"])
+    assert rows[0]["status"] == "unavailable" and "pip install -e '.[torch]'" in rows[0]["error"]
+
+
 def test_unknown_names_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown benchmark suite 'nope': choose one of smoke, offline"):
         run_bench("nope", 5, 1, ["default"], tmp_path / "b.db", 1)

@@ -51,6 +51,7 @@ MODEL_PREFIX = "llm:"
 # The runner needs a test file with a target column; a few placeholder rows are enough, because the
 # benchmark predicts the real test rows itself and never hands automl their labels.
 PLACEHOLDER_TEST_ROWS = 20
+TORCH_MISSING = "automl's networks for tensor data need PyTorch: pip install -e '.[torch]'"
 FLAML_MISSING = "flaml is not installed: pip install -e '.[bench]'"
 # FLAML's names for the main metrics are automl's (``--metric``) too.
 FLAML_METRIC = MAIN_METRIC
@@ -170,6 +171,8 @@ def _run_automl(task: Task, facade: str, workers: int = 1, rounds: int = 1, llm:
     from automl.predictor import FittedModel
     from automl.runner import run
 
+    if isinstance(task.X_train, np.ndarray) and importlib.util.find_spec("torch") is None:
+        raise FrameworkUnavailable(TORCH_MISSING)
     data_dir = task.work_dir / f"{task.tag}-data"
     data_dir.mkdir(parents=True, exist_ok=True)
     train_file, test_file, target = _write_data(task, data_dir)
