@@ -65,18 +65,20 @@ def split(dataset: Dataset, seed: int) -> tuple[Any, Any, np.ndarray, np.ndarray
     A tensor dataset's split is of its arrays (X ``(N, C, H, W)``), its labels kept in their own dtype so they
     can be written to ``.npz`` without pickle.
     """
+    X: Any
     if dataset.modality == TENSOR:
         X, y = dataset.arrays()
-        stratify = y if dataset.task == "classification" else None
-        return tuple(train_test_split(X, y, test_size=TEST_SHARE, random_state=seed, stratify=stratify))  # type: ignore[return-value]
-    frame, target = dataset.load()
-    frame = frame[frame[target].notna()].reset_index(drop=True)
-    X = frame.drop(columns=[target])
-    y = frame[target].to_numpy(dtype=object if dataset.task == "classification" else np.float64)
+    else:
+        frame, target = dataset.load()
+        frame = frame[frame[target].notna()].reset_index(drop=True)
+        X = frame.drop(columns=[target])
+        y = frame[target].to_numpy(dtype=object if dataset.task == "classification" else np.float64)
     stratify = y if dataset.task == "classification" else None
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=TEST_SHARE, random_state=seed, stratify=stratify
     )
+    if dataset.modality == TENSOR:
+        return X_train, X_test, y_train, y_test
     return X_train.reset_index(drop=True), X_test.reset_index(drop=True), y_train, y_test
 
 
