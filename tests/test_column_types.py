@@ -141,6 +141,15 @@ def test_a_semicolon_file_with_decimal_commas_reads_as_its_columns(tmp_path: Pat
     assert data.task == "regression" and set(data.X_train["city"].cat.categories) == {"Köln", "Zürich"}
 
 
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.bz2", ".csv.xz"])
+def test_a_compressed_semicolon_file_reads_as_its_columns(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"houses{suffix}"
+    pd.DataFrame({"area": [50.5, 72.0, 91.25], "city": ["Köln", "Zürich", "Bern"]}).to_csv(path, sep=";", index=False)
+    table = load_table(str(path))
+    assert list(table.columns) == ["area", "city"] and table["area"].tolist() == [50.5, 72.0, 91.25]
+    assert table.attrs["file_format"]["separator"] == ";"
+
+
 def test_a_comma_file_whose_quoted_fields_hold_semicolons_stays_a_comma_file(tmp_path: Path) -> None:
     path = tmp_path / "notes.csv"
     rows = "".join(f'{i},"a; b; c {i % 3}",{i % 2}\n' for i in range(40))

@@ -165,6 +165,29 @@ def test_rows_without_target_are_dropped_and_counted() -> None:
     assert data.description["n_rows"] + len(data.X_test) == 235
 
 
+def test_labels_spelled_with_spaces_are_one_class_not_an_empty_one() -> None:
+    """' yes' and 'yes' encode alike, so they must be one class: two would leave one of them with no rows."""
+    table = mixed_table()
+    table.loc[::3, "label"] = table.loc[::3, "label"].map(lambda label: f" {label}")
+    data = prepare_table(table, "label")
+    assert data.labels.classes == ("no", "yes") and data.description["target_summary"]["n_classes"] == 2
+    assert all(entry["count"] > 0 for entry in data.description["target_summary"]["classes"])
+    with pytest.raises(DataError, match=r"a single class \(' yes '\)"):
+        prepare_table(table.assign(label=np.where(np.arange(len(table)) % 2, "yes", " yes ")), "label")
+
+
+def test_infinite_numbers_are_missing_values_and_an_infinite_target_a_missing_one() -> None:
+    table = mixed_table(task="regression")
+    table.loc[:2, "size"] = [np.inf, -np.inf, np.inf]
+    table.loc[3:4, "label"] = np.inf
+    data = prepare_table(table, "label")
+    assert data.description["rows_dropped_missing_target"] == 2
+    for part in (data.X_train, data.X_valid, data.X_test):
+        assert np.isfinite(part["size"].dropna()).all()
+    assert np.isfinite(data.y_train).all() and np.isfinite(data.y_test).all()
+    assert int(sum(part["size"].isna().sum() for part in (data.X_train, data.X_valid, data.X_test))) >= 3
+
+
 def test_latin1_csv_is_read(tmp_path: Path) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes(b"name,y\n" + b"caf\xe9,1\n" * 3)

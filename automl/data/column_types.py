@@ -134,7 +134,8 @@ def _as_told(name: str, series: pd.Series, wanted: str) -> ColumnType:
 
 def _numbers_or_id(name: str, values: pd.Series) -> ColumnType:
     """Numbers are features, unless they are whole numbers that number the rows (an ID column)."""
-    whole = bool(np.all(np.mod(values.to_numpy(dtype="float64"), 1) == 0))
+    with np.errstate(invalid="ignore"):  # infinity is not a whole number (nan, not a warning)
+        whole = bool(np.all(np.mod(values.to_numpy(dtype="float64"), 1) == 0))
     distinct = values.nunique() == len(values)
     if whole and distinct and len(values) >= ID_MIN_ROWS:
         span = float(values.max()) - float(values.min()) + 1

@@ -224,6 +224,13 @@ def _numeric_target(target: pd.Series, target_type: ColumnType, task: str) -> bo
     )
 
 
+def _without_infinite_target(table: pd.DataFrame | None, target: str) -> pd.DataFrame | None:
+    """``table`` with an infinite numeric target counted as missing: its rows are dropped as those without one."""
+    if table is None or target not in table.columns or not pd.api.types.is_float_dtype(table[target]):
+        return table
+    return table.assign(**{target: table[target].replace([np.inf, -np.inf], np.nan)})
+
+
 def prepare_table(
     table: pd.DataFrame,
     target: str,
@@ -253,6 +260,7 @@ def prepare_table(
         table = table.assign(**{target: parse_numbers(table[target], target_type)[0]})
         if test_table is not None and target in test_table.columns:
             test_table = test_table.assign(**{target: parse_numbers(test_table[target], target_type)[0]})
+    table, test_table = _without_infinite_target(table, target), _without_infinite_target(test_table, target)
     dropped = int(table[target].isna().sum())
     table = table[table[target].notna()].reset_index(drop=True)
     if task == "auto":

@@ -117,8 +117,8 @@ def apply_schema(table: pd.DataFrame, schema: FeatureSchema, source: str = "data
     """Return the schema's columns from ``table`` in train() form: float64 numbers, pandas categories.
 
     Extra columns (the target, IDs, left-out columns) are dropped; a missing column is an error naming
-    it. Values that do not parse and category levels not seen in training become missing values,
-    which every model handles.
+    it. Values that do not parse, infinite numbers and category levels not seen in training become missing
+    values, which every model handles.
     """
     missing = [name for name in schema.raw_names if name not in table.columns]
     if missing:
@@ -156,6 +156,8 @@ def apply_schema(table: pd.DataFrame, schema: FeatureSchema, source: str = "data
             dtype = pd.CategoricalDtype(categories=list(column.categories))
             converted[column.name] = pd.Series(pd.Categorical(known, dtype=dtype), index=table.index)
     frame = pd.DataFrame(converted, index=table.index)
+    numbers = frame.select_dtypes("number").columns
+    frame[numbers] = frame[numbers].replace([np.inf, -np.inf], np.nan)  # no model fits infinity: it is missing
     return frame.reset_index(drop=True)
 
 

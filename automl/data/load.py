@@ -6,7 +6,10 @@ that names the source and the fix, so the CLI never shows a traceback for a bad 
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
+import lzma
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +31,8 @@ DEFAULT_DATASET = "sklearn:breast_cancer"
 SEPARATORS = ",;\t|"
 SNIFF_CHARS = 64 * 1024
 COMPRESSED = frozenset({".gz", ".bz2", ".zip", ".xz", ".zst"})
+# How the separator sniffer reads the first lines of a compressed file (the others keep the default separator).
+TEXT_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 BUNDLED_TARGET = "target"
 
 
@@ -89,12 +94,17 @@ def _sniff_separator(path: Path, encoding: str, default: str) -> str:
     """The separator of the file's first lines, when it is another of :data:`SEPARATORS` than ``default``.
 
     Another one is taken only when it splits the header into more columns: a comma file whose quoted
-    fields hold semicolons stays a comma file. Compressed files keep the default.
+    fields hold semicolons stays a comma file. Zip and Zstandard files keep the default.
     """
-    if path.suffix.lower() in COMPRESSED:
+    suffix = path.suffix.lower()
+    opener = TEXT_OPENERS.get(suffix) if suffix in COMPRESSED else open
+    if opener is None:
         return default
-    with path.open(encoding=encoding, newline="") as handle:
-        sample = handle.read(SNIFF_CHARS)
+    try:
+        with opener(path, "rt", encoding=encoding, newline="") as handle:
+            sample = handle.read(SNIFF_CHARS)
+    except (OSError, EOFError):  # a damaged archive: pandas' read names it
+        return default
     try:
         sniffed = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter
     except csv.Error:

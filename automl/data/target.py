@@ -55,7 +55,10 @@ class LabelCoder:
             as_float = values.astype("float64")
             if np.all(np.equal(np.mod(as_float, 1), 0)):
                 values = as_float.astype("int64")
-        levels = sorted(values.unique().tolist(), key=lambda label: (str(type(label)), label))
+        # One class per label_key, as encode() looks labels up: 'yes' and ' yes' are one class, named by the
+        # spelling most rows use (else encode would merge them into one code and leave the other class empty).
+        spellings = values.groupby(values.map(label_key), sort=False).agg(lambda same: same.value_counts().index[0])
+        levels = sorted(spellings.tolist(), key=lambda label: (str(type(label)), label))
         return cls(tuple(_plain(level) for level in levels))
 
     def encode(self, target: pd.Series, source: str = "data") -> np.ndarray:
@@ -80,10 +83,11 @@ def check_target(target: pd.Series, name: str, task: str) -> None:
     values = target.dropna()
     if values.empty:
         raise DataError(f"target column '{name}' has no values: choose another --target")
-    if values.nunique() < 2:
+    distinct = values.map(label_key).nunique() if task == "classification" else values.nunique()
+    if distinct < 2:
         what = "a single class" if task == "classification" else "a constant value"
         raise DataError(
-            f"target column '{name}' has {what} ({values.iloc[0]!r}): nothing to learn; "
+            f"target column '{name}' has {what} ({_plain(values.iloc[0])!r}): nothing to learn; "
             "choose another --target or add rows with other values"
         )
     if task == "regression" and not pd.api.types.is_numeric_dtype(values):
