@@ -231,3 +231,17 @@ def test_the_cnn_refuses_flat_inputs_with_a_clear_error(classifier: types.Module
     flat = {"X": np.zeros((20, 5), np.float32), "y": np.arange(20) % 2, "task": "classification", "n_classes": 2}
     with pytest.raises(ValueError, match=r"the cnn needs images \(C, H, W\)"):
         classifier.train(config(), flat, 0, 1.0)
+
+
+@pytest.mark.parametrize("space", [IMAGE_SPACE, FLAT_SPACE], ids=["image", "flat"])
+def test_the_template_reads_only_hyperparameters_each_of_its_spaces_defines(space: ConfigurationSpace) -> None:
+    """The static gate rejects a read of a name the space lacks (a misspelling reads a default), so each
+    bundled space must define every name the template reads (flat inputs' ``augment`` is a constant) but those
+    of a network the space does not offer (the cnn's, under a space of mlps only)."""
+    from automl.verify.conditional_reads import unoffered_choice_reads
+    from automl.verify.static import check_source
+
+    source = TEMPLATE.read_text(encoding="utf-8")
+    unreachable = unoffered_choice_reads(source, space)
+    findings = check_source(source, hyperparameters=list(space.keys()), unreachable=unreachable)
+    assert [finding for finding in findings if "hyperparameter" in finding.message] == []

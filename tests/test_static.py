@@ -423,3 +423,25 @@ def test_the_same_problem_on_several_lines_is_one_finding_listing_every_line() -
     assert str(findings[1]).startswith("lines 4, 7, 8: hyperparameter 'max_dept' is not in the config space")
     assert str(findings[2]).startswith("lines 5, 8: using eval is not allowed")
     assert str(findings[0]).startswith("line 1: import of 'subprocess'")
+
+
+def test_reads_for_a_choice_the_space_does_not_offer_are_dead_code_not_misspellings() -> None:
+    """One train() may serve a space with fewer algorithms: its other branches never run, so their names are
+    left alone; a misspelling in an offered branch, or an unguarded read, is still refused."""
+    from ConfigSpace import Categorical, Integer
+
+    from automl.verify.conditional_reads import unoffered_choice_reads
+
+    space = ConfigurationSpace()
+    space.add([Categorical("algorithm", ["mlp"]), Integer("mlp:depth", (1, 3))])
+    source = HEADER + (
+        "    if cfg['algorithm'] == 'cnn':\n"
+        "        return {'loss': cfg['cnn:depth']}\n"  # line 3: a branch no configuration of the space takes
+        "    if cfg['algorithm'] == 'mlp':\n"
+        "        return {'loss': cfg['mlp:dpeth']}\n"  # line 5: misspelt where it runs
+        "    return {'loss': cfg['cnn:width']}\n"  # line 6: unguarded
+    )
+    dead = unoffered_choice_reads(source, space)
+    assert dead == {(3, "cnn:depth")}
+    findings = check_source(source, hyperparameters=list(space.keys()), allowed_imports=ALLOWED, unreachable=dead)
+    assert [finding.line for finding in findings] == [5, 6]

@@ -80,12 +80,32 @@ def unguarded_reads(source: str, space: ConfigurationSpace) -> list[tuple[int, s
     return sorted(found)
 
 
+def unoffered_choice_reads(source: str, space: ConfigurationSpace) -> set[tuple[int, str]]:
+    """(line, name) of every read of a ``<choice>:<name>`` hyperparameter the space lacks, in code that only runs
+    after a test of ``<choice>`` when no categorical hyperparameter of the space offers that choice.
+
+    One train.py may serve several spaces (the offline writer's networks): ``cfg["cnn:depth"]`` in the branch
+    for ``algorithm == "cnn"`` never runs under a space whose algorithms are only ``mlp``, so it misreads
+    nothing; the static check leaves such reads alone. Any other read of an unknown name stays an error.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    offered = {str(choice) for hyperparameter in space.values() for choice in getattr(hyperparameter, "choices", ())}
+    scan = _Scan(tree, after_exits=False)  # the code after `if algorithm == "cnn": return` is what runs otherwise
+    return {(node.lineno, name) for node, name in config_reads(tree)
+            if name not in space and ":" in name and (choice := name.split(":", 1)[0]) not in offered
+            and scan.guarded(node, {choice})}  # fmt: skip
+
+
 class _Scan:
     """One source's syntax tree with what guard tests need: parents, the entry, and variables holding config
     values (``algorithm = cfg["algorithm"]`` makes ``if algorithm == ...`` a test of the parent)."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, after_exits: bool = True) -> None:
         self.tree = tree
+        self.after_exits = after_exits  # whether the statements after an if that exits count as tested by it
         self.parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
         self.entry = entry_function(tree, "train")
         self.holds: dict[str, set[str]] = {}
@@ -122,6 +142,8 @@ class _Scan:
             return any(self._mentions(value, mentions) for value in parent.values[: parent.values.index(child)])
         if isinstance(parent, ast.Match) and child is not parent.subject:
             return self._mentions(parent.subject, mentions)
+        if not self.after_exits:
+            return False
         block = next((statements for _, statements in ast.iter_fields(parent)
                       if isinstance(statements, list) and child in statements), [])  # fmt: skip
         earlier = block[: block.index(child)] if child in block else []

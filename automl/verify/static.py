@@ -167,13 +167,15 @@ def check_source(
     hyperparameters: Collection[str] | None = None,
     allowed_imports: Collection[str] | None = None,
     entry: str = "train",
+    unreachable: Collection[tuple[int, str]] = (),
 ) -> list[Finding]:
     """Every finding in ``source``, sorted by line; a syntax error is reported alone (nothing else can be read).
 
     ``hyperparameters`` are the config space's names (None skips that check); ``allowed_imports`` are module
     roots (None reads ``configs/allowed_imports.yaml``). ``entry`` is the function the file must define:
     ``train`` (with the contract's signature) or another that is called without arguments, such as
-    ``get_configspace``.
+    ``get_configspace``. ``unreachable`` are (line, name) reads of unknown names in code the space never runs
+    (see :func:`automl.verify.conditional_reads.unoffered_choice_reads`), which the name check leaves alone.
     """
     try:
         tree = ast.parse(source, filename=filename)
@@ -188,7 +190,7 @@ def check_source(
         *_check_exception_handlers(tree),
     ]
     if hyperparameters is not None:
-        findings += _check_hyperparameter_names(tree, hyperparameters)
+        findings += _check_hyperparameter_names(tree, hyperparameters, set(unreachable))
     return _grouped(findings)
 
 
@@ -515,12 +517,13 @@ def _does_nothing(statement: ast.stmt) -> bool:
 # --- 6. hyperparameter names --------------------------------------------------------------------------------
 
 
-def _check_hyperparameter_names(tree: ast.Module, hyperparameters: Collection[str]) -> list[Finding]:
+def _check_hyperparameter_names(
+    tree: ast.Module, hyperparameters: Collection[str], unreachable: set[tuple[int, str]]
+) -> list[Finding]:
     """A misspelt name reads a default (cfg.get) or crashes (cfg[...]) instead of tuning what was meant."""
     known = sorted(set(hyperparameters))
-    return [
-        Finding(line, _unknown_name_message(name, known)) for line, name in _config_lookups(tree) if name not in known
-    ]
+    return [Finding(line, _unknown_name_message(name, known)) for line, name in _config_lookups(tree)
+            if name not in known and (line, name) not in unreachable]  # fmt: skip
 
 
 def _unknown_name_message(name: str, known: list[str]) -> str:

@@ -32,7 +32,7 @@ from automl.errors import WalltimeSpent
 from automl.rundir import MODEL_FILE
 from automl.sandbox import CodeWarning, Limits, TrialOutcome, run_predict, run_train, stop_running_jobs
 from automl.verify.class_variants import class_variants
-from automl.verify.conditional_reads import inactive_read_hint
+from automl.verify.conditional_reads import inactive_read_hint, unoffered_choice_reads
 from automl.verify.data_names import hard_coded_columns
 from automl.verify.feature_use import measure_feature_use
 from automl.verify.smoke import branch_configurations, edge_configurations
@@ -271,7 +271,8 @@ def verify_train(inputs: VerifyInputs, space: ConfigurationSpace, seed: int, lim
     started = time.perf_counter()
     source = inputs.train_path.read_text(encoding="utf-8")
     findings = check_source(source, "train.py", hyperparameters=list(space.keys()),
-                            allowed_imports=load_allowed_imports(inputs.extra_imports))  # fmt: skip
+                            allowed_imports=load_allowed_imports(inputs.extra_imports),
+                            unreachable=unoffered_choice_reads(source, space))  # fmt: skip
     table = isinstance(inputs.dataset["X"], pd.DataFrame)  # tensors have no columns to name or to shuffle
     if table:
         findings += hard_coded_columns(source, inputs.dataset["X"].columns)
