@@ -77,6 +77,8 @@ def test_an_npz_file_of_flat_features_or_images(tmp_path: Path) -> None:
         ({"X": np.zeros((20, 2, 2, 2, 2)), "y": np.arange(20) % 2}, "up to 4 dimensions"),
         ({"X": np.array([["a", "b"]] * 20), "y": np.arange(20) % 2}, "not numbers"),
         ({"X": np.zeros((5, 3)), "y": np.arange(5) % 2}, "at least 10"),
+        ({"X": np.zeros((20, 0)), "y": np.arange(20) % 2}, "one row of values per sample"),
+        ({"X": np.full((20, 3), 1e300), "y": np.arange(20) % 2}, "beyond float32's range"),
     ],
 )
 def test_bad_npz_gets_one_clear_error(tmp_path: Path, arrays: dict, message: str) -> None:
@@ -85,6 +87,18 @@ def test_bad_npz_gets_one_clear_error(tmp_path: Path, arrays: dict, message: str
     with pytest.raises(DataError, match=message) as error:
         prepare_dataset(str(path))
     assert "\n" not in str(error.value)
+
+
+def test_a_column_vector_y_is_one_target_per_row_and_rows_without_a_target_are_left_out(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    path = tmp_path / "column.npz"
+    y = rng.normal(size=(60, 1))
+    y[:3, 0] = [np.nan, np.inf, np.nan]
+    np.savez(path, X=rng.normal(size=(60, 4)), y=y)
+    data = prepare_dataset(str(path))
+    assert data.task == "regression" and data.description["rows_dropped_missing_target"] == 3
+    assert len(data.X_train) + len(data.X_valid) + len(data.X_test) == 57
+    assert np.isfinite(np.concatenate([data.y_train, data.y_valid, data.y_test])).all()
 
 
 def test_an_unreadable_npz_and_an_empty_folder_are_one_line_errors(tmp_path: Path) -> None:
@@ -109,6 +123,36 @@ def test_new_images_are_loaded_in_the_models_shape(tmp_path: Path) -> None:
         tensor_features(np.zeros((2, 3, 4)), schema)
     assert is_tensor_source(str(new)) and is_tensor_source("sklearn:digits_images")
     assert not is_tensor_source("sklearn:digits") and not is_tensor_source("table.csv")
+
+
+def test_channels_last_arrays_are_read_as_channels_first_in_training_and_prediction(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    X = rng.random((40, 6, 5, 3)).astype(np.float32)  # (N, H, W, C), as PIL and TensorFlow store images
+    np.savez(tmp_path / "nhwc.npz", X=X, y=np.repeat([0, 1], 20))
+    data = prepare_dataset(str(tmp_path / "nhwc.npz"))
+    assert data.schema == TensorSchema((3, 6, 5), "image") and data.description["tensor"]["channels"] == 3
+    np.save(tmp_path / "new.npy", X[:4])  # an .npy of the samples predicts too
+    new, files = load_prediction_tensors(str(tmp_path / "new.npy"), data.schema)
+    assert files is None and np.array_equal(new, X[:4].transpose(0, 3, 1, 2))
+    assert tensor_features(rng.random((2, 3, 6, 5)), data.schema).shape == (2, 3, 6, 5)  # channels first stays
+
+
+def test_hidden_entries_are_skipped_and_16_bit_gray_is_scaled_not_clipped(tmp_path: Path) -> None:
+    for label, level in (("dark", 8000), ("light", 56000)):
+        (tmp_path / label).mkdir()
+        for index in range(6):
+            Image.fromarray(np.full((5, 5), level, dtype=np.uint16)).save(tmp_path / label / f"{index}.png")
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    Image.new("L", (5, 5)).save(tmp_path / ".ipynb_checkpoints" / "0-checkpoint.png")
+    Image.new("L", (5, 5)).save(tmp_path / "dark" / "._0.png")
+    data = prepare_dataset(str(tmp_path))
+    assert data.labels is not None and data.labels.classes == ("dark", "light")
+    assert len(data.X_train) + len(data.X_valid) + len(data.X_test) == 12
+    pixels = np.concatenate([data.X_train, data.X_valid, data.X_test])
+    assert sorted({round(float(value), 2) for value in pixels.ravel()}) == [0.12, 0.85]  # 8000 and 56000 of 65535
+    new, files = load_prediction_tensors(str(tmp_path), data.schema)
+    assert new.shape == (12, 1, 5, 5) and files is not None
+    assert not any(part.startswith(".") for file in files for part in Path(file).parts)
 
 
 def test_the_static_gate_lets_generated_code_import_only_automl_nets_and_trial_metrics() -> None:

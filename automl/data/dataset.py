@@ -366,6 +366,12 @@ def prepare_arrays(
     """:func:`prepare_tensors` of arrays already in memory (the Python API's ``fit(X_images, y)``)."""
     X = standard_shape(X, source)
     target = pd.Series(raw, name=IMAGE_TARGET)
+    if pd.api.types.is_float_dtype(target):  # as in a table: rows without a (finite) target are left out
+        target = target.replace([np.inf, -np.inf], np.nan)
+    kept = target.notna().to_numpy()
+    dropped = int((~kept).sum())
+    if dropped:
+        X, target = X[kept], target[kept].reset_index(drop=True)
     if task == "auto":
         task = infer_task(target)
     elif task not in TASKS:
@@ -406,7 +412,7 @@ def prepare_arrays(
         "n_features": n_values,
         "n_numeric": n_values,
         "n_categorical": 0,
-        "rows_dropped_missing_target": 0,
+        "rows_dropped_missing_target": dropped,
         "splits": {
             "train": len(X_train),
             "validation": len(X_valid),

@@ -53,7 +53,8 @@ def load_table(source: str) -> pd.DataFrame:
         elif kind in {"csv", "tsv"}:
             frame = _read_delimited(path, "\t" if kind == "tsv" else ",")
         else:
-            raise DataError(f"data file '{source}' has an unknown type: use a .csv, .tsv or .parquet file")
+            raise DataError(f"data file '{source}' has an unknown type: use a .csv, .tsv or .parquet "
+                            "table, an .npz file of arrays X and y, or a folder of images")  # fmt: skip
     except DataError:
         raise
     except pd.errors.EmptyDataError:

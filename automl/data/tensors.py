@@ -31,6 +31,8 @@ IMAGE_TARGET = "label"
 # Images larger than this on either side are scaled down (keeping the side ratio): a small CNN on CPU
 # trains on thumbnails, and a folder of photographs would not fit in memory at full size.
 MAX_IMAGE_SIDE = 64
+# Channel counts of images: an (N, H, W, C) array with one of these last, and not second, is channels-last.
+IMAGE_CHANNELS = frozenset({1, 3, 4})
 
 
 @dataclass(frozen=True)
@@ -86,17 +88,33 @@ def _bundled(name: str) -> tuple[np.ndarray, np.ndarray]:
     return (digits.images / 16.0).astype(np.float32)[:, None], digits.target.astype(np.int64)
 
 
-def _npz(path: Path, source: str) -> tuple[np.ndarray, np.ndarray]:
-    """Arrays ``X`` and ``y`` of an ``.npz`` file, loaded without pickle (object arrays are refused)."""
+def _arrays(path: Path, source: str, needed: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The arrays ``needed`` of an ``.npz`` file (an ``.npy`` file holds X alone), loaded without pickle (object
+    arrays are refused)."""
     try:
-        with np.load(path, allow_pickle=False) as arrays:
-            missing = [name for name in ("X", "y") if name not in arrays.files]
-            if missing:
-                raise DataError(f"data file '{source}' lacks the array(s) {missing} (it has {arrays.files}): "
-                                "save it with np.savez(path, X=features, y=targets)")  # fmt: skip
-            X, y = arrays["X"], arrays["y"]
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            names, arrays = ["X"], {"X": loaded}
+        else:
+            with loaded:
+                names = list(loaded.files)
+                arrays = {name: loaded[name] for name in needed if name in names}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"data file '{source}' cannot be read as .npz ({error}): save it with np.savez") from None
+    missing = [name for name in needed if name not in arrays]
+    if missing:
+        wanted = ", ".join(f"{name}={'targets' if name == 'y' else 'samples'}" for name in needed)
+        raise DataError(f"data file '{source}' lacks the array(s) {missing} (it has {names}): "
+                        f"save it with np.savez(path, {wanted})")  # fmt: skip
+    return arrays
+
+
+def _npz(path: Path, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Arrays ``X`` and ``y`` of an ``.npz`` file; a column vector y counts as one target per row."""
+    arrays = _arrays(path, source, ("X", "y"))
+    X, y = arrays["X"], arrays["y"]
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
     if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise DataError(f"array X of '{source}' holds {X.dtype}, not numbers: store numbers (float32 or uint8)")
     if X.ndim < 2 or len(X) != len(y) or y.ndim != 1:
@@ -111,18 +129,29 @@ def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
     Images of other sizes are resized to the most common size (capped at :data:`MAX_IMAGE_SIDE`); a folder
     whose images are all grayscale gives one channel, else three (RGB).
     """
-    files = [(folder.name, file) for folder in sorted(path.iterdir()) if folder.is_dir()
-             for file in sorted(folder.rglob("*")) if file.suffix.lower() in IMAGE_SUFFIXES]  # fmt: skip
+    files = [(folder.name, file) for folder in sorted(path.iterdir()) if folder.is_dir() and not _hidden(folder)
+             for file in _image_files(folder)]  # fmt: skip
     if not files:
         raise DataError(f"data folder '{path}' has no images in class sub-folders: pass a .csv or .parquet file, "
                         f"or lay the images out as {path}/<class>/<image>.png (PNG or JPEG)")  # fmt: skip
     images = _open_images([file for _, file in files])
-    gray = all(image.mode in ("1", "L", "I;16", "I") for image in images)
+    gray = all(image.mode in ("1", "L") for image in images)  # 16-bit gray is 8-bit "L" once opened
     width, height = Counter(image.size for image in images).most_common(1)[0][0]
     scale = min(1.0, MAX_IMAGE_SIDE / max(width, height))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     arrays = [_pixels(image, size, gray) for image in images]
     return np.stack(arrays).astype(np.float32), np.asarray([label for label, _ in files], dtype=object)
+
+
+def _hidden(path: Path) -> bool:
+    """Dot-names (``.ipynb_checkpoints``, ``._photo.png``) are a tool's, not the user's data, as torchvision says."""
+    return path.name.startswith(".")
+
+
+def _image_files(folder: Path) -> list[Path]:
+    """The images beneath ``folder`` in sorted order, none under or named with a dot."""
+    return sorted(file for file in folder.rglob("*") if file.suffix.lower() in IMAGE_SUFFIXES
+                  and not any(map(_hidden, file.relative_to(folder).parents[:-1])) and not _hidden(file))  # fmt: skip
 
 
 def _open_images(files: list[Path]) -> list[Any]:
@@ -134,10 +163,21 @@ def _open_images(files: list[Path]) -> list[Any]:
         try:
             with Image.open(file) as image:
                 image.load()
-                images.append(image.copy())
+                images.append(_eight_bit(image))
         except (OSError, UnidentifiedImageError) as error:
             raise DataError(f"image '{file}' cannot be read ({error}): remove or replace it") from None
     return images
+
+
+def _eight_bit(image: Any) -> Any:
+    """``image``, with 16- and 32-bit gray scaled to 8 bits: PIL's convert("L") would clip every value above 255."""
+    from PIL import Image
+
+    if not image.mode.startswith("I"):
+        return image.copy()
+    depth = 65535.0 if image.mode.startswith("I;16") or np.asarray(image).max() <= 65535 else 2.0**32 - 1
+    scaled = np.clip(np.asarray(image, dtype=np.float64) / depth, 0.0, 1.0)
+    return Image.fromarray(np.round(scaled * 255).astype(np.uint8), mode="L")
 
 
 def load_prediction_tensors(source: str, schema: TensorSchema) -> tuple[np.ndarray, list[str] | None]:
@@ -152,18 +192,10 @@ def load_prediction_tensors(source: str, schema: TensorSchema) -> tuple[np.ndarr
     if not path.exists():
         raise DataError(f"data path '{source}' does not exist: check the path")
     if not path.is_dir():
-        try:
-            with np.load(path, allow_pickle=False) as arrays:
-                if "X" not in arrays.files:
-                    raise DataError(f"data file '{source}' has no array X (it has {arrays.files}): save the samples "
-                                    "to predict with np.savez(path, X=samples)")  # fmt: skip
-                X = arrays["X"]
-        except (OSError, ValueError, zipfile.BadZipFile) as error:
-            raise DataError(f"data file '{source}' cannot be read as .npz ({error}): save it with np.savez") from None
-        return tensor_features(X, schema, f"'{source}'"), None
+        return tensor_features(_arrays(path, source, ("X",))["X"], schema, f"'{source}'"), None
     if schema.kind != "image":
         raise DataError(f"the model was trained on arrays of shape {schema.shape}, not images: pass an .npz file")
-    files = sorted(file for file in path.rglob("*") if file.suffix.lower() in IMAGE_SUFFIXES)
+    files = _image_files(path)
     if not files:
         raise DataError(f"data folder '{source}' has no images (PNG or JPEG) to predict: add some")
     channels, height, width = schema.shape
@@ -181,14 +213,22 @@ def _pixels(image: Any, size: tuple[int, int], gray: bool) -> np.ndarray:
 
 
 def standard_shape(X: np.ndarray, source: str) -> np.ndarray:
-    """``X`` as float32, samples first: ``(N, H, W)`` becomes one-channel ``(N, 1, H, W)``; values must be finite."""
-    X = np.asarray(X, dtype=np.float32)
+    """``X`` as float32, samples first, images channels-first: ``(N, H, W)`` becomes one-channel ``(N, 1, H, W)``
+    and ``(N, H, W, C)`` with C of 1, 3 or 4 (and not the second axis's size) becomes ``(N, C, H, W)``; values must be
+    finite."""
+    with np.errstate(over="ignore"):  # a value beyond float32's range becomes infinite, which is named below
+        X = np.asarray(X, dtype=np.float32)
     if X.ndim == 3:
         X = X[:, None]
+    if X.ndim == 4 and X.shape[3] in IMAGE_CHANNELS and X.shape[1] not in IMAGE_CHANNELS:
+        X = np.ascontiguousarray(X.transpose(0, 3, 1, 2))  # channels last (N, H, W, C), as PIL and TensorFlow store
     if X.ndim > 4:
         raise DataError(f"'{source}': X has shape {X.shape}; tensors of up to 4 dimensions (N, C, H, W) are supported")
+    if X.ndim < 2 or X[0].size == 0:
+        raise DataError(f"'{source}': X has shape {X.shape}; it needs one row of values per sample, (N, ...)")
     if not np.isfinite(X).all():
-        raise DataError(f"'{source}': X holds NaN or infinite values: replace them before training")
+        raise DataError(f"'{source}': X holds NaN or infinite values (or values beyond float32's range, "
+                        "about 3.4e38): replace them before training")  # fmt: skip
     return X
 
 
