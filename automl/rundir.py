@@ -90,8 +90,18 @@ def _slug(text: str) -> str:
 def create_run_dir_parent(out: Path | None) -> Path:
     """The folder a new run directory goes into, created if needed (the sandbox binds it early)."""
     parent = Path(out).expanduser().resolve().parent if out is not None else DEFAULT_ROOT.resolve()
-    parent.mkdir(parents=True, exist_ok=True)
+    _make_dir(parent, out)
     return parent
+
+
+def _make_dir(path: Path, out: Path | None) -> None:
+    """``path`` and its parents; one that cannot be made (read-only, no permission, a file in the way) is a
+    one-line error naming --out."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        where = f"--out '{out}'" if out is not None else f"the default runs folder '{DEFAULT_ROOT}'"
+        raise ConfigError(f"cannot create {where} ({error.strerror or error}): choose a writable --out") from None
 
 
 def create_run_dir(out: Path | None, data_source: str) -> RunPaths:
@@ -108,7 +118,7 @@ def create_run_dir(out: Path | None, data_source: str) -> RunPaths:
         while root.exists():
             counter += 1
             root = base.with_name(f"{base.name}-{counter}")
-    root.mkdir(parents=True, exist_ok=True)
+    _make_dir(root, out)
     return RunPaths(root.resolve())  # absolute: sandbox children work in other directories
 
 

@@ -207,6 +207,7 @@ def test_regression_on_parquet_with_a_separate_test_file(tmp_path: Path) -> None
         (["run", "--trials", "0"], "--trials"),
         (["run", "--walltime", "-5"], "--walltime"),
         (["run", "--scenario", "nonexistent"], "no scenario named"),
+        (["run", "--data", "table.csv", "--target", "label", "--out", "table.csv/run"], "cannot create --out"),
         (
             ["predict", "nowhere", "--data", "table.csv"],
             "does not exist: pass a run directory made by 'automl run' or a file made by",
