@@ -19,7 +19,7 @@ from automl.data.column_types import ColumnType, detect_column, parse_numbers
 from automl.data.describe import describe_columns, describe_target, describe_typing, missing_overview
 from automl.data.features import FeatureSchema, apply_schema, learn_schema
 from automl.data.load import BUNDLED_TARGET, SKLEARN_PREFIX, load_table
-from automl.data.target import TASKS, LabelCoder, check_target, infer_task
+from automl.data.target import TASKS, LabelCoder, check_target, infer_task, infinite_as_missing
 from automl.data.tensors import (
     IMAGE_TARGET,
     TensorSchema,
@@ -224,13 +224,6 @@ def _numeric_target(target: pd.Series, target_type: ColumnType, task: str) -> bo
     )
 
 
-def _without_infinite_target(table: pd.DataFrame | None, target: str) -> pd.DataFrame | None:
-    """``table`` with an infinite numeric target counted as missing: its rows are dropped as those without one."""
-    if table is None or target not in table.columns or not pd.api.types.is_float_dtype(table[target]):
-        return table
-    return table.assign(**{target: table[target].replace([np.inf, -np.inf], np.nan)})
-
-
 def prepare_table(
     table: pd.DataFrame,
     target: str,
@@ -260,7 +253,9 @@ def prepare_table(
         table = table.assign(**{target: parse_numbers(table[target], target_type)[0]})
         if test_table is not None and target in test_table.columns:
             test_table = test_table.assign(**{target: parse_numbers(test_table[target], target_type)[0]})
-    table, test_table = _without_infinite_target(table, target), _without_infinite_target(test_table, target)
+    table = table.assign(**{target: infinite_as_missing(table[target])})
+    if test_table is not None and target in test_table.columns:
+        test_table = test_table.assign(**{target: infinite_as_missing(test_table[target])})
     dropped = int(table[target].isna().sum())
     table = table[table[target].notna()].reset_index(drop=True)
     if task == "auto":
@@ -365,10 +360,8 @@ def prepare_arrays(
 ) -> PreparedData:
     """:func:`prepare_tensors` of arrays already in memory (the Python API's ``fit(X_images, y)``)."""
     X = standard_shape(X, source)
-    target = pd.Series(raw, name=IMAGE_TARGET)
-    if pd.api.types.is_float_dtype(target):  # as in a table: rows without a (finite) target are left out
-        target = target.replace([np.inf, -np.inf], np.nan)
-    kept = target.notna().to_numpy()
+    target = infinite_as_missing(pd.Series(raw, name=IMAGE_TARGET))
+    kept = target.notna().to_numpy()  # as in a table: rows without a (finite) target are left out
     dropped = int((~kept).sum())
     if dropped:
         X, target = X[kept], target[kept].reset_index(drop=True)

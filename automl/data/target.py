@@ -78,6 +78,11 @@ class LabelCoder:
         return np.asarray(self.classes, dtype=object)[np.asarray(codes, dtype=np.int64)]
 
 
+def infinite_as_missing(target: pd.Series) -> pd.Series:
+    """A numeric target with its infinite values missing: their rows are dropped as those without a target."""
+    return target.replace([np.inf, -np.inf], np.nan) if pd.api.types.is_float_dtype(target) else target
+
+
 def check_target(target: pd.Series, name: str, task: str) -> None:
     """Reject targets no model can learn from: constant, or classes too small to split."""
     values = target.dropna()
